@@ -1,0 +1,185 @@
+/*
+ * mailout — compile-time configuration: the one place for limits and
+ * feature switches.
+ *
+ * A firmware build overrides any of these by defining MAILOUT_CONFIG_FILE
+ * (e.g. -DMAILOUT_CONFIG_FILE='"my_mailout_config.h"') and defining the
+ * macros it wants to change in that file, or by passing them with -D.
+ * Everything not defined gets the default below. Invalid values stop the
+ * build with #error instead of misbehaving at run time.
+ *
+ * Feature switches are 0 (compiled out) or 1 (compiled in). A compiled-out
+ * feature makes its API functions return MAILOUT_E_UNSUPPORTED; the API
+ * itself and the layout of public structs never change with the
+ * configuration (so the Linux shared library has one ABI).
+ *
+ * Limits bound what the library accepts from the caller and from the
+ * server. They are never silently truncated: exceeding one gives
+ * MAILOUT_E_LIMIT (caller input) or MAILOUT_E_REPLY_TOO_LONG (server input).
+ */
+#ifndef MAILOUT_CONFIG_DEFAULTS_H
+#define MAILOUT_CONFIG_DEFAULTS_H
+
+#ifdef MAILOUT_CONFIG_FILE
+#include MAILOUT_CONFIG_FILE
+#endif
+
+/* ---- message limits -------------------------------------------------- */
+
+/** Recipients (To + Cc + Bcc together) per message. */
+#ifndef MAILOUT_MAX_RECIPIENTS
+#define MAILOUT_MAX_RECIPIENTS 100
+#endif
+
+/** Extra caller-supplied header fields per message or per part. */
+#ifndef MAILOUT_MAX_HEADERS
+#define MAILOUT_MAX_HEADERS 32
+#endif
+
+/** Nesting depth of the part tree (the root multipart counts as 1). */
+#ifndef MAILOUT_MAX_DEPTH
+#define MAILOUT_MAX_DEPTH 8
+#endif
+
+/** Length of an envelope path (RFC 5321 §4.5.3.1.3: 256 including <>). */
+#ifndef MAILOUT_MAX_ADDRESS_LEN
+#define MAILOUT_MAX_ADDRESS_LEN 254
+#endif
+
+/** Length of a display name (before any encoding). */
+#ifndef MAILOUT_MAX_DISPLAY_NAME_LEN
+#define MAILOUT_MAX_DISPLAY_NAME_LEN 128
+#endif
+
+/** Length of a header field name. */
+#ifndef MAILOUT_MAX_HEADER_NAME_LEN
+#define MAILOUT_MAX_HEADER_NAME_LEN 76
+#endif
+
+/** Length of a header field value or Subject (before any encoding). */
+#ifndef MAILOUT_MAX_HEADER_VALUE_LEN
+#define MAILOUT_MAX_HEADER_VALUE_LEN 2048
+#endif
+
+/** Length of an attachment file name (before any encoding). */
+#ifndef MAILOUT_MAX_FILENAME_LEN
+#define MAILOUT_MAX_FILENAME_LEN 255
+#endif
+
+/** Length of a media type such as "application/octet-stream". */
+#ifndef MAILOUT_MAX_MEDIA_TYPE_LEN
+#define MAILOUT_MAX_MEDIA_TYPE_LEN 127
+#endif
+
+/**
+ * Input staging buffer of the message reader: file and producer sources are
+ * read into it, then encoded. Buffer sources bypass it (no copy). Larger
+ * means fewer source calls; must be at least 4.
+ */
+#ifndef MAILOUT_READER_INBUF_SIZE
+#define MAILOUT_READER_INBUF_SIZE 256
+#endif
+
+/* ---- SMTP limits ----------------------------------------------------- */
+
+/** Longest reply line accepted, CRLF included (RFC 5321 requires >= 512). */
+#ifndef MAILOUT_REPLY_LINE_MAX
+#define MAILOUT_REPLY_LINE_MAX 1024
+#endif
+
+/** Lines in one (multi-line) reply. */
+#ifndef MAILOUT_REPLY_LINES_MAX
+#define MAILOUT_REPLY_LINES_MAX 128
+#endif
+
+/** Total bytes of one reply. */
+#ifndef MAILOUT_REPLY_TOTAL_MAX
+#define MAILOUT_REPLY_TOTAL_MAX 16384
+#endif
+
+/** Reply text kept for error reports (the rest is counted, not stored). */
+#ifndef MAILOUT_REPLY_TEXT_MAX
+#define MAILOUT_REPLY_TEXT_MAX 128
+#endif
+
+/** Longest command line the engine will send, CRLF included (RFC 5321: 512). */
+#ifndef MAILOUT_COMMAND_MAX
+#define MAILOUT_COMMAND_MAX 512
+#endif
+
+/* ---- feature switches (0 = compiled out, 1 = compiled in) ------------- */
+
+#ifndef MAILOUT_ENABLE_MIME /* multipart trees, attachments, RFC 2047/2231 */
+#define MAILOUT_ENABLE_MIME 1
+#endif
+#ifndef MAILOUT_ENABLE_QP /* quoted-printable encoder */
+#define MAILOUT_ENABLE_QP 1
+#endif
+#ifndef MAILOUT_ENABLE_PIPELINING
+#define MAILOUT_ENABLE_PIPELINING 1
+#endif
+#ifndef MAILOUT_ENABLE_CHUNKING /* BDAT */
+#define MAILOUT_ENABLE_CHUNKING 1
+#endif
+#ifndef MAILOUT_ENABLE_DSN
+#define MAILOUT_ENABLE_DSN 1
+#endif
+#ifndef MAILOUT_ENABLE_AUTH_PLAIN
+#define MAILOUT_ENABLE_AUTH_PLAIN 1
+#endif
+#ifndef MAILOUT_ENABLE_AUTH_LOGIN
+#define MAILOUT_ENABLE_AUTH_LOGIN 1
+#endif
+#ifndef MAILOUT_ENABLE_AUTH_CRAM_MD5
+#define MAILOUT_ENABLE_AUTH_CRAM_MD5 1
+#endif
+#ifndef MAILOUT_ENABLE_AUTH_XOAUTH2
+#define MAILOUT_ENABLE_AUTH_XOAUTH2 1
+#endif
+#ifndef MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+#define MAILOUT_ENABLE_AUTH_SCRAM_SHA256 1
+#endif
+
+/* ---- range checks ---------------------------------------------------- */
+
+#if MAILOUT_MAX_RECIPIENTS < 1 || MAILOUT_MAX_RECIPIENTS > 65535
+#error "MAILOUT_MAX_RECIPIENTS must be in 1..65535"
+#endif
+#if MAILOUT_MAX_HEADERS < 0 || MAILOUT_MAX_HEADERS > 65535
+#error "MAILOUT_MAX_HEADERS must be in 0..65535"
+#endif
+#if MAILOUT_MAX_DEPTH < 1 || MAILOUT_MAX_DEPTH > 64
+#error "MAILOUT_MAX_DEPTH must be in 1..64"
+#endif
+#if MAILOUT_MAX_ADDRESS_LEN < 3 || MAILOUT_MAX_ADDRESS_LEN > 254
+#error "MAILOUT_MAX_ADDRESS_LEN must be in 3..254 (RFC 5321 path limit)"
+#endif
+#if MAILOUT_MAX_HEADER_NAME_LEN < 1 || MAILOUT_MAX_HEADER_NAME_LEN > 900
+#error "MAILOUT_MAX_HEADER_NAME_LEN must be in 1..900"
+#endif
+#if MAILOUT_MAX_HEADER_VALUE_LEN < 1
+#error "MAILOUT_MAX_HEADER_VALUE_LEN must be positive"
+#endif
+#if MAILOUT_MAX_MEDIA_TYPE_LEN < 3 || MAILOUT_MAX_MEDIA_TYPE_LEN > 255
+#error "MAILOUT_MAX_MEDIA_TYPE_LEN must be in 3..255"
+#endif
+#if MAILOUT_READER_INBUF_SIZE < 4
+#error "MAILOUT_READER_INBUF_SIZE must be at least 4"
+#endif
+#if MAILOUT_REPLY_LINE_MAX < 512
+#error "MAILOUT_REPLY_LINE_MAX must be at least 512 (RFC 5321 §4.5.3.1.5)"
+#endif
+#if MAILOUT_REPLY_LINES_MAX < 1
+#error "MAILOUT_REPLY_LINES_MAX must be positive"
+#endif
+#if MAILOUT_REPLY_TOTAL_MAX < MAILOUT_REPLY_LINE_MAX
+#error "MAILOUT_REPLY_TOTAL_MAX must be at least MAILOUT_REPLY_LINE_MAX"
+#endif
+#if MAILOUT_REPLY_TEXT_MAX < 16
+#error "MAILOUT_REPLY_TEXT_MAX must be at least 16"
+#endif
+#if MAILOUT_COMMAND_MAX < 512
+#error "MAILOUT_COMMAND_MAX must be at least 512 (RFC 5321 §4.5.3.1.4)"
+#endif
+
+#endif /* MAILOUT_CONFIG_DEFAULTS_H */

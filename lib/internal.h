@@ -1,0 +1,33 @@
+/*
+ * Internal header shared by every layer of the library. Not installed.
+ */
+#ifndef MAILOUT_INTERNAL_H
+#define MAILOUT_INTERNAL_H
+
+#ifndef MAILOUT_ALLOW_PRIVATE_ACCESS
+#define MAILOUT_ALLOW_PRIVATE_ACCESS
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailout/config_defaults.h>
+#include <mailout/mem.h>
+#include <mailout/status.h>
+
+#define MAILOUT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MAILOUT_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* Allocate through an allocator; NULL when exhausted. */
+static inline void *mailout_alloc(const mailout_allocator *al, size_t size)
+{
+    return al->alloc ? al->alloc(al->ctx, size) : NULL;
+}
+
+static inline void mailout_release(const mailout_allocator *al, void *ptr, size_t size)
+{
+    if (ptr && al->release)
+        al->release(al->ctx, ptr, size);
+}
+
+#endif /* MAILOUT_INTERNAL_H */
