@@ -140,6 +140,10 @@
 #define MAILOUT_ENABLE_AUTH_SCRAM_SHA256 1
 #endif
 
+#ifndef MAILOUT_ENABLE_STATUS_TEXT /* names and messages for mailout_strerror/errname */
+#define MAILOUT_ENABLE_STATUS_TEXT 1
+#endif
+
 /* ---- range checks ---------------------------------------------------- */
 
 #if MAILOUT_MAX_RECIPIENTS < 1 || MAILOUT_MAX_RECIPIENTS > 65535
