@@ -23,6 +23,9 @@
 #include <mailout/encode.h>
 #include <mailout/mem.h>
 #include <mailout/message.h>
+#include <mailout/smtp.h>
 #include <mailout/status.h>
+#include <mailout/transport.h>
+#include <mailout/client.h>
 
 #endif /* MAILOUT_MAILOUT_H */

@@ -1,0 +1,190 @@
+/*
+ * mailout — how bytes leave the machine (layer 4: transport).
+ *
+ * One written contract, so that any TCP/IP stack (POSIX sockets, lwIP,
+ * an RTOS's own, a test double) can carry mailout's bytes, and two
+ * implementations of it in the library: POSIX TCP sockets and wolfSSL TLS
+ * layered over any other transport.
+ *
+ * The contract
+ * ------------
+ * A mailout_transport is a struct of callbacks and a context pointer:
+ *
+ *   send(ctx, buf, len)  moves up to len (>= 1) bytes. Returns the number
+ *                        of bytes taken (> 0; fewer than len is normal),
+ *                        0 when nothing can be taken now ("would block":
+ *                        call again when the transport is ready), or a
+ *                        negative mailout_status (MAILOUT_E_IO,
+ *                        MAILOUT_E_CLOSED, MAILOUT_E_TIMEOUT, MAILOUT_E_TLS...).
+ *   recv(ctx, buf, cap)  reads up to cap (>= 1) bytes. Returns the number of
+ *                        bytes read (> 0), 0 for "would block", or a
+ *                        negative status. 0 NEVER means end of stream: a
+ *                        peer that closed the connection is MAILOUT_E_CLOSED.
+ *   wait(ctx, want, ms)  optional (may be NULL): block until the transport
+ *                        can make progress in a direction of @p want
+ *                        (MAILOUT_WANT_READ / MAILOUT_WANT_WRITE) or @p ms
+ *                        milliseconds passed. Returns MAILOUT_OK (ready, or
+ *                        maybe ready: spurious wake-ups are allowed),
+ *                        MAILOUT_E_TIMEOUT, or an error. Used by the
+ *                        blocking driver; a transport whose send/recv block
+ *                        by themselves never returns 0 and needs no wait.
+ *   pollfd(ctx, &want)   optional: the file descriptor an event loop should
+ *                        poll, or -1. The transport may change *want: TLS
+ *                        can need to read while the caller wants to write.
+ *   close(ctx)           releases the connection (not the transport's
+ *                        memory). Called once; send/recv are not called after.
+ *
+ * Callbacks are called from one thread at a time. Nothing in the contract
+ * allocates.
+ */
+#ifndef MAILOUT_TRANSPORT_H
+#define MAILOUT_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailout/mem.h>
+#include <mailout/status.h>
+#include <mailout/visibility.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Directions of interest (bit set). */
+#define MAILOUT_WANT_READ 1u
+#define MAILOUT_WANT_WRITE 2u
+
+/** The transport contract (see the file comment). */
+typedef struct mailout_transport {
+    ptrdiff_t (*send)(void *ctx, const unsigned char *buf, size_t len);
+    ptrdiff_t (*recv)(void *ctx, unsigned char *buf, size_t cap);
+    mailout_status (*wait)(void *ctx, unsigned want, uint32_t timeout_ms);
+    int (*pollfd)(void *ctx, unsigned *want);
+    void (*close)(void *ctx);
+    void *ctx;
+} mailout_transport;
+
+/* ------------------------------------------------------------------ */
+/* POSIX TCP (hosted builds)                                           */
+/* ------------------------------------------------------------------ */
+
+/** A TCP connection. Opaque. */
+typedef struct mailout_tcp mailout_tcp;
+
+/** How to connect. Zero-initialise, then set host and port. */
+typedef struct mailout_tcp_config {
+    const char *host;            /**< name or IP literal (IPv6 without brackets) */
+    uint16_t port;               /**< e.g. 587, 465, 25 */
+    int family;                  /**< 0 = any, 4 = IPv4 only, 6 = IPv6 only */
+    uint32_t connect_timeout_ms; /**< whole connect phase; 0 = 30 s */
+    uint32_t io_timeout_ms;      /**< blocking mode: per send/recv; 0 = 300 s */
+    int nonblocking;             /**< non-zero: send/recv return 0 instead of waiting */
+} mailout_tcp_config;
+
+/**
+ * @brief Resolve @p cfg->host (getaddrinfo, IPv4 and IPv6) and connect,
+ * trying every address in turn (with a short happy-eyeballs head start for
+ * the second family), within connect_timeout_ms.
+ *
+ * Blocks for the connect phase even in non-blocking mode (the socket is
+ * switched to non-blocking afterwards). SIGPIPE is never raised.
+ * @param out receives the connection (heap memory from @p alloc, or malloc
+ *        when @p alloc is NULL); untouched on failure.
+ * @param t receives the transport callbacks bound to it.
+ * @return MAILOUT_OK, MAILOUT_E_INVAL, MAILOUT_E_RESOLVE, MAILOUT_E_CONNECT,
+ *         MAILOUT_E_TIMEOUT, MAILOUT_E_NOMEM.
+ */
+MAILOUT_API mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg,
+                                            const mailout_allocator *alloc, mailout_transport *t);
+
+/**
+ * @brief The EHLO argument for this connection (RFC 5321 §4.1.4): the host's
+ * FQDN when it has one, else the local address as a literal "[192.0.2.1]"
+ * or "[IPv6:2001:db8::1]". Written NUL-terminated into @p buf.
+ * @return MAILOUT_OK, MAILOUT_E_LIMIT if @p cap is too small.
+ */
+MAILOUT_API mailout_status mailout_tcp_ehlo_name(const mailout_tcp *c, char *buf, size_t cap);
+
+/** @brief Close (if still open) and free. NULL is a no-op. */
+MAILOUT_API void mailout_tcp_free(mailout_tcp *c);
+
+/**
+ * @brief MX lookup (RFC 5321 §5.1) for direct delivery: the exchanges of
+ * @p domain by preference, or the domain itself when it has no MX record.
+ * Only in builds with the `mx` option; otherwise MAILOUT_E_UNSUPPORTED.
+ * @param hosts caller array of @p max buffers of @p host_cap bytes each.
+ * @param count receives the number filled.
+ * @return MAILOUT_OK, MAILOUT_E_RESOLVE, MAILOUT_E_UNSUPPORTED, MAILOUT_E_LIMIT.
+ */
+MAILOUT_API mailout_status mailout_mx_lookup(const char *domain, char (*hosts)[256], size_t max, size_t *count);
+
+/* ------------------------------------------------------------------ */
+/* wolfSSL TLS over any transport                                      */
+/* ------------------------------------------------------------------ */
+
+/** A TLS session over a lower transport. Opaque. */
+typedef struct mailout_tls mailout_tls;
+
+/**
+ * TLS settings. Zero-initialised is the secure default: certificate and
+ * host name verified against the system trust store, TLS 1.2 minimum.
+ */
+typedef struct mailout_tls_config {
+    /** Reference identity: the host name the caller configured (never a
+     *  DNS or MX result). A name is sent as SNI and checked against the
+     *  certificate's DNS names; an IP literal is not sent as SNI and is
+     *  checked against the certificate's IP addresses. Required. */
+    const char *server_name;
+    const char *ca_file;          /**< PEM file of trusted CAs; NULL = see below */
+    const unsigned char *ca_pem;  /**< PEM CAs in memory (flash); NULL = none */
+    size_t ca_pem_len;
+    /** Use the system store too even when ca_file/ca_pem are given. It is
+     *  used anyway when neither is given. */
+    int system_store;
+    /** SHA-256 of the server's SubjectPublicKeyInfo (32 bytes) that must
+     *  match in addition to normal verification, or NULL. */
+    const unsigned char *pin_sha256;
+    const char *client_cert_file; /**< PEM client certificate chain, or NULL */
+    const char *client_key_file;  /**< its private key */
+    /** Maximum fragment length to request (RFC 6066): 0 = none, or 512,
+     *  1024, 2048, 4096. Also the largest record mailout writes. */
+    unsigned max_fragment;
+    /** DANGEROUS, tests only: skip certificate and host name checks. */
+    int insecure_no_verify;
+} mailout_tls_config;
+
+/**
+ * @brief Prepare a TLS client over @p lower (which stays owned by the
+ * caller and must outlive the session). Nothing is sent yet.
+ * @param out receives the session; untouched on failure.
+ * @param t receives the transport callbacks of the TLS session: send/recv
+ *        carry application data through TLS after the handshake; close
+ *        sends close_notify (best effort) and closes @p lower.
+ * @return MAILOUT_OK, MAILOUT_E_INVAL, MAILOUT_E_NOMEM, MAILOUT_E_TLS
+ *         (CA file unreadable or bad configuration), MAILOUT_E_UNSUPPORTED
+ *         (built without TLS).
+ */
+MAILOUT_API mailout_status mailout_tls_new(mailout_tls **out, const mailout_tls_config *cfg,
+                                           const mailout_transport *lower, mailout_transport *t);
+
+/**
+ * @brief Run the handshake as far as the lower transport allows.
+ * @return MAILOUT_OK when complete and verified; MAILOUT_AGAIN when the
+ *         lower transport would block (poll in the direction given by the
+ *         TLS transport's pollfd/wait, then call again); or
+ *         MAILOUT_E_TLS_HANDSHAKE (protocol failure, plaintext peer, old
+ *         TLS version), MAILOUT_E_TLS_VERIFY (untrusted, expired,
+ *         self-signed), MAILOUT_E_TLS_HOSTNAME, MAILOUT_E_TLS_PIN,
+ *         MAILOUT_E_TIMEOUT, MAILOUT_E_CLOSED, MAILOUT_E_IO.
+ */
+MAILOUT_API mailout_status mailout_tls_handshake(mailout_tls *tls);
+
+/** @brief Free the session (does not close @p lower). NULL is a no-op. */
+MAILOUT_API void mailout_tls_free(mailout_tls *tls);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MAILOUT_TRANSPORT_H */
