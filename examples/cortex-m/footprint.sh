@@ -4,7 +4,7 @@
 #   full     every feature (config-full.h)
 #   minimal  text body, PLAIN/LOGIN, no PIPELINING/BDAT/DSN (config-minimal.h)
 # Prints text/data/bss per object and in total, and the worst stack frame
-# (-fstack-usage). With --check, fails when a total exceeds the budget in
+# (worst call chain from -fcallgraph-info, stack.py). With --check, fails when a total exceeds the budget in
 # footprint-budget.txt (lower the budget as the code shrinks).
 #
 # usage: footprint.sh [--check] [WORKDIR]     (WORKDIR default: build-cm3)
@@ -37,8 +37,13 @@ for cfg in full minimal; do
                printf "%-28s %7d %6d %6d\n", name, $1, $2, $3 }'
     rom=$(arm-none-eabi-size -t "$dir/lib/libmailout_core.a" | awk 'END { print $1 + $2 }')
     ram=$(arm-none-eabi-size -t "$dir/lib/libmailout_core.a" | awk 'END { print $2 + $3 }')
-    stack=$(cat $(find "$dir/lib" -name '*.su') /dev/null | awk -F'\t' '{ if ($2 + 0 > m) { m = $2 + 0; f = $1 } } END { n = split(f, a, ":"); printf "%d bytes (%s)", m, a[n] }')
-    echo "ROM (text+data): $rom bytes; static RAM (data+bss): $ram bytes; largest frame: $stack"
+    echo "ROM (text+data): $rom bytes; static RAM (data+bss): $ram bytes"
+    stack_report=$(/usr/bin/python3 "$here/stack.py" "$dir/lib") || {
+        echo "$stack_report"
+        status=1
+    }
+    echo "$stack_report" | grep -v '^STACK'
+    stack=$(echo "$stack_report" | awk '$1 == "STACK" { print $2 }')
     if [ $check -eq 1 ]; then
         budget=$(awk -v c="$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
         if [ -z "$budget" ]; then
@@ -49,6 +54,11 @@ for cfg in full minimal; do
             status=1
         else
             echo "ok: $cfg ROM $rom <= budget $budget"
+        fi
+        sbudget=$(awk '$1 == "stack" { print $2 }' "$here/footprint-budget.txt")
+        if [ -z "$stack" ] || [ "$stack" -gt "$sbudget" ]; then
+            echo "FAIL: $cfg worst-case stack ${stack:-?} > budget $sbudget"
+            status=1
         fi
     fi
 done
