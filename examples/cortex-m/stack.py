@@ -29,6 +29,8 @@ def main():
                             dynamic.append(name)
                 for a, b in EDGE.findall(text):
                     calls.setdefault(a, set()).add(b)
+    if not frames:
+        sys.exit("no -fcallgraph-info output found (build with cortex-m3.cross)")
     memo, onpath, cycles = {}, set(), []
 
     def depth(f):
