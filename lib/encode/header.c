@@ -165,14 +165,14 @@ static size_t quoted_len(const unsigned char *s, size_t len)
     return n;
 }
 
-/* Q keeps mostly-ASCII text readable; B is shorter for the rest. Q is
- * taken unless it is more than half as long again as B. */
+/* Q keeps mostly-ASCII text readable; B is shorter for the rest (CJK,
+ * Cyrillic). Q is taken unless it is more than twice as long as B. */
 static unsigned char choose_encoding(const unsigned char *s, size_t len)
 {
     size_t q = 0, b = (len + 2) / 3 * 4;
     for (size_t i = 0; i < len; i++)
         q += q_len(s[i]);
-    return q <= b + b / 2 ? HT_Q : HT_B;
+    return q <= 2 * b ? HT_Q : HT_B;
 }
 
 void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned flags)

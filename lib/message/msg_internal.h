@@ -95,6 +95,7 @@ typedef enum msg_phase {
     PH_MSG_FIELDS = 0, /* message header fields */
     PH_PART_FIELDS,    /* Content-* and custom fields of r->part */
     PH_BLANK,          /* empty line ending a header */
+    PH_BODY_START,     /* open the leaf's source, start its encoder */
     PH_BODY,           /* leaf content through the encoder */
     PH_FIRST_CHILD,    /* "--B\r\n" before the first child */
     PH_NEXT,           /* leave r->part: next sibling, or close the parent */

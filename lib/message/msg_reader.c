@@ -334,8 +334,11 @@ static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
         return MAILOUT_OK;
     case PH_BLANK:
         pend_set(r, "\r\n", 2);
-        r->phase = r->part->multipart ? PH_FIRST_CHILD : PH_BODY;
-        return r->part->multipart ? MAILOUT_OK : body_begin(m, r->part);
+        r->phase = r->part->multipart ? PH_FIRST_CHILD : PH_BODY_START;
+        return MAILOUT_OK;
+    case PH_BODY_START:
+        r->phase = PH_BODY;
+        return body_begin(m, r->part);
     case PH_FIRST_CHILD:
         pend_delimiter(r, r->part, 0, 0);
         enter_part(r, r->part->first_child);
