@@ -7,17 +7,26 @@
 /* Longest path handed to the file hooks. */
 #define MSG_MAX_PATH_LEN 4095
 
+/* Post-order walk without recursion (the firmware stack budget counts
+ * every call chain): go down to a leaf, free it, then its next sibling
+ * or, at the end of a list, the parent whose children are all gone. */
 void msg_part_free_tree(mailout_msg *m, mailout_part *p)
 {
+    mailout_part *stop = p ? p->parent : NULL;
     while (p) {
-        mailout_part *next = p->next;
-        msg_part_free_tree(m, p->first_child); /* recursion depth <= MAILOUT_MAX_DEPTH */
+        mailout_part *up = p->parent, *next = p->next;
+        if (p->first_child) {
+            mailout_part *child = p->first_child;
+            p->first_child = NULL; /* so it is freed when we climb back */
+            p = child;
+            continue;
+        }
         msg_str *strs[] = {&p->path, &p->type, &p->charset, &p->filename, &p->cid};
         for (size_t i = 0; i < MAILOUT_ARRAY_LEN(strs); i++)
             msg_strfree(m, strs[i]);
         msg_hdr_free_all(m, &p->headers);
         mailout_release(&m->al, p, sizeof *p);
-        p = next;
+        p = next ? next : (up == stop ? NULL : up);
     }
 }
 
