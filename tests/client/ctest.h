@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include <mailout/client.h>
+#include <mailout/message.h>
+
+#include "testutil.h"
 
 /* A body source that hands out @p text (raw message, the engine stuffs),
  * in pieces of at most @p chunk bytes; with @p again_every > 0 every
@@ -50,5 +53,19 @@ mailout_transport ct_flaky_transport_wait(ct_flaky *f, int fd, uint64_t seed, si
  * line ends assumed, a final CRLF added if missing, then ".\r\n"), into a
  * malloc'd string. */
 char *ct_stuff(const char *text);
+
+/* A small deterministic message from a@x.test to b@y.test (fixed date,
+ * Message-ID and env), with a text body that has a line starting with '.'. */
+typedef struct ct_msg {
+    testutil_env envs;
+    mailout_env env;
+    mailout_msg *m;
+} ct_msg;
+
+void ct_msg_make(ct_msg *fx);
+
+/* The message as the client must put it on the wire after DATA (stuffed,
+ * ending with ".\r\n"), malloc'd and NUL-terminated. */
+char *ct_msg_wire(mailout_msg *m);
 
 #endif

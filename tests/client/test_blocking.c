@@ -369,59 +369,17 @@ static void test_send_jobs_invalid(void **state)
 /* mailout_send                                                        */
 /* ------------------------------------------------------------------ */
 
-typedef struct msg_fx {
-    testutil_env envs;
-    mailout_env env;
-    mailout_msg *m;
-} msg_fx;
-
-static void msg_make(msg_fx *fx)
-{
-    mailout_allocator heap = mailout_heap_allocator();
-    mailout_part *p;
-    static const char text[] = "Hello.\r\n.dot line\r\n";
-
-    fx->env = testutil_env_init(&fx->envs);
-    assert_status(MAILOUT_OK, mailout_msg_new(&fx->m, &heap));
-    assert_status(MAILOUT_OK, mailout_msg_set_env(fx->m, &fx->env));
-    assert_status(MAILOUT_OK, mailout_msg_set_from(fx->m, "a@x.test", NULL));
-    assert_status(MAILOUT_OK, mailout_msg_add_recipient(fx->m, MAILOUT_TO, "b@y.test", NULL));
-    assert_status(MAILOUT_OK, mailout_msg_set_subject(fx->m, "blocking send"));
-    assert_status(MAILOUT_OK, mailout_msg_set_date(fx->m, 1795359340, 0));
-    assert_status(MAILOUT_OK, mailout_msg_set_message_id(fx->m, "<1@x.test>"));
-    assert_status(MAILOUT_OK, mailout_part_new(fx->m, NULL, &p));
-    assert_status(MAILOUT_OK, mailout_part_set_data(p, text, sizeof text - 1));
-}
-
-/* The message as the client must put it on the wire after DATA. */
-static char *msg_wire(mailout_msg *m)
-{
-    size_t cap = 65536, len = 0, got = 0;
-    char *buf = malloc(cap);
-    mailout_status r;
-
-    assert_non_null(buf);
-    assert_status(MAILOUT_OK, mailout_msg_read_start(m, MAILOUT_READ_SMTP));
-    do {
-        r = mailout_msg_read(m, (unsigned char *)buf + len, cap - 1 - len, &got);
-        len += got;
-        assert_true(r == MAILOUT_OK || r == MAILOUT_DONE);
-    } while (r == MAILOUT_OK);
-    buf[len] = '\0';
-    return buf;
-}
-
 static void test_send_success(void **state)
 {
     srv s;
-    msg_fx fx;
+    ct_msg fx;
     mailout_client_config cc;
     mailout_result res;
     char *data, *exp;
     (void)state;
 
-    msg_make(&fx);
-    data = msg_wire(fx.m);
+    ct_msg_make(&fx);
+    data = ct_msg_wire(fx.m);
     assert_int_equal(srv_tcp_listen(&s, "220 srv.test ESMTP\r\n", 10000), 0);
     srv_rules_plain(&s);
     assert_int_equal(srv_tcp_start(&s), 0);
@@ -451,12 +409,12 @@ static void test_send_success(void **state)
 static void test_send_derives_ehlo_name(void **state)
 {
     srv s;
-    msg_fx fx;
+    ct_msg fx;
     mailout_client_config cc;
     mailout_result res;
     (void)state;
 
-    msg_make(&fx);
+    ct_msg_make(&fx);
     assert_int_equal(srv_tcp_listen(&s, "220 srv.test ESMTP\r\n", 10000), 0);
     srv_rules_plain(&s);
     assert_int_equal(srv_tcp_start(&s), 0);
@@ -475,12 +433,12 @@ static void test_send_derives_ehlo_name(void **state)
 
 static void test_send_refused(void **state)
 {
-    msg_fx fx;
+    ct_msg fx;
     mailout_client_config cc;
     mailout_result res;
     (void)state;
 
-    msg_make(&fx);
+    ct_msg_make(&fx);
     memset(&cc, 0, sizeof cc);
     cc.host = "127.0.0.1";
     cc.port = srv_closed_port();
@@ -495,14 +453,14 @@ static void test_send_refused(void **state)
 
 static void test_send_invalid(void **state)
 {
-    msg_fx fx;
+    ct_msg fx;
     mailout_client_config cc;
     mailout_result res;
     mailout_allocator heap = mailout_heap_allocator();
     mailout_msg *empty = NULL;
     (void)state;
 
-    msg_make(&fx);
+    ct_msg_make(&fx);
     memset(&cc, 0, sizeof cc);
     assert_status(MAILOUT_E_INVAL, mailout_send(&cc, fx.m, &res)); /* no host */
     assert_status(MAILOUT_E_INVAL, res.status);
