@@ -21,38 +21,16 @@ static uint64_t blk_now(const blk_clock *c)
     return c->fn(c->ctx);
 }
 
-static void blk_sleep_ms(uint32_t ms)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ms / 1000u);
-    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
-    (void)nanosleep(&ts, NULL);
-}
-
 /* After the pump said AGAIN: wait until it can go on or the deadline. */
 static mailout_status blk_wait(mailout_pump *p, uint64_t now, uint64_t limit)
 {
     uint64_t dl = mailout_pump_deadline(p);
-    const mailout_transport *t;
-    unsigned want;
     uint32_t ms;
-    mailout_status r;
 
     if (limit < dl)
         dl = limit;
     ms = dl <= now ? 0 : (uint32_t)MAILOUT_MIN(dl - now, (uint64_t)BLK_MAX_WAIT_MS);
-    (void)mailout_pump_poll(p, &t, &want);
-    if (want == 0) {
-        /* Only the body source is waiting: nothing to poll. */
-        blk_sleep_ms(ms);
-        return MAILOUT_OK;
-    }
-    if (!t->wait)
-        return MAILOUT_E_STATE; /* see client.h: such a transport must block in send/recv */
-    r = t->wait(t->ctx, want, ms);
-    /* A wait that timed out is no failure here: the next step passes the
-     * time to the engine, which knows whether its deadline passed. */
-    return r == MAILOUT_E_TIMEOUT ? MAILOUT_OK : r;
+    return mailout_pump_wait(p, ms);
 }
 
 /*

@@ -101,6 +101,17 @@ mailout_status mailout_pump_step(mailout_pump *p, uint64_t now_ms);
  */
 int mailout_pump_poll(const mailout_pump *p, const mailout_transport **t, unsigned *want);
 
+/*
+ * After AGAIN, blocking drivers: wait on the transport (the TLS session's
+ * wait() maps the directions to what TLS needs from the lower one) for the
+ * directions in p->wait_dir, at most @p timeout_ms; with only the body
+ * source waiting, sleep that long. Returns MAILOUT_OK (maybe ready; a
+ * wait that timed out is OK too: the next step tells the engine the time)
+ * or the transport's error; MAILOUT_E_STATE when the transport has no
+ * wait().
+ */
+mailout_status mailout_pump_wait(mailout_pump *p, uint32_t timeout_ms);
+
 /* The earliest deadline: the engine's, the running handshake's, or the
  * body source's retry; UINT64_MAX if none. */
 uint64_t mailout_pump_deadline(const mailout_pump *p);

@@ -1,5 +1,8 @@
 /* see driver_internal.h: the byte pump shared by both drivers. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <string.h>
+#include <time.h>
 
 #include "client/driver_internal.h"
 #include "internal.h"
@@ -228,6 +231,33 @@ int mailout_pump_poll(const mailout_pump *p, const mailout_transport **t, unsign
         *t = tt;
     *want = w;
     return w ? fd : -1;
+}
+
+static void pump_sleep_ms(uint32_t ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    (void)nanosleep(&ts, NULL);
+}
+
+mailout_status mailout_pump_wait(mailout_pump *p, uint32_t timeout_ms)
+{
+    const mailout_transport *t = p->tls ? &p->tls_t : &p->lower;
+    mailout_status r;
+
+    if (!p->wait_dir) {
+        /* Only the body source is waiting: nothing to poll. */
+        pump_sleep_ms(timeout_ms);
+        return MAILOUT_OK;
+    }
+    /* Only a lower transport that said "would block" gets us here (TLS
+     * blocks when its lower does); without wait() nothing can tell us when
+     * to try again. See client.h. */
+    if (!t->wait || !p->lower.wait)
+        return MAILOUT_E_STATE;
+    r = t->wait(t->ctx, p->wait_dir, timeout_ms);
+    return r == MAILOUT_E_TIMEOUT ? MAILOUT_OK : r;
 }
 
 uint64_t mailout_pump_deadline(const mailout_pump *p)
