@@ -108,7 +108,7 @@ static mailout_status blk_session(mailout_pump *p, const mailout_job *jobs, size
         st = r == MAILOUT_DONE ? MAILOUT_E_STATE : r; /* ended without a reason */
     }
     if (running)
-        mailout_pump_fail_result(p, st, &results[i++]);
+        mailout_pump_fail_result(p, st, 1, &results[i++]);
     *attempted = i;
     return st;
 }
@@ -138,7 +138,7 @@ static mailout_status blk_connection(const mailout_transport *t, const mailout_s
     if (st < 0 && attempted < njobs && own) {
         /* mailout_send: its one job did not start; say why the session
          * failed (mailout_send_jobs keeps E_STATE, as client.h says). */
-        mailout_pump_fail_result(&p, st, &results[attempted]);
+        mailout_pump_fail_result(&p, st, 0, &results[attempted]);
     }
     if (own)
         mailout_pump_close(&p);

@@ -117,10 +117,12 @@ mailout_status mailout_pump_wait(mailout_pump *p, uint32_t timeout_ms);
 uint64_t mailout_pump_deadline(const mailout_pump *p);
 
 /*
- * The outcome of a job that did not run (or did not finish) because the
- * session failed: the engine's result when it has one, else @p status
- * with the stage the pump knows (TLS failures).
+ * The outcome of a job the session failed under: with @p started, the
+ * engine's result for it when that says failure; else (or when the job
+ * never started) the session's failure (mailout_smtp_failure(): status,
+ * stage, reply), or @p status when the engine has none. TLS failures get
+ * stage MAILOUT_STAGE_TLS.
  */
-void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, mailout_result *r);
+void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, int started, mailout_result *r);
 
 #endif /* MAILOUT_DRIVER_INTERNAL_H */
