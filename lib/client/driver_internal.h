@@ -125,4 +125,14 @@ uint64_t mailout_pump_deadline(const mailout_pump *p);
  */
 void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, int started, mailout_result *r);
 
+/*
+ * The blocking driver's whole session over a connected transport (see
+ * mailout_send_jobs(); arguments already checked). With @p own the driver
+ * owns the connection: it closes it (through TLS when active) and the
+ * results of a job that did not start say why the session failed.
+ */
+mailout_status mailout_blocking_session(const mailout_transport *t, const mailout_smtp_config *cfg,
+                                       const mailout_tls_config *tls, const mailout_job *jobs, size_t njobs,
+                                       mailout_result *results, mailout_clock_fn clock, void *clock_ctx, int own);
+
 #endif /* MAILOUT_DRIVER_INTERNAL_H */
