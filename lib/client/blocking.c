@@ -1,8 +1,6 @@
-/* see mailout/client.h: the blocking driver (mailout_send, mailout_send_jobs). */
-#define _POSIX_C_SOURCE 200809L
-
+/* see mailout/client.h: the blocking driver (mailout_send_jobs; mailout_send
+ * in send.c builds on it). */
 #include <string.h>
-#include <time.h>
 
 #include "client/driver_internal.h"
 #include "internal.h"
@@ -108,16 +106,16 @@ static mailout_status blk_session(mailout_pump *p, const mailout_job *jobs, size
         st = r == MAILOUT_DONE ? MAILOUT_E_STATE : r; /* ended without a reason */
     }
     if (running)
-        mailout_pump_fail_result(p, st, &results[i++]);
+        mailout_pump_fail_result(p, st, 1, &results[i++]);
     *attempted = i;
     return st;
 }
 
-/* Everything after the connection exists, shared by both entry points. */
-static mailout_status blk_connection(const mailout_transport *t, const mailout_smtp_config *cfg,
-                                     const mailout_tls_config *tls, const mailout_job *jobs, size_t njobs,
-                                     mailout_result *results, const blk_clock *clk, int own)
+mailout_status mailout_blocking_session(const mailout_transport *t, const mailout_smtp_config *cfg,
+                                       const mailout_tls_config *tls, const mailout_job *jobs, size_t njobs,
+                                       mailout_result *results, mailout_clock_fn clock, void *clock_ctx, int own)
 {
+    blk_clock clk = {clock, clock_ctx};
     mailout_allocator heap = mailout_heap_allocator();
     int implicit = cfg->tls == MAILOUT_TLS_IMPLICIT;
     mailout_smtp *s = NULL;
@@ -134,11 +132,11 @@ static mailout_status blk_connection(const mailout_transport *t, const mailout_s
         return st;
     }
     mailout_pump_init(&p, s, t, tls, implicit, cfg->timeout_ms);
-    st = blk_session(&p, jobs, njobs, results, clk, &attempted);
+    st = blk_session(&p, jobs, njobs, results, &clk, &attempted);
     if (st < 0 && attempted < njobs && own) {
         /* mailout_send: its one job did not start; say why the session
          * failed (mailout_send_jobs keeps E_STATE, as client.h says). */
-        mailout_pump_fail_result(&p, st, &results[attempted]);
+        mailout_pump_fail_result(&p, st, 0, &results[attempted]);
     }
     if (own)
         mailout_pump_close(&p);
@@ -151,92 +149,11 @@ mailout_status mailout_send_jobs(const mailout_transport *t, const mailout_smtp_
                                  const mailout_tls_config *tls, const mailout_job *jobs, size_t njobs,
                                  mailout_result *results, mailout_clock_fn clock, void *clock_ctx)
 {
-    blk_clock clk = {clock, clock_ctx};
-
     if (!t || !t->send || !t->recv || !cfg || !clock || (njobs && (!jobs || !results)) ||
         (!tls && cfg->tls != MAILOUT_TLS_NONE)) {
         for (size_t k = 0; results && k < njobs; k++)
             result_set(&results[k], MAILOUT_E_INVAL);
         return MAILOUT_E_INVAL;
     }
-    return blk_connection(t, cfg, tls, jobs, njobs, results, &clk, 0);
-}
-
-/* ------------------------------------------------------------------ */
-/* mailout_send: connect, one message, close                           */
-/* ------------------------------------------------------------------ */
-
-static uint64_t blk_monotonic_ms(void *ctx)
-{
-    struct timespec ts;
-    (void)ctx;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static mailout_status send_connect(const mailout_client_config *cfg, mailout_tcp **tcp, mailout_transport *t)
-{
-    mailout_tcp_config tc;
-
-    memset(&tc, 0, sizeof tc);
-    tc.host = cfg->host;
-    tc.port = cfg->port ? cfg->port : (cfg->smtp.tls == MAILOUT_TLS_IMPLICIT ? 465 : 587);
-    tc.family = cfg->family;
-    tc.connect_timeout_ms = cfg->connect_timeout_ms;
-    tc.io_timeout_ms = cfg->smtp.timeout_ms;
-    /* Non-blocking, with the waits in this driver: every wait is then
-     * bounded by the engine's deadline for the reply it expects, and the
-     * QUIT by MAILOUT_CLIENT_QUIT_TIMEOUT_MS, rather than by one fixed
-     * per-call socket timeout. */
-    tc.nonblocking = 1;
-    return mailout_tcp_open(tcp, &tc, NULL, t);
-}
-
-mailout_status mailout_send(const mailout_client_config *cfg, mailout_msg *m, mailout_result *result)
-{
-    const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
-    char ehlo[256];
-    mailout_smtp_config sc;
-    mailout_tls_config tc;
-    mailout_transport t;
-    mailout_tcp *tcp = NULL;
-    blk_clock clk = {blk_monotonic_ms, NULL};
-    mailout_job job;
-    mailout_status st;
-
-    if (!result)
-        return MAILOUT_E_INVAL;
-    result_set(result, MAILOUT_E_INVAL);
-    if (!cfg || !cfg->host || !cfg->host[0] || !m)
-        return MAILOUT_E_INVAL;
-    /* The envelope first: nothing to connect for when there is no message. */
-    st = mailout_job_from_msg(&job, m, rcpt_store);
-    if (st != MAILOUT_OK) {
-        result_set(result, st);
-        return st;
-    }
-    st = send_connect(cfg, &tcp, &t);
-    if (st != MAILOUT_OK) {
-        result_set(result, st);
-        result->stage = MAILOUT_STAGE_CONNECT;
-        return st;
-    }
-    sc = cfg->smtp;
-    if (!sc.ehlo_name) {
-        st = mailout_tcp_ehlo_name(tcp, ehlo, sizeof ehlo);
-        if (st != MAILOUT_OK) {
-            mailout_tcp_free(tcp);
-            result_set(result, st);
-            result->stage = MAILOUT_STAGE_EHLO;
-            return st;
-        }
-        sc.ehlo_name = ehlo;
-    }
-    tc = cfg->tls;
-    if (!tc.server_name)
-        tc.server_name = cfg->host;
-    (void)blk_connection(&t, &sc, &tc, &job, 1, result, &clk, 1);
-    mailout_tcp_free(tcp);
-    return result->status;
+    return mailout_blocking_session(t, cfg, tls, jobs, njobs, results, clock, clock_ctx, 0);
 }

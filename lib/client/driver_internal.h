@@ -117,10 +117,22 @@ mailout_status mailout_pump_wait(mailout_pump *p, uint32_t timeout_ms);
 uint64_t mailout_pump_deadline(const mailout_pump *p);
 
 /*
- * The outcome of a job that did not run (or did not finish) because the
- * session failed: the engine's result when it has one, else @p status
- * with the stage the pump knows (TLS failures).
+ * The outcome of a job the session failed under: with @p started, the
+ * engine's result for it when that says failure; else (or when the job
+ * never started) the session's failure (mailout_smtp_failure(): status,
+ * stage, reply), or @p status when the engine has none. TLS failures get
+ * stage MAILOUT_STAGE_TLS.
  */
-void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, mailout_result *r);
+void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, int started, mailout_result *r);
+
+/*
+ * The blocking driver's whole session over a connected transport (see
+ * mailout_send_jobs(); arguments already checked). With @p own the driver
+ * owns the connection: it closes it (through TLS when active) and the
+ * results of a job that did not start say why the session failed.
+ */
+mailout_status mailout_blocking_session(const mailout_transport *t, const mailout_smtp_config *cfg,
+                                       const mailout_tls_config *tls, const mailout_job *jobs, size_t njobs,
+                                       mailout_result *results, mailout_clock_fn clock, void *clock_ctx, int own);
 
 #endif /* MAILOUT_DRIVER_INTERNAL_H */

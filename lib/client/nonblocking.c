@@ -110,7 +110,8 @@ static mailout_status client_ended(mailout_client *c)
     mailout_status st = mailout_smtp_status(c->smtp);
 
     if (c->job_state != CLIENT_JOB_NONE) {
-        mailout_pump_fail_result(&c->pump, st < 0 ? st : MAILOUT_E_STATE, &c->result);
+        mailout_pump_fail_result(&c->pump, st < 0 ? st : MAILOUT_E_STATE, c->job_state == CLIENT_JOB_RUNNING,
+                                 &c->result);
         c->job_state = CLIENT_JOB_NONE;
     }
     if (c->quit_sent && st >= 0) {

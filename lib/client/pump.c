@@ -271,15 +271,22 @@ uint64_t mailout_pump_deadline(const mailout_pump *p)
     return d;
 }
 
-void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, mailout_result *r)
+void mailout_pump_fail_result(const mailout_pump *p, mailout_status status, int started, mailout_result *r)
 {
-    const mailout_result *er = mailout_smtp_result(p->smtp);
+    const mailout_result *er = started ? mailout_smtp_result(p->smtp) : NULL;
+    const mailout_result *f = mailout_smtp_failure(p->smtp);
 
     if (er && er->status < 0) {
-        *r = *er;
-    } else {
-        memset(r, 0, sizeof *r);
-        r->status = status;
+        *r = *er; /* the job's own outcome, counters and all */
+        return;
+    }
+    memset(r, 0, sizeof *r);
+    r->status = status;
+    if (f && f->status < 0) {
+        /* where the session failed: greeting, EHLO, STARTTLS, AUTH, RSET */
+        r->status = f->status;
+        r->stage = f->stage;
+        r->reply = f->reply;
     }
     if (p->tls_failed)
         r->stage = MAILOUT_STAGE_TLS;

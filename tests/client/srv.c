@@ -195,7 +195,8 @@ void srv_step(srv *s, uint64_t now_ms)
         srv_parse(s, now_ms);
         srv_write(s, now_ms);
     }
-    if (s->fd >= 0 && s->peer_closed && s->out_len == 0)
+    /* The client is gone: pending (delayed) replies have no reader. */
+    if (s->fd >= 0 && s->peer_closed)
         srv_close(s);
 }
 

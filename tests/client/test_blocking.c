@@ -365,119 +365,6 @@ static void test_send_jobs_invalid(void **state)
     assert_status(MAILOUT_E_INVAL, mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, clock_ms, NULL));
 }
 
-/* ------------------------------------------------------------------ */
-/* mailout_send                                                        */
-/* ------------------------------------------------------------------ */
-
-static void test_send_success(void **state)
-{
-    srv s;
-    ct_msg fx;
-    mailout_client_config cc;
-    mailout_result res;
-    char *data, *exp;
-    (void)state;
-
-    ct_msg_make(&fx);
-    data = ct_msg_wire(fx.m);
-    assert_int_equal(srv_tcp_listen(&s, "220 srv.test ESMTP\r\n", 10000), 0);
-    srv_rules_plain(&s);
-    assert_int_equal(srv_tcp_start(&s), 0);
-    memset(&cc, 0, sizeof cc);
-    cc.host = "127.0.0.1";
-    cc.port = s.port;
-    cc.smtp.tls = MAILOUT_TLS_NONE;
-    cc.smtp.ehlo_name = "client.test";
-    assert_status(MAILOUT_OK, mailout_send(&cc, fx.m, &res));
-    assert_status(MAILOUT_OK, res.status);
-    assert_int_equal(res.rcpt_ok, 1);
-    assert_int_equal(res.reply.code, 250);
-    srv_join(&s);
-    exp = calloc(1, strlen(data) + 256);
-    strcpy(exp, "EHLO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
-    strcat(exp, data);
-    strcat(exp, "QUIT\r\n");
-    assert_bytes_equal(exp, strlen(exp), s.log, s.log_len);
-    free(exp);
-    free(data);
-    srv_free(&s);
-    mailout_msg_free(fx.m);
-}
-
-/* Without ehlo_name the socket's own name is used: a literal for 127.0.0.1
- * or the host's FQDN; either way a well-formed EHLO line. */
-static void test_send_derives_ehlo_name(void **state)
-{
-    srv s;
-    ct_msg fx;
-    mailout_client_config cc;
-    mailout_result res;
-    (void)state;
-
-    ct_msg_make(&fx);
-    assert_int_equal(srv_tcp_listen(&s, "220 srv.test ESMTP\r\n", 10000), 0);
-    srv_rules_plain(&s);
-    assert_int_equal(srv_tcp_start(&s), 0);
-    memset(&cc, 0, sizeof cc);
-    cc.host = "127.0.0.1";
-    cc.port = s.port;
-    cc.smtp.tls = MAILOUT_TLS_NONE;
-    assert_status(MAILOUT_OK, mailout_send(&cc, fx.m, &res));
-    srv_join(&s);
-    assert_true(s.log_len > 7);
-    assert_memory_equal(s.log, "EHLO ", 5);
-    assert_true(s.log[5] != '\r' && s.log[5] != ' ');
-    srv_free(&s);
-    mailout_msg_free(fx.m);
-}
-
-static void test_send_refused(void **state)
-{
-    ct_msg fx;
-    mailout_client_config cc;
-    mailout_result res;
-    (void)state;
-
-    ct_msg_make(&fx);
-    memset(&cc, 0, sizeof cc);
-    cc.host = "127.0.0.1";
-    cc.port = srv_closed_port();
-    cc.smtp.tls = MAILOUT_TLS_NONE;
-    cc.connect_timeout_ms = 2000;
-    assert_status(MAILOUT_E_CONNECT, mailout_send(&cc, fx.m, &res));
-    assert_status(MAILOUT_E_CONNECT, res.status);
-    assert_int_equal(res.stage, MAILOUT_STAGE_CONNECT);
-    assert_int_equal(res.reply.code, 0);
-    mailout_msg_free(fx.m);
-}
-
-static void test_send_invalid(void **state)
-{
-    ct_msg fx;
-    mailout_client_config cc;
-    mailout_result res;
-    mailout_allocator heap = mailout_heap_allocator();
-    mailout_msg *empty = NULL;
-    (void)state;
-
-    ct_msg_make(&fx);
-    memset(&cc, 0, sizeof cc);
-    assert_status(MAILOUT_E_INVAL, mailout_send(&cc, fx.m, &res)); /* no host */
-    assert_status(MAILOUT_E_INVAL, res.status);
-    assert_status(MAILOUT_E_INVAL, mailout_send(NULL, fx.m, &res));
-    assert_status(MAILOUT_E_INVAL, mailout_send(&cc, fx.m, NULL));
-    cc.host = "127.0.0.1";
-    cc.port = srv_closed_port();
-    assert_status(MAILOUT_E_INVAL, mailout_send(&cc, NULL, &res));
-    /* no sender, no recipient: refused before connecting (else E_CONNECT) */
-    assert_status(MAILOUT_OK, mailout_msg_new(&empty, &heap));
-    assert_status(MAILOUT_E_STATE, mailout_send(&cc, empty, &res));
-    assert_status(MAILOUT_E_STATE, res.status);
-    assert_int_equal(res.stage, MAILOUT_STAGE_NONE);
-    mailout_msg_free(empty);
-    mailout_msg_free(fx.m);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,10 +377,6 @@ int main(void)
         cmocka_unit_test(test_flaky_transport_with_wait),
         cmocka_unit_test(test_would_block_without_wait),
         cmocka_unit_test(test_send_jobs_invalid),
-        cmocka_unit_test(test_send_success),
-        cmocka_unit_test(test_send_derives_ehlo_name),
-        cmocka_unit_test(test_send_refused),
-        cmocka_unit_test(test_send_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
