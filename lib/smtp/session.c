@@ -54,6 +54,7 @@ static void start_auth(mailout_smtp *s)
     }
     s->mech = mech;
     s->auth_cancelled = 0;
+    s->auth_steps = 0;
     s->ir_inline = s->ir_pending = 0;
     if (s->sasl_out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
@@ -142,6 +143,7 @@ static void auth_continue(mailout_smtp *s)
         mailout_b64_decode_block(s->chal, s->rp.cap_len, dec, sizeof dec, &dlen) == MAILOUT_OK) {
         memset(&s->sasl_out, 0, sizeof s->sasl_out);
         st = mailout_sasl_step(&s->sasl, dec, dlen, &s->sasl_out);
+        s->auth_steps++;
     }
     memset(dec, 0, sizeof dec);
     if (st != MAILOUT_OK) {
@@ -149,6 +151,31 @@ static void auth_continue(mailout_smtp *s)
         memset(&s->sasl_out, 0, sizeof s->sasl_out);
     }
     smtp_push(s, OP_AUTH_RESP, 0);
+}
+
+/* A server may carry SCRAM's server-final message on the 235 itself
+ * (RFC 4954 §4 "additional data with success") instead of a last 334:
+ * verify it there. Text that is not strict base64 is just text, and then
+ * finish() fails unless the signature was verified earlier. */
+static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
+{
+    unsigned char dec[SMTP_CHAL_MAX / 4 * 3];
+    size_t off = 0, dlen = 0;
+    if (s->rp.cap_over)
+        return;
+    if (r->enh_class) {
+        while (off < s->rp.cap_len && s->chal[off] != ' ')
+            off++;
+        off++;
+    }
+    if (off >= s->rp.cap_len)
+        return;
+    if (mailout_b64_decode_block(s->chal + off, s->rp.cap_len - off, dec, sizeof dec, &dlen) == MAILOUT_OK &&
+        dlen > 2 && dec[0] == 'v' && dec[1] == '=') {
+        mailout_sasl_out ignored;
+        mailout_sasl_step(&s->sasl, dec, dlen, &ignored);
+    }
+    memset(dec, 0, sizeof dec);
 }
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)
@@ -164,6 +191,8 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
         return;
     }
     if (r->code == 235) {
+        if (s->mech == MAILOUT_AUTH_SCRAM_SHA256 && s->auth_steps == 1)
+            scram_final_in_235(s, r);
         mailout_status st = mailout_sasl_finish(&s->sasl);
         mailout_sasl_wipe(&s->sasl);
         memset(&s->sasl_out, 0, sizeof s->sasl_out);

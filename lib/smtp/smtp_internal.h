@@ -133,6 +133,7 @@ struct mailout_smtp {
     int ir_inline;         /* initial response on the AUTH line */
     int ir_pending;        /* initial response waits for the first 334 */
     int auth_cancelled;    /* "*" sent */
+    unsigned auth_steps;   /* challenges answered by the mechanism */
 
     /* time */
     uint64_t now;

@@ -89,6 +89,8 @@ static void cb_progress(void *ctx, uint64_t sent, uint64_t total)
 static void cb_rcpt(void *ctx, size_t index, const mailout_reply *reply)
 {
     hrun *r = ctx;
+    if (index == 0)
+        r->rcpt_cb = 0; /* a new job */
     assert_int_equal(index, r->rcpt_cb);
     if (index < 8)
         r->rcpt_cb_codes[index] = reply->code;
