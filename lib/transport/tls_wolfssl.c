@@ -31,6 +31,7 @@
 #include <wolfssl/wolfcrypt/hash.h>
 
 #include "internal.h"
+#include "transport/transport_internal.h"
 
 #include <mailout/transport.h>
 
@@ -58,7 +59,8 @@ struct mailout_tls {
     unsigned hs_want, send_want, recv_want; /* ... remembered per operation */
     int verify;
     int ip_literal;
-    char ip[INET6_ADDRSTRLEN];
+    unsigned char ip[16]; /* the server name as an address, ip_len octets */
+    size_t ip_len;
     int has_pin;
     unsigned char pin[32];
     size_t chunk; /* plaintext per wolfSSL_write: one record */
@@ -206,64 +208,6 @@ static mailout_status fail(mailout_tls *s, mailout_status st)
 /* post-handshake checks                                                */
 /* ------------------------------------------------------------------ */
 
-/* One DER TLV inside [p, end): tag, content and the end of the element.
- * Definite lengths up to 3 octets (certificates are < 16 MiB). */
-static int der_next(const unsigned char *p, const unsigned char *end, unsigned char *tag,
-                    const unsigned char **content, size_t *clen)
-{
-    if (end - p < 2)
-        return -1;
-    *tag = p[0];
-    if ((p[0] & 0x1f) == 0x1f)
-        return -1; /* high tag numbers never occur where we look */
-    size_t len = p[1], hdr = 2;
-    if (len & 0x80) {
-        size_t nb = len & 0x7f;
-        if (nb == 0 || nb > 3 || (size_t)(end - p) < 2 + nb)
-            return -1;
-        len = 0;
-        for (size_t i = 0; i < nb; i++)
-            len = len << 8 | p[2 + i];
-        hdr += nb;
-    }
-    if ((size_t)(end - p) - hdr < len)
-        return -1;
-    *content = p + hdr;
-    *clen = len;
-    return 0;
-}
-
-/* The SubjectPublicKeyInfo element (with its header) of a certificate:
- * Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
- * serialNumber, signature, issuer, validity, subject, spki, ... } ... } */
-static int find_spki(const unsigned char *der, size_t len, const unsigned char **spki, size_t *spki_len)
-{
-    const unsigned char *end = der + len, *c;
-    size_t clen;
-    unsigned char tag;
-    if (der_next(der, end, &tag, &c, &clen) != 0 || tag != 0x30)
-        return -1;
-    const unsigned char *p = c;
-    end = c + clen;
-    if (der_next(p, end, &tag, &c, &clen) != 0 || tag != 0x30)
-        return -1;
-    p = c;
-    end = c + clen;
-    /* version (optional), serial, signature, issuer, validity, subject */
-    for (int field = 0; field < 6; field++) {
-        if (der_next(p, end, &tag, &c, &clen) != 0)
-            return -1;
-        if (field == 0 && tag != 0xa0)
-            field++; /* v1 certificate: no version, this is the serial */
-        p = c + clen;
-    }
-    if (der_next(p, end, &tag, &c, &clen) != 0 || tag != 0x30)
-        return -1;
-    *spki = p;
-    *spki_len = (size_t)(c + clen - p);
-    return 0;
-}
-
 static int ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
 {
     unsigned char d = 0;
@@ -277,7 +221,7 @@ static mailout_status check_pin(const unsigned char *der, size_t len, const unsi
     const unsigned char *spki;
     size_t spki_len;
     unsigned char digest[WC_SHA256_DIGEST_SIZE];
-    if (find_spki(der, len, &spki, &spki_len) != 0 || spki_len > UINT32_MAX)
+    if (mailout_cert_spki(der, len, &spki, &spki_len) != MAILOUT_OK || spki_len > UINT32_MAX)
         return MAILOUT_E_TLS_PIN; /* cannot check: fail closed */
     if (wc_Sha256Hash(spki, (word32)spki_len, digest) != 0)
         return MAILOUT_E_TLS;
@@ -298,15 +242,10 @@ static mailout_status check_peer(mailout_tls *s)
     int der_len = wolfSSL_get_chain_length(chain, 0);
     if (!der || der_len <= 0)
         return MAILOUT_E_TLS_VERIFY;
-    if (check_ip) {
-        WOLFSSL_X509 *x = wolfSSL_X509_d2i(NULL, der, der_len);
-        if (!x)
-            return MAILOUT_E_TLS_VERIFY;
-        int ok = wolfSSL_X509_check_ip_asc(x, s->ip, 0) == WOLFSSL_SUCCESS;
-        wolfSSL_X509_free(x);
-        if (!ok)
-            return MAILOUT_E_TLS_HOSTNAME;
-    }
+    /* wolfSSL has verified the chain; the address is ours to match (see
+     * certcheck.c for why not wolfSSL_X509_check_ip_asc). */
+    if (check_ip && !mailout_cert_has_ip(der, (size_t)der_len, s->ip, s->ip_len))
+        return MAILOUT_E_TLS_HOSTNAME;
     return s->has_pin ? check_pin(der, (size_t)der_len, s->pin) : MAILOUT_OK;
 }
 
@@ -566,6 +505,12 @@ static mailout_status setup_ctx(mailout_tls *s, const mailout_tls_config *cfg)
     /* RFC 8996: nothing older than TLS 1.2. */
     if (wolfSSL_CTX_SetMinVersion(s->ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
         return MAILOUT_E_TLS;
+    /* Debian's wolfSSL enables OpenSSL-style auto retry: on "would block"
+     * during the handshake it calls recv again up to 10 times instead of
+     * returning. That spins on a non-blocking lower, multiplies a blocking
+     * lower's timeout, and starves our parked output. */
+    if (wolfSSL_CTX_clear_mode(s->ctx, SSL_MODE_AUTO_RETRY) != 0)
+        return MAILOUT_E_TLS;
     if (s->verify) {
         mailout_status st = load_trust(s->ctx, cfg);
         if (st != MAILOUT_OK)
@@ -585,12 +530,12 @@ static mailout_status setup_ctx(mailout_tls *s, const mailout_tls_config *cfg)
 /* IP literal as server name? Keeps it for the post-handshake check. */
 static int parse_ip(mailout_tls *s, const char *name)
 {
-    unsigned char addr[16];
-    if (inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1) {
-        size_t len = strlen(name);
-        if (len >= sizeof s->ip)
-            return 0;
-        memcpy(s->ip, name, len + 1);
+    if (inet_pton(AF_INET, name, s->ip) == 1) {
+        s->ip_len = 4;
+        return 1;
+    }
+    if (inet_pton(AF_INET6, name, s->ip) == 1) {
+        s->ip_len = 16;
         return 1;
     }
     return 0;

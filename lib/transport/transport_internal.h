@@ -42,4 +42,15 @@ mailout_status mailout_tcp_connect_list(const struct addrinfo *list, uint32_t ti
 mailout_status mailout_mx_parse(const unsigned char *msg, size_t len, const char *domain, char (*hosts)[256],
                                 size_t max, size_t *count);
 
+/*
+ * Certificate checks on DER (certcheck.c). mailout_cert_spki points
+ * *spki into @p cert at the SubjectPublicKeyInfo element (header
+ * included): MAILOUT_OK or MAILOUT_E_TLS when malformed.
+ * mailout_cert_has_ip: 1 if a subjectAltName iPAddress equals the 4 or 16
+ * octets of @p ip, else 0 (also for malformed input).
+ */
+mailout_status mailout_cert_spki(const unsigned char *cert, size_t len, const unsigned char **spki,
+                                 size_t *spki_len);
+int mailout_cert_has_ip(const unsigned char *cert, size_t len, const unsigned char *ip, size_t ip_len);
+
 #endif /* MAILOUT_TRANSPORT_INTERNAL_H */

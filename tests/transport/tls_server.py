@@ -23,6 +23,9 @@ Modes:
   starttls  send "220 plain\r\n", expect "STARTTLS\r\n", answer
             "220 go ahead\r\n", then as tls.
   plain     send "220 plaintext server\r\n", record bytes until EOF.
+  silent    send nothing, record bytes until EOF or the timeout.
+
+--close: after the greeting, send close_notify and close (no echo).
 """
 import argparse
 import select
@@ -153,6 +156,14 @@ def serve_tls(c, a, out, pending=b""):
         if a.greeting:
             obj.write(a.greeting.encode().decode("unicode_escape").encode("latin-1"))
             flush()
+        if a.close:
+            try:
+                obj.unwrap()
+            except ssl.SSLWantReadError:
+                pass
+            flush()
+            out["APPDATA"] = "-"
+            return
         while True:
             try:
                 d = obj.read(65536)
@@ -184,13 +195,14 @@ def read_line(c, plain):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--mode", default="tls", choices=["tls", "starttls", "plain"])
+    p.add_argument("--mode", default="tls", choices=["tls", "starttls", "plain", "silent"])
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--client-ca")
     p.add_argument("--max-version")
     p.add_argument("--greeting", default="220 tls ready\\r\\n")
     p.add_argument("--v6", action="store_true")
+    p.add_argument("--close", action="store_true")
     p.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()
 
@@ -210,8 +222,9 @@ def main():
     s.setblocking(True)
     c = Conn(s, time.monotonic() + a.timeout)
     try:
-        if a.mode == "plain":
-            c.send(b"220 plaintext server\r\n", tls=False)
+        if a.mode in ("plain", "silent"):
+            if a.mode == "plain":
+                c.send(b"220 plaintext server\r\n", tls=False)
             while True:
                 d = c.recv()
                 if not d:
