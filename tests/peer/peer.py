@@ -460,7 +460,9 @@ class Conn:
         """Half-close, then read what the client still sends (until it
         closes, bounded) so that our close() does not turn into an RST."""
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            # socket.socket's own shutdown: SSLSocket.shutdown would drop the
+            # TLS state, and the drained bytes would be recorded encrypted.
+            socket.socket.shutdown(self.sock, socket.SHUT_WR)
         except OSError:
             pass
         end = min(self.peer.deadline, time.monotonic() + 1.0)

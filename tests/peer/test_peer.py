@@ -147,6 +147,17 @@ class LibraryTests(unittest.TestCase):
             s.close()
         p.check()
 
+    def test_tls_close_fin_records_plaintext(self):
+        script = [{'starttls': True}, {'send': 'bye\r\n'}, {'close': 'fin'}]
+        with peer.Peer(script, timeout=10) as p:
+            s = client_ctx().wrap_socket(connect(p), server_hostname='localhost')
+            self.assertEqual(recv_until(s, b'\r\n'), b'bye\r\n')
+            self.assertEqual(s.recv(10), b'')  # FIN without close_notify
+            s.sendall(b'QUIT\r\n')
+            s.close()
+        res = p.check()
+        self.assertEqual(res.records[0], b'QUIT\r\n')
+
     def test_starttls_client_refuses_wrong_host(self):
         script = [{'starttls': True, 'cert': 'wronghost', 'handshake': 'fail'}]
         with peer.Peer(script, timeout=10) as p:
