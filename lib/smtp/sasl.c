@@ -48,7 +48,6 @@ static void out_add(mailout_sasl_out *out, const void *p, size_t n)
     out->seg[out->nseg].n = n;
     out->nseg++;
 }
-
 #endif
 
 /* A string literal as a segment (its bytes live in .rodata). */
@@ -352,21 +351,34 @@ static int scram_iterations(const unsigned char *v, size_t n, uint32_t *out)
     return 0;
 }
 
-/* Keys derived from the password; a struct so one wipe clears them all. */
+/* Keys derived from the password; a struct so one wipe clears them all.
+ * The salt is dead once PBKDF2 has run, so the HMAC context reuses it. */
 typedef struct scram_keys {
     unsigned char salted[MAILOUT_SHA256_LEN];
     unsigned char client_key[MAILOUT_SHA256_LEN];
     unsigned char stored_key[MAILOUT_SHA256_LEN];
     unsigned char server_key[MAILOUT_SHA256_LEN];
     unsigned char client_sig[MAILOUT_SHA256_LEN];
-    unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
-    mailout_hmac mc, ms;
+    union {
+        unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
+        mailout_hmac mac;
+    } u;
 } scram_keys;
 
-static void hmac2_update(scram_keys *k, const void *p, size_t n)
+/* HMAC(key, AuthMessage) without assembling AuthMessage: it is
+ * client-first-bare (in buf) "," server-first "," client-final-without-proof.
+ * Run once per key rather than two contexts at once, to save stack. */
+static void scram_auth_mac(const mailout_sasl *s, scram_keys *k, const unsigned char *key,
+                           const unsigned char *server_first, size_t len, const unsigned char *nonce,
+                           size_t nonce_n, unsigned char *out)
 {
-    mailout_hmac_update(&k->mc, p, n);
-    mailout_hmac_update(&k->ms, p, n);
+    mailout_hmac_init(&k->u.mac, MAILOUT_HASH_SHA256, key, MAILOUT_SHA256_LEN);
+    mailout_hmac_update(&k->u.mac, s->buf, s->bare_len);
+    mailout_hmac_update(&k->u.mac, ",", 1);
+    mailout_hmac_update(&k->u.mac, server_first, len);
+    mailout_hmac_update(&k->u.mac, ",c=biws,r=", 10);
+    mailout_hmac_update(&k->u.mac, nonce, nonce_n);
+    mailout_hmac_final(&k->u.mac, out);
 }
 
 /*
@@ -394,25 +406,17 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     if (nonce_n <= s->nonce_len || nonce_n + fixed > sizeof s->buf || !scram_nonce_ok(nonce, nonce_n) ||
         memcmp(nonce, s->buf + s->bare_len - s->nonce_len, s->nonce_len) != 0)
         return MAILOUT_E_AUTH;
-    long salt_n = b64_decode(salt64, salt64_n, k->salt, sizeof k->salt);
+    long salt_n = b64_decode(salt64, salt64_n, k->u.salt, sizeof k->u.salt);
     if (salt_n <= 0 || scram_iterations(iter, iter_n, &iterations))
         return MAILOUT_E_AUTH;
 
-    mailout_pbkdf2_sha256(s->secret, s->secret_len, k->salt, (size_t)salt_n, iterations, k->salted,
+    mailout_pbkdf2_sha256(s->secret, s->secret_len, k->u.salt, (size_t)salt_n, iterations, k->salted,
                           sizeof k->salted);
     mailout_hmac_once(MAILOUT_HASH_SHA256, k->salted, sizeof k->salted, "Client Key", 10, k->client_key);
     mailout_hash_once(MAILOUT_HASH_SHA256, k->client_key, sizeof k->client_key, k->stored_key);
     mailout_hmac_once(MAILOUT_HASH_SHA256, k->salted, sizeof k->salted, "Server Key", 10, k->server_key);
-
-    mailout_hmac_init(&k->mc, MAILOUT_HASH_SHA256, k->stored_key, sizeof k->stored_key);
-    mailout_hmac_init(&k->ms, MAILOUT_HASH_SHA256, k->server_key, sizeof k->server_key);
-    hmac2_update(k, s->buf, s->bare_len);
-    hmac2_update(k, ",", 1);
-    hmac2_update(k, ch, len);
-    hmac2_update(k, ",c=biws,r=", 10);
-    hmac2_update(k, nonce, nonce_n);
-    mailout_hmac_final(&k->mc, k->client_sig);
-    mailout_hmac_final(&k->ms, s->server_sig);
+    scram_auth_mac(s, k, k->stored_key, ch, len, nonce, nonce_n, k->client_sig);
+    scram_auth_mac(s, k, k->server_key, ch, len, nonce, nonce_n, s->server_sig);
 
     /* client-final-message replaces client-first-bare in buf */
     unsigned char *b = s->buf;
@@ -523,6 +527,8 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
         out_reset(out);
     if (!s || !out || (!challenge && len > 0))
         return MAILOUT_E_INVAL;
+    if (!challenge) /* so that parsers may form challenge + len */
+        challenge = (const unsigned char *)"";
     if (s->mech == 0 || s->step == STEP_FAILED)
         return MAILOUT_E_AUTH;
     mailout_status st = mech_step(s, challenge, len, out);
