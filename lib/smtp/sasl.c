@@ -48,7 +48,6 @@ static void out_add(mailout_sasl_out *out, const void *p, size_t n)
     out->seg[out->nseg].n = n;
     out->nseg++;
 }
-
 #endif
 
 /* A string literal as a segment (its bytes live in .rodata). */
@@ -528,6 +527,8 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
         out_reset(out);
     if (!s || !out || (!challenge && len > 0))
         return MAILOUT_E_INVAL;
+    if (!challenge) /* so that parsers may form challenge + len */
+        challenge = (const unsigned char *)"";
     if (s->mech == 0 || s->step == STEP_FAILED)
         return MAILOUT_E_AUTH;
     mailout_status st = mech_step(s, challenge, len, out);

@@ -73,6 +73,9 @@
 #ifndef MAILOUT_SCRAM_MAX_ITERATIONS
 #define MAILOUT_SCRAM_MAX_ITERATIONS 100000u
 #endif
+#if MAILOUT_SCRAM_MAX_ITERATIONS < 4096 || MAILOUT_SCRAM_MAX_ITERATIONS > 100000000
+#error "MAILOUT_SCRAM_MAX_ITERATIONS must be in 4096..100000000"
+#endif
 /** Longest SCRAM salt accepted (decoded bytes). */
 #define MAILOUT_SCRAM_MAX_SALT 128
 /** Random bytes behind the SCRAM client nonce (sent as 32 base64 chars). */

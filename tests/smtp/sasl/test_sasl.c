@@ -455,6 +455,14 @@ static void test_scram_bad_server_final(void **state)
     scram_bad_final("e=invalid-proof");
     scram_bad_final("e=other-error,v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
     scram_bad_final("");
+    {
+        mailout_sasl s;
+        mailout_sasl_out out;
+        scram_rfc_start(&s, &out);
+        assert_status(MAILOUT_OK, step_str(&s, RFC7677_SERVER_FIRST, &out));
+        assert_status(MAILOUT_E_AUTH, mailout_sasl_step(&s, NULL, 0, &out));
+        assert_no_response(&out);
+    }
     scram_bad_final(RFC7677_SERVER_FIRST);
 
     /* extensions after v= are fine */
