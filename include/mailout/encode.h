@@ -128,7 +128,8 @@ typedef struct mailout_qp {
  * @brief Start a QP encoder.
  *
  * Output rules (all of RFC 2045 §6.7): lines at most 76 characters
- * including a soft break "="; a soft break never splits an "=XX" triple;
+ * including a soft break "=" (this encoder puts at most 75 characters
+ * before any line break, soft or hard, so it needs no lookahead); a soft break never splits an "=XX" triple;
  * '=' is written =3D; bytes outside 33..126 other than SP and TAB are
  * written =XX (uppercase hex); SP or TAB before a line break or at the end
  * of the input is written =20 / =09. In addition a '.' at the start of an
@@ -176,7 +177,12 @@ typedef struct mailout_line {
  * and then ".\r\n" exactly once — the DATA terminator. The terminator is
  * only ever written by a successful end; an error never writes it.
  * "a\r\r\nb" is "a", a line break (the lone CR), an empty line, "b".
- * @return MAILOUT_OK, or MAILOUT_E_INVAL for unknown or conflicting flags.
+ * An empty input ends at the start of a line: TERMINATE then writes just
+ * ".\r\n" and FINAL_CRLF writes nothing. MAX998 counts input bytes of a
+ * line, not its CRLF nor a dot doubled by STUFF (RFC 5321 §4.5.3.1.6).
+ * @return MAILOUT_OK, or MAILOUT_E_INVAL for unknown or conflicting flags
+ *         (TERMINATE without STUFF is conflicting: a "." line in the data
+ *         would end the mail early).
  */
 MAILOUT_API mailout_status mailout_line_init(mailout_line *f, unsigned flags);
 
@@ -195,12 +201,12 @@ MAILOUT_API mailout_status mailout_line_filter(mailout_line *f, mailout_stream *
 /** Facts about a text body, gathered in one pass. Fields are public. */
 typedef struct mailout_scan {
     uint64_t bytes;         /**< input bytes seen */
-    uint64_t lines;         /**< line breaks seen (any kind) */
+    uint64_t lines;         /**< line breaks seen (any kind; CRLF counts once) */
     uint32_t max_line;      /**< longest line, excluding its line break */
     uint32_t cur_line;      /**< length of the current line so far */
     unsigned char has_8bit; /**< a byte >= 0x80 was seen */
     unsigned char has_nul;  /**< a NUL byte was seen */
-    unsigned char has_ctl;  /**< another control byte (not TAB, CR, LF) */
+    unsigned char has_ctl;  /**< another control byte: 01..1F except TAB, CR, LF; or 7F */
     unsigned char has_bare; /**< a lone CR or lone LF was seen */
     unsigned char utf8_ok;  /**< 8-bit bytes (if any) form valid UTF-8 so far */
     unsigned char boundary_like; /**< a line starts with "--=_" (see message.h) */
@@ -215,7 +221,11 @@ MAILOUT_API void mailout_scan_init(mailout_scan *sc);
 /** @brief Feed @p len bytes; may be called with chunks of any size. */
 MAILOUT_API void mailout_scan_update(mailout_scan *sc, const void *data, size_t len);
 
-/** @brief Finish (counts a last unterminated line; checks UTF-8 is complete). */
+/**
+ * @brief Finish: a last unterminated line counts towards max_line (not
+ * towards lines, which counts breaks), a CR at the very end is a lone CR
+ * (has_bare), and an unfinished UTF-8 sequence clears utf8_ok.
+ */
 MAILOUT_API void mailout_scan_final(mailout_scan *sc);
 
 #ifdef __cplusplus

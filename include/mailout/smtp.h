@@ -304,6 +304,15 @@ MAILOUT_API mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_jo
  */
 MAILOUT_API const mailout_result *mailout_smtp_result(const mailout_smtp *s);
 
+/**
+ * @brief Why and where the session failed: status (MAILOUT_OK while
+ * healthy), stage, and the deciding reply (code 0 if none), e.g. the 454
+ * to STARTTLS or the 535 to AUTH. Unlike mailout_smtp_result() it is also
+ * filled when no job was running (greeting, EHLO, STARTTLS, AUTH, the
+ * RSET after a job). Counters are not used.
+ */
+MAILOUT_API const mailout_result *mailout_smtp_failure(const mailout_smtp *s);
+
 /** @brief The reply code to RCPT @p index of the last job (0 if not sent). */
 MAILOUT_API uint16_t mailout_smtp_rcpt_code(const mailout_smtp *s, size_t index);
 

@@ -1,0 +1,18 @@
+/*
+ * The smallest useful firmware configuration: a text body only (no MIME
+ * tree, no quoted-printable), AUTH PLAIN and LOGIN, no PIPELINING, BDAT
+ * or DSN, numeric status codes only. Used by footprint.sh for the
+ * "minimal" row. Pass it with -Dconfig_file=<absolute path>.
+ */
+#define MAILOUT_ENABLE_MIME 0
+#define MAILOUT_ENABLE_QP 0
+#define MAILOUT_ENABLE_PIPELINING 0
+#define MAILOUT_ENABLE_CHUNKING 0
+#define MAILOUT_ENABLE_DSN 0
+#define MAILOUT_ENABLE_AUTH_CRAM_MD5 0
+#define MAILOUT_ENABLE_AUTH_XOAUTH2 0
+#define MAILOUT_ENABLE_AUTH_SCRAM_SHA256 0
+#define MAILOUT_ENABLE_STATUS_TEXT 0
+#define MAILOUT_MAX_RECIPIENTS 8
+#define MAILOUT_MAX_HEADERS 4
+#define MAILOUT_MAX_DEPTH 1

@@ -1,0 +1,90 @@
+/* see mailout/client.h: mailout_send, the connect-send-close convenience
+ * over the blocking driver. Apart from blocking.c so that mailout_send_jobs
+ * does not pull in the message layer (mailout_job_from_msg). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <string.h>
+#include <time.h>
+
+#include "client/driver_internal.h"
+#include "internal.h"
+
+static void result_set(mailout_result *r, mailout_status st)
+{
+    memset(r, 0, sizeof *r);
+    r->status = st;
+}
+
+static uint64_t send_monotonic_ms(void *ctx)
+{
+    struct timespec ts;
+    (void)ctx;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static mailout_status send_connect(const mailout_client_config *cfg, mailout_tcp **tcp, mailout_transport *t)
+{
+    mailout_tcp_config tc;
+
+    memset(&tc, 0, sizeof tc);
+    tc.host = cfg->host;
+    tc.port = cfg->port ? cfg->port : (cfg->smtp.tls == MAILOUT_TLS_IMPLICIT ? 465 : 587);
+    tc.family = cfg->family;
+    tc.connect_timeout_ms = cfg->connect_timeout_ms;
+    tc.io_timeout_ms = cfg->smtp.timeout_ms;
+    /* Non-blocking, with the waits in this driver: every wait is then
+     * bounded by the engine's deadline for the reply it expects, and the
+     * QUIT by MAILOUT_CLIENT_QUIT_TIMEOUT_MS, rather than by one fixed
+     * per-call socket timeout. */
+    tc.nonblocking = 1;
+    return mailout_tcp_open(tcp, &tc, NULL, t);
+}
+
+mailout_status mailout_send(const mailout_client_config *cfg, mailout_msg *m, mailout_result *result)
+{
+    const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
+    char ehlo[256];
+    mailout_smtp_config sc;
+    mailout_tls_config tc;
+    mailout_transport t;
+    mailout_tcp *tcp = NULL;
+    mailout_job job;
+    mailout_status st;
+
+    if (!result)
+        return MAILOUT_E_INVAL;
+    result_set(result, MAILOUT_E_INVAL);
+    if (!cfg || !cfg->host || !cfg->host[0] || !m)
+        return MAILOUT_E_INVAL;
+    /* The envelope first: nothing to connect for when there is no message. */
+    st = mailout_job_from_msg(&job, m, rcpt_store);
+    if (st != MAILOUT_OK) {
+        result_set(result, st);
+        return st;
+    }
+    st = send_connect(cfg, &tcp, &t);
+    if (st != MAILOUT_OK) {
+        result_set(result, st);
+        result->stage = MAILOUT_STAGE_CONNECT;
+        return st;
+    }
+    sc = cfg->smtp;
+    if (!sc.ehlo_name) {
+        st = mailout_tcp_ehlo_name(tcp, ehlo, sizeof ehlo);
+        if (st != MAILOUT_OK) {
+            mailout_tcp_free(tcp);
+            result_set(result, st);
+            result->stage = MAILOUT_STAGE_EHLO;
+            return st;
+        }
+        sc.ehlo_name = ehlo;
+    }
+    tc = cfg->tls;
+    if (!tc.server_name)
+        tc.server_name = cfg->host;
+    (void)mailout_blocking_session(&t, &sc, &tc, &job, 1, result, send_monotonic_ms, NULL, 1);
+    mailout_tcp_free(tcp);
+    return result->status;
+}

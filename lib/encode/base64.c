@@ -1,0 +1,308 @@
+/* see mailout/encode.h: base64 (RFC 4648 §4) with MIME line breaking (RFC 2045 §6.8) */
+#include <string.h>
+
+#include "internal.h"
+
+#include <mailout/encode.h>
+
+/* e->flags */
+#define B64_FINISHED 1u /* MAILOUT_DONE was returned */
+
+static const char b64_alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * The hot loop uses a table of all 4096 pairs of characters (two per 12
+ * input bits): two loads and one store per group instead of four and
+ * four. It costs 8 KB of read-only data, so small targets can switch it
+ * off with -DMAILOUT_B64_PAIR_TABLE=0; it is off by default where pointers
+ * are 32 bits or less (microcontrollers).
+ */
+#ifndef MAILOUT_B64_PAIR_TABLE
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define MAILOUT_B64_PAIR_TABLE 1
+#else
+#define MAILOUT_B64_PAIR_TABLE 0
+#endif
+#endif
+
+#if MAILOUT_B64_PAIR_TABLE
+/* An integer constant expression for b64_alphabet[i], for the table. */
+#define B64_CH(i) ((i) < 26 ? 'A' + (i) : (i) < 52 ? 'a' + (i) - 26 : (i) < 62 ? '0' + (i) - 52 : (i) == 62 ? '+' : '/')
+#define B64_P1(i) B64_CH((i) >> 6), B64_CH((i) & 63),
+#define B64_P4(i) B64_P1(i) B64_P1((i) + 1) B64_P1((i) + 2) B64_P1((i) + 3)
+#define B64_P16(i) B64_P4(i) B64_P4((i) + 4) B64_P4((i) + 8) B64_P4((i) + 12)
+#define B64_P64(i) B64_P16(i) B64_P16((i) + 16) B64_P16((i) + 32) B64_P16((i) + 48)
+#define B64_P256(i) B64_P64(i) B64_P64((i) + 64) B64_P64((i) + 128) B64_P64((i) + 192)
+#define B64_P1024(i) B64_P256(i) B64_P256((i) + 256) B64_P256((i) + 512) B64_P256((i) + 768)
+static const unsigned char b64_pairs[8192] = {
+    B64_P1024(0) B64_P1024(1024) B64_P1024(2048) B64_P1024(3072)
+};
+
+/* Four output characters of one complete 3-byte group. */
+static inline void b64_group(const unsigned char *in, unsigned char *out)
+{
+    uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
+    unsigned char q[4];
+    memcpy(q, b64_pairs + 2 * (v >> 12), 2);
+    memcpy(q + 2, b64_pairs + 2 * (v & 4095), 2);
+    memcpy(out, q, 4);
+}
+#else
+/* Four output characters of one complete 3-byte group. */
+static inline void b64_group(const unsigned char *in, unsigned char *out)
+{
+    uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
+    out[0] = (unsigned char)b64_alphabet[v >> 18];
+    out[1] = (unsigned char)b64_alphabet[(v >> 12) & 63];
+    out[2] = (unsigned char)b64_alphabet[(v >> 6) & 63];
+    out[3] = (unsigned char)b64_alphabet[v & 63];
+}
+#endif
+
+/* The padded last group of 1 or 2 bytes. */
+static void b64_tail(const unsigned char *in, size_t n, unsigned char *out)
+{
+    uint32_t v = (uint32_t)in[0] << 16 | (n > 1 ? (uint32_t)in[1] << 8 : 0);
+    out[0] = (unsigned char)b64_alphabet[v >> 18];
+    out[1] = (unsigned char)b64_alphabet[(v >> 12) & 63];
+    out[2] = n > 1 ? (unsigned char)b64_alphabet[(v >> 6) & 63] : '=';
+    out[3] = '=';
+}
+
+/*
+ * Encode @p groups complete groups; the hot loop of every path. @p avail
+ * is how many bytes may be read at @p in (at least 3 * groups): with the
+ * pair table, two groups are taken from one 8-byte load whenever the two
+ * bytes after them are readable too.
+ */
+static void b64_groups(const unsigned char *in, size_t groups, size_t avail, unsigned char *out)
+{
+    size_t i = 0;
+#if MAILOUT_B64_PAIR_TABLE
+    for (; i + 2 <= groups && 3 * i + 8 <= avail; i += 2) {
+        const unsigned char *p = in + 3 * i;
+        uint64_t v = ((uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+                      (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7]) >>
+                     16;
+        unsigned char q[8];
+        memcpy(q, b64_pairs + 2 * (v >> 36), 2);
+        memcpy(q + 2, b64_pairs + 2 * ((v >> 24) & 4095), 2);
+        memcpy(q + 4, b64_pairs + 2 * ((v >> 12) & 4095), 2);
+        memcpy(q + 6, b64_pairs + 2 * (v & 4095), 2);
+        memcpy(out + 4 * i, q, 8);
+    }
+#else
+    (void)avail;
+#endif
+    for (; i < groups; i++)
+        b64_group(in + 3 * i, out + 4 * i);
+}
+
+mailout_status mailout_b64_init(mailout_b64 *e, unsigned line_len)
+{
+    memset(e, 0, sizeof *e);
+    if (line_len % 4 != 0 || line_len > 76)
+        return MAILOUT_E_INVAL;
+    e->line_len = (unsigned short)line_len;
+    return MAILOUT_OK;
+}
+
+/* Write what is left of e->pend; nonzero when all of it went out. */
+static int b64_flush(mailout_b64 *e, mailout_stream *s)
+{
+    size_t n = MAILOUT_MIN((size_t)(e->npend - e->pendpos), s->avail_out);
+    memcpy(s->next_out, e->pend + e->pendpos, n);
+    s->next_out += n;
+    s->avail_out -= n;
+    e->pendpos = (unsigned char)(e->pendpos + n);
+    if (e->pendpos < e->npend)
+        return 0;
+    e->npend = e->pendpos = 0;
+    return 1;
+}
+
+/* Queue one group (complete or padded tail) in e->pend, preceded by the
+ * line break when the current line is full. A break is only ever written in
+ * front of a group, so none follows the last line. */
+static void b64_queue(mailout_b64 *e, const unsigned char *in, size_t n)
+{
+    unsigned char *p = e->pend;
+    if (e->line_len && e->col == e->line_len) {
+        *p++ = '\r';
+        *p++ = '\n';
+        e->col = 0;
+    }
+    if (n == 3)
+        b64_group(in, p);
+    else
+        b64_tail(in, n, p);
+    p += 4;
+    if (e->line_len)
+        e->col = (unsigned short)(e->col + 4);
+    e->npend = (unsigned char)(p - e->pend);
+    e->pendpos = 0;
+}
+
+/*
+ * Fast path, used when nothing is carried or pending: encode as many whole
+ * groups as fit straight from next_in to next_out, a line at a time. Stops
+ * at the edges (under 3 input bytes, under a group of room, or no room for
+ * a line break plus a group) and leaves those to the byte-wise path.
+ */
+static void b64_direct(mailout_b64 *e, mailout_stream *s)
+{
+    for (;;) {
+        size_t room = SIZE_MAX;
+        if (e->line_len) {
+            if (e->col == e->line_len) {
+                if (s->avail_in < 3 || s->avail_out < 6)
+                    return;
+                s->next_out[0] = '\r';
+                s->next_out[1] = '\n';
+                s->next_out += 2;
+                s->avail_out -= 2;
+                e->col = 0;
+            }
+            room = (size_t)(e->line_len - e->col) / 4;
+        }
+        size_t g = MAILOUT_MIN(s->avail_in / 3, s->avail_out / 4);
+        g = MAILOUT_MIN(g, room);
+        if (g == 0)
+            return;
+        b64_groups(s->next_in, g, s->avail_in, s->next_out);
+        s->next_in += 3 * g;
+        s->avail_in -= 3 * g;
+        s->next_out += 4 * g;
+        s->avail_out -= 4 * g;
+        if (e->line_len)
+            e->col = (unsigned short)(e->col + 4 * g);
+    }
+}
+
+mailout_status mailout_b64_encode(mailout_b64 *e, mailout_stream *s, int end)
+{
+    for (;;) {
+        if (e->npend && !b64_flush(e, s))
+            return MAILOUT_OK;
+        if (e->flags & B64_FINISHED)
+            return MAILOUT_DONE;
+        if (e->ncarry == 0)
+            b64_direct(e, s);
+        if (s->avail_in == 0) {
+            if (!end)
+                return MAILOUT_OK;
+            if (e->ncarry) {
+                b64_queue(e, e->carry, e->ncarry);
+                e->ncarry = 0;
+                continue;
+            }
+            e->flags |= B64_FINISHED;
+            return MAILOUT_DONE;
+        }
+        if (s->avail_out == 0)
+            return MAILOUT_OK;
+        e->carry[e->ncarry++] = *s->next_in++;
+        s->avail_in--;
+        if (e->ncarry == 3) {
+            b64_queue(e, e->carry, 3);
+            e->ncarry = 0;
+        }
+    }
+}
+
+uint64_t mailout_b64_encoded_size(uint64_t n, unsigned line_len)
+{
+    uint64_t groups = n / 3 + (n % 3 != 0);
+    if (groups > UINT64_MAX / 4)
+        return UINT64_MAX;
+    uint64_t chars = groups * 4;
+    if (line_len == 0 || chars == 0)
+        return chars;
+    /* (chars - 1) / line_len breaks, each 2 bytes; chars <= UINT64_MAX - 3. */
+    uint64_t breaks = (chars - 1) / line_len;
+    if (breaks > (UINT64_MAX - chars) / 2)
+        return UINT64_MAX;
+    return chars + 2 * breaks;
+}
+
+size_t mailout_b64_encode_block(const void *in, size_t len, char *out, size_t cap)
+{
+    size_t groups = len / 3, rest = len % 3;
+    size_t total = groups + (rest != 0);
+    if (total > SIZE_MAX / 4 || total * 4 > cap)
+        return 0;
+    const unsigned char *p = in;
+    unsigned char *o = (unsigned char *)out;
+    b64_groups(p, groups, len, o);
+    if (rest)
+        b64_tail(p + 3 * groups, rest, o + 4 * groups);
+    return total * 4;
+}
+
+/* Value of a base64 character, or -1. */
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decode one quad; returns the number of data bytes (1..3) or -1. Only the
+ * last quad may carry padding ("xx==" or "xxx="), and the bits the padding
+ * drops must be zero (RFC 4648 §3.5, canonical encoding). */
+static int b64_quad(const unsigned char *q, int last, unsigned char *out)
+{
+    int v[4];
+    int n = 3;
+    if (last && q[3] == '=')
+        n = q[2] == '=' ? 1 : 2;
+    for (int i = 0; i < n + 1; i++)
+        if ((v[i] = b64_value(q[i])) < 0)
+            return -1;
+    for (int i = n + 1; i < 4; i++)
+        v[i] = 0;
+    if ((n == 1 && (v[1] & 15)) || (n == 2 && (v[2] & 3)))
+        return -1;
+    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+    out[0] = (unsigned char)(w >> 16);
+    out[1] = (unsigned char)(w >> 8);
+    out[2] = (unsigned char)w;
+    return n;
+}
+
+mailout_status mailout_b64_decode_block(const char *in, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    unsigned char *o = out;
+    size_t used = 0;
+    int too_small = 0;
+    *out_len = 0;
+    if (len % 4 != 0)
+        return MAILOUT_E_INVAL;
+    /* Validate everything even once out is full: malformed input is
+     * MAILOUT_E_INVAL whatever the capacity. */
+    for (size_t i = 0; i < len; i += 4) {
+        unsigned char bytes[3];
+        int n = b64_quad(p + i, i + 4 == len, bytes);
+        if (n < 0)
+            return MAILOUT_E_INVAL;
+        if (too_small || cap - used < (size_t)n) {
+            too_small = 1;
+            continue;
+        }
+        memcpy(o + used, bytes, (size_t)n);
+        used += (size_t)n;
+    }
+    if (too_small)
+        return MAILOUT_E_LIMIT;
+    *out_len = used;
+    return MAILOUT_OK;
+}

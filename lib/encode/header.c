@@ -1,0 +1,424 @@
+/* see encode/header.h: folding, RFC 2047 encoded-words, RFC 2231 parameters */
+#include <string.h>
+
+#include "internal.h"
+
+#include <mailout/encode.h>
+
+#include "encode/header.h"
+
+/* Shortest encoded-word we bother to start on the current line: the 12
+ * characters of "=?utf-8?Q?" + "?=" and one 4-byte code point as Q (12).
+ * Below that the word goes to a new line, where 75 characters fit. */
+#define HDR_MIN_WORD 24
+#define HDR_WORD_OVERHEAD 12 /* "=?utf-8?Q?" + "?=" */
+
+enum { HT_PLAIN, HT_QUOTED, HT_Q, HT_B };
+enum { HP_QUOTED, HP_EXT1, HP_EXTN, HP_DONE };
+
+static const char hex_digits[16] = "0123456789ABCDEF";
+
+static int is_wsp(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws)
+{
+    size_t o = 0;
+    /* Folding at col <= 1 would only produce a line holding nothing but
+     * white space, which RFC 5322 §3.2.2 forbids. */
+    int fold = f->col > 1 && f->col + (fws == MAILOUT_HFWS_SPACE) + n > MAILOUT_HDR_LINE;
+    if (fws != MAILOUT_HFWS_NONE && fold) {
+        out[o++] = '\r';
+        out[o++] = '\n';
+        f->col = 0;
+    }
+    if (fws == MAILOUT_HFWS_SPACE) {
+        out[o++] = ' ';
+        f->col++;
+    }
+    memcpy(out + o, tok, n);
+    f->col += (unsigned)n;
+    return o + n;
+}
+
+/* ---- UTF-8 -------------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence of 2..4 bytes at s, 0 if invalid
+ * (RFC 3629 table: no overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_valid_seq(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+mailout_status mailout_utf8_check(const char *str, size_t len, int allow_tab)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 && !(c == '\t' && allow_tab)) || c == 0x7F)
+                return MAILOUT_E_HEADER;
+            i++;
+            continue;
+        }
+        size_t n = utf8_valid_seq(s + i, len - i);
+        if (n == 0)
+            return MAILOUT_E_UTF8;
+        i += n;
+    }
+    return MAILOUT_OK;
+}
+
+size_t mailout_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 1;
+    if (n > avail)
+        return 1;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 1;
+    return n;
+}
+
+/* ---- text ---------------------------------------------------------------- */
+
+/* Characters written literally in a "Q" word. The phrase-safe set of
+ * RFC 2047 §5(3) is used everywhere, so one encoder serves both Subject and
+ * display names. */
+static int q_literal(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' || c == '*' ||
+           c == '+' || c == '-' || c == '/';
+}
+
+static size_t q_len(unsigned char c)
+{
+    return q_literal(c) || c == ' ' ? 1 : 3;
+}
+
+/* Printable ASCII (plus TAB if allowed), no "=?" anywhere (a literal
+ * "=?..?=" would be decoded by readers), no white space at either end
+ * (readers strip it from plain text, so it would not round-trip). */
+static int plain_chars_ok(const unsigned char *s, size_t len, int allow_tab)
+{
+    if (len > 0 && (is_wsp(s[0]) || is_wsp(s[len - 1])))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= 0x20 && s[i] < 0x7F) || (allow_tab && s[i] == '\t')))
+            return 0;
+        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?')
+            return 0;
+    }
+    return 1;
+}
+
+/* Every unit (white space run + word) fits in @p max columns; the first,
+ * which gets a space put before it, in max - 1. */
+static int plain_words_fit(const unsigned char *s, size_t len, size_t max)
+{
+    size_t i = 0, first = 1;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && is_wsp(s[i]))
+            i++;
+        while (i < len && !is_wsp(s[i]))
+            i++;
+        if (i - start + first > max)
+            return 0;
+        first = 0;
+    }
+    return 1;
+}
+
+static size_t quoted_len(const unsigned char *s, size_t len)
+{
+    size_t n = 2;
+    for (size_t i = 0; i < len; i++)
+        n += (s[i] == '"' || s[i] == '\\') ? 2 : 1;
+    return n;
+}
+
+/* Q keeps mostly-ASCII text readable; B is shorter for the rest (CJK,
+ * Cyrillic). Q is taken unless it is more than twice as long as B. */
+static unsigned char choose_encoding(const unsigned char *s, size_t len)
+{
+    size_t q = 0, b = (len + 2) / 3 * 4;
+    for (size_t i = 0; i < len; i++)
+        q += q_len(s[i]);
+    return q <= 2 * b ? HT_Q : HT_B;
+}
+
+void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned flags)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    t->s = s;
+    t->len = len;
+    t->pos = 0;
+    t->first = 1;
+    if (flags & MAILOUT_HTEXT_PHRASE) {
+        /* a quoted-string is one unit: it must fit a continuation line */
+        if (plain_chars_ok(s, len, 0) && quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
+            t->mode = HT_QUOTED;
+        else
+            t->mode = choose_encoding(s, len);
+        return;
+    }
+    size_t max = (flags & MAILOUT_HTEXT_LONG_WORDS) ? MAILOUT_HDR_LONG_WORD : MAILOUT_HDR_LINE - 1;
+    if (plain_chars_ok(s, len, 1) && plain_words_fit(s, len, max))
+        t->mode = HT_PLAIN;
+    else
+        t->mode = choose_encoding(s, len);
+}
+
+int mailout_htext_encoded(const mailout_htext *t)
+{
+    return t->mode == HT_Q || t->mode == HT_B;
+}
+
+static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
+{
+    size_t start = t->pos, i = t->pos;
+    while (i < t->len && is_wsp(t->s[i]))
+        i++;
+    while (i < t->len && !is_wsp(t->s[i]))
+        i++;
+    t->pos = i;
+    int fws = t->first ? MAILOUT_HFWS_SPACE : MAILOUT_HFWS_INLINE;
+    t->first = 0;
+    return mailout_hfold_put(f, out, (const char *)t->s + start, i - start, fws);
+}
+
+static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
+{
+    char buf[MAILOUT_HDR_LINE];
+    size_t n = 0;
+    buf[n++] = '"';
+    for (size_t i = 0; i < t->len; i++) {
+        if (t->s[i] == '"' || t->s[i] == '\\')
+            buf[n++] = '\\';
+        buf[n++] = (char)t->s[i];
+    }
+    buf[n++] = '"';
+    t->pos = t->len;
+    return mailout_hfold_put(f, out, buf, n, MAILOUT_HFWS_SPACE);
+}
+
+/* Longest word that may be started now: the rest of this line if a
+ * useful word fits there, else a whole new line's worth. */
+static size_t word_room(const mailout_hfold *f)
+{
+    size_t room = f->col + 1 < MAILOUT_HDR_LINE ? MAILOUT_HDR_LINE - f->col - 1 : 0;
+    if (room >= HDR_MIN_WORD && room < MAILOUT_HDR_WORD_MAX)
+        return room;
+    return MAILOUT_HDR_WORD_MAX;
+}
+
+/* Append whole code points as Q while the word stays within max. */
+static size_t fill_q(mailout_htext *t, char *w, size_t n, size_t max)
+{
+    while (t->pos < t->len) {
+        size_t cl = mailout_utf8_seq_len(t->s + t->pos, t->len - t->pos), el = 0;
+        for (size_t i = 0; i < cl; i++)
+            el += q_len(t->s[t->pos + i]);
+        if (n + el + 2 > max)
+            break;
+        for (size_t i = 0; i < cl; i++) {
+            unsigned char c = t->s[t->pos + i];
+            if (c == ' ') {
+                w[n++] = '_';
+            } else if (q_literal(c)) {
+                w[n++] = (char)c;
+            } else {
+                w[n++] = '=';
+                w[n++] = hex_digits[c >> 4];
+                w[n++] = hex_digits[c & 15];
+            }
+        }
+        t->pos += cl;
+    }
+    return n;
+}
+
+/* Take whole code points while their base64 stays within max. */
+static size_t fill_b(mailout_htext *t, char *w, size_t n, size_t max)
+{
+    size_t k = 0;
+    while (t->pos + k < t->len) {
+        size_t cl = mailout_utf8_seq_len(t->s + t->pos + k, t->len - t->pos - k);
+        if (n + (k + cl + 2) / 3 * 4 + 2 > max)
+            break;
+        k += cl;
+    }
+    n += mailout_b64_encode_block(t->s + t->pos, k, w + n, MAILOUT_HDR_WORD_MAX - n);
+    t->pos += k;
+    return n;
+}
+
+static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
+{
+    char w[MAILOUT_HDR_WORD_MAX + 1];
+    size_t max = word_room(f);
+    memcpy(w, t->mode == HT_Q ? "=?utf-8?Q?" : "=?utf-8?B?", 10);
+    size_t n = t->mode == HT_Q ? fill_q(t, w, 10, max) : fill_b(t, w, 10, max);
+    w[n++] = '?';
+    w[n++] = '=';
+    t->first = 0;
+    return mailout_hfold_put(f, out, w, n, MAILOUT_HFWS_SPACE);
+}
+
+size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
+{
+    if (t->pos >= t->len)
+        return 0;
+    switch (t->mode) {
+    case HT_PLAIN:
+        return next_plain(t, f, out);
+    case HT_QUOTED:
+        return next_quoted(t, f, out);
+    default:
+        return next_word(t, f, out);
+    }
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+/* RFC 2231 attribute-char: a token character that is not '*', '\'' or '%'. */
+static int attr_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$&+-.^_`|~", c) != NULL);
+}
+
+static size_t pct_len(const unsigned char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += attr_char(s[i]) ? 1 : 3;
+    return n;
+}
+
+void mailout_hparam_init(mailout_hparam *p, const char *name, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t nlen = strlen(name);
+    p->name = name;
+    p->s = s;
+    p->len = len;
+    p->pos = 0;
+    p->seg = 0;
+    /* Each unit goes on a line as " " + unit + ";": at most 76 characters. */
+    int ascii = 1;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7F)
+            ascii = 0;
+    if (ascii && nlen + 1 + quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
+        p->mode = HP_QUOTED;
+    else if (nlen + 9 + pct_len(s, len) <= MAILOUT_HDR_LINE - 2)
+        p->mode = HP_EXT1;
+    else
+        p->mode = HP_EXTN;
+}
+
+static size_t put_uint(char *out, unsigned v)
+{
+    char tmp[10];
+    size_t n = 0, o = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        out[o++] = tmp[--n];
+    return o;
+}
+
+/* Percent-encode whole code points while the segment stays within max. */
+static size_t fill_pct(mailout_hparam *p, char *w, size_t n, size_t max)
+{
+    while (p->pos < p->len) {
+        size_t cl = mailout_utf8_seq_len(p->s + p->pos, p->len - p->pos);
+        if (n + pct_len(p->s + p->pos, cl) > max)
+            break;
+        for (size_t i = 0; i < cl; i++) {
+            unsigned char c = p->s[p->pos + i];
+            if (attr_char(c)) {
+                w[n++] = (char)c;
+            } else {
+                w[n++] = '%';
+                w[n++] = hex_digits[c >> 4];
+                w[n++] = hex_digits[c & 15];
+            }
+        }
+        p->pos += cl;
+    }
+    return n;
+}
+
+static size_t param_segment(mailout_hparam *p, char *w)
+{
+    size_t n = strlen(p->name);
+    memcpy(w, p->name, n);
+    if (p->mode == HP_QUOTED) {
+        w[n++] = '=';
+        w[n++] = '"';
+        for (size_t i = 0; i < p->len; i++) {
+            if (p->s[i] == '"' || p->s[i] == '\\')
+                w[n++] = '\\';
+            w[n++] = (char)p->s[i];
+        }
+        w[n++] = '"';
+        p->pos = p->len;
+        return n;
+    }
+    w[n++] = '*';
+    if (p->mode == HP_EXTN) {
+        n += put_uint(w + n, p->seg);
+        w[n++] = '*';
+    }
+    w[n++] = '=';
+    if (p->seg == 0) {
+        memcpy(w + n, "utf-8''", 7);
+        n += 7;
+    }
+    p->seg++;
+    return fill_pct(p, w, n, MAILOUT_HDR_LINE - 2);
+}
+
+size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
+{
+    char w[MAILOUT_HDR_LINE + 16];
+    if (p->mode == HP_DONE)
+        return 0;
+    size_t n = param_segment(p, w);
+    if (p->pos >= p->len)
+        p->mode = HP_DONE;
+    size_t o = mailout_hfold_put(f, out, ";", 1, MAILOUT_HFWS_NONE);
+    return o + mailout_hfold_put(f, out + o, w, n, MAILOUT_HFWS_SPACE);
+}

@@ -1,0 +1,128 @@
+/*
+ * Internal (not installed): header field text for the message layer.
+ *
+ *   - folding (RFC 5322 §2.2.3): a column tracker that writes each token
+ *     either on the current line or, when it would pass 78 columns, on a
+ *     continuation line starting with one space;
+ *   - unstructured text and display names (RFC 2047 encoded-words "Q" or
+ *     "B", charset utf-8, each at most 75 characters, split only between
+ *     UTF-8 code points);
+ *   - MIME parameters (RFC 2045 quoted-string, RFC 2231 filename*= with
+ *     continuations).
+ *
+ * Everything is produced one "unit" at a time into a caller buffer of
+ * MAILOUT_HDR_UNIT_MAX bytes, so a header field of any length is streamed
+ * through a bounded buffer, and a unit never straddles two output windows'
+ * worth of state: the iterators below are the whole state.
+ *
+ * Input text is expected to be validated by the caller (no controls other
+ * than TAB, valid UTF-8: see mailout_utf8_check); on invalid UTF-8 a stray
+ * byte is treated as a one-byte code point, never read past the end.
+ *
+ * Line lengths: a line holds at most 78 characters unless a single token is
+ * longer (a plain word of up to MAILOUT_HDR_LONG_WORD characters, an
+ * address), and never more than 1 + MAILOUT_HDR_UNIT_MAX - 3 < 998.
+ */
+#ifndef MAILOUT_ENCODE_HEADER_H
+#define MAILOUT_ENCODE_HEADER_H
+
+#include <stddef.h>
+
+#include <mailout/status.h>
+
+/** Target line length (RFC 5322 §2.1.1 "SHOULD"). */
+#define MAILOUT_HDR_LINE 78
+/** Longest encoded-word (RFC 2047 §2). */
+#define MAILOUT_HDR_WORD_MAX 75
+/** Longest plain word kept as is when long words are allowed. */
+#define MAILOUT_HDR_LONG_WORD 250
+/** Room every *_next()/put() output buffer must have. */
+#define MAILOUT_HDR_UNIT_MAX 320
+
+/** Column of the line being written (bytes since the last CRLF). */
+typedef struct mailout_hfold {
+    unsigned col;
+} mailout_hfold;
+
+/** How a token is joined to what precedes it. */
+enum {
+    MAILOUT_HFWS_NONE = 0, /* glued on, never folded before (";", ",") */
+    MAILOUT_HFWS_SPACE,    /* one space, or CRLF + space when it does not fit */
+    MAILOUT_HFWS_INLINE    /* token starts with its own WSP: CRLF inserted before it when it does not fit */
+};
+
+/**
+ * Write @p tok (@p n bytes) to @p out joined by @p fws; returns the bytes
+ * written (n plus at most 3). A fold happens only when something other
+ * than the continuation's leading space is already on the line.
+ */
+size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws);
+
+/**
+ * Check UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) and the
+ * characters allowed in header text.
+ * @param allow_tab TAB is accepted (header values) or not (display names).
+ * @return MAILOUT_OK, MAILOUT_E_HEADER (C0 control, DEL, or TAB when not
+ *         allowed), MAILOUT_E_UTF8.
+ */
+mailout_status mailout_utf8_check(const char *s, size_t len, int allow_tab);
+
+/** Length of the UTF-8 sequence starting at s[0] (1 for a stray byte), clipped to @p avail. */
+size_t mailout_utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* ---- text: unstructured fields and display names ---------------------- */
+
+#define MAILOUT_HTEXT_PHRASE 1u     /* a display name: quoted-string or phrase-safe encoded-words */
+#define MAILOUT_HTEXT_LONG_WORDS 2u /* plain words up to MAILOUT_HDR_LONG_WORD stay plain (custom fields) */
+
+/** Text iterator. Fields are private to header.c. */
+typedef struct mailout_htext {
+    const unsigned char *s;
+    size_t len;
+    size_t pos;
+    unsigned char mode; /* how the text is written, chosen by init */
+    unsigned char first;
+} mailout_htext;
+
+/**
+ * Start writing @p len bytes of text. The whole value is written plain
+ * (folded at its own white space; a display name as one quoted-string)
+ * when it is printable ASCII, has no "=?", does not start or end with
+ * white space and all its words fit; otherwise it is written entirely as
+ * encoded-words (Q when that is not longer than B), so decoding gives back
+ * exactly the input, spaces included.
+ */
+void mailout_htext_init(mailout_htext *t, const char *s, size_t len, unsigned flags);
+
+/** Write the next unit (with the white space before it) to @p out; 0 when done. */
+size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out);
+
+/** Non-zero if the text is written as encoded-words. */
+int mailout_htext_encoded(const mailout_htext *t);
+
+/* ---- MIME parameters ---------------------------------------------------- */
+
+/** Parameter iterator. Fields are private to header.c. */
+typedef struct mailout_hparam {
+    const char *name;
+    const unsigned char *s;
+    size_t len;
+    size_t pos;
+    unsigned seg;
+    unsigned char mode;
+} mailout_hparam;
+
+/**
+ * Start writing parameter @p name (a short token such as "filename") with
+ * value @p s: as name="value" (quotes and backslashes escaped) when the
+ * value is printable ASCII and the whole fits on one line, else as RFC 2231
+ * name*=utf-8''%XX.. or, when that does not fit on one line either, as
+ * continuations name*0*=utf-8''..; name*1*=..; each line at most 78, %XX
+ * triples and code points never split.
+ */
+void mailout_hparam_init(mailout_hparam *p, const char *name, const char *s, size_t len);
+
+/** Write the next unit ("; " or ";CRLF " and one segment) to @p out; 0 when done. */
+size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out);
+
+#endif /* MAILOUT_ENCODE_HEADER_H */

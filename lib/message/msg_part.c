@@ -1,0 +1,290 @@
+/* see mailout/message.h: the part tree and the part setters. Same rule as
+ * msg.c: validate, allocate, then change — or change nothing. */
+#include <string.h>
+
+#include "message/msg_internal.h"
+
+/* Longest path handed to the file hooks. */
+#define MSG_MAX_PATH_LEN 4095
+
+/* Post-order walk without recursion (the firmware stack budget counts
+ * every call chain): go down to a leaf, free it, then its next sibling
+ * or, at the end of a list, the parent whose children are all gone. */
+void msg_part_free_tree(mailout_msg *m, mailout_part *p)
+{
+    mailout_part *stop = p ? p->parent : NULL;
+    while (p) {
+        mailout_part *up = p->parent, *next = p->next;
+        if (p->first_child) {
+            mailout_part *child = p->first_child;
+            p->first_child = NULL; /* so it is freed when we climb back */
+            p = child;
+            continue;
+        }
+        msg_str *strs[] = {&p->path, &p->type, &p->charset, &p->filename, &p->cid};
+        for (size_t i = 0; i < MAILOUT_ARRAY_LEN(strs); i++)
+            msg_strfree(m, strs[i]);
+        msg_hdr_free_all(m, &p->headers);
+        mailout_release(&m->al, p, sizeof *p);
+        p = next ? next : (up == stop ? NULL : up);
+    }
+}
+
+int msg_part_is_text(const mailout_part *p)
+{
+    return !p->type.s || (p->type.len > 5 && msg_name_eq(p->type.s, 5, "text/"));
+}
+
+mailout_part *msg_part_next_preorder(mailout_part *p)
+{
+    if (p->first_child)
+        return p->first_child;
+    for (; p; p = p->parent)
+        if (p->next)
+            return p->next;
+    return NULL;
+}
+
+/* Create a part under parent (or as the body); depth counts multiparts. */
+static mailout_status part_create(mailout_msg *m, mailout_part *parent, int multipart, mailout_part **out)
+{
+    if (!m || !out)
+        return MAILOUT_E_INVAL;
+    if (m->frozen)
+        return MAILOUT_E_STATE;
+    unsigned depth = 0;
+    if (parent) {
+        if (!MAILOUT_ENABLE_MIME)
+            return MAILOUT_E_UNSUPPORTED;
+        if (parent->msg != m || !parent->multipart)
+            return MAILOUT_E_INVAL;
+        depth = parent->depth;
+    } else if (m->body) {
+        return MAILOUT_E_STATE;
+    }
+    if (multipart && ++depth > MAILOUT_MAX_DEPTH)
+        return MAILOUT_E_LIMIT;
+    mailout_part *p = mailout_alloc(&m->al, sizeof *p);
+    if (!p)
+        return MAILOUT_E_NOMEM;
+    memset(p, 0, sizeof *p);
+    p->msg = m;
+    p->parent = parent;
+    p->depth = depth;
+    p->multipart = (unsigned char)multipart;
+    p->prod_size = MAILOUT_SIZE_UNKNOWN;
+    if (!parent) {
+        m->body = p;
+    } else {
+        if (parent->last_child)
+            parent->last_child->next = p;
+        else
+            parent->first_child = p;
+        parent->last_child = p;
+    }
+    *out = p;
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_part_new_multipart(mailout_msg *m, mailout_part *parent, mailout_multipart_kind kind,
+                                          mailout_part **out)
+{
+    if (!MAILOUT_ENABLE_MIME)
+        return MAILOUT_E_UNSUPPORTED;
+    if (kind != MAILOUT_MULTIPART_MIXED && kind != MAILOUT_MULTIPART_ALTERNATIVE && kind != MAILOUT_MULTIPART_RELATED)
+        return MAILOUT_E_INVAL;
+    mailout_status st = part_create(m, parent, 1, out);
+    if (st == MAILOUT_OK)
+        (*out)->mp_kind = kind;
+    return st;
+}
+
+mailout_status mailout_part_new(mailout_msg *m, mailout_part *parent, mailout_part **out)
+{
+    return part_create(m, parent, 0, out);
+}
+
+/* Precondition of the part setters; leaf_only for body/type setters. */
+static mailout_status part_writable(const mailout_part *p, int leaf_only)
+{
+    if (!p)
+        return MAILOUT_E_INVAL;
+    if (p->msg->frozen)
+        return MAILOUT_E_STATE;
+    return leaf_only && p->multipart ? MAILOUT_E_INVAL : MAILOUT_OK;
+}
+
+/* Forget the previous source (a new one replaces it). */
+static void clear_source(mailout_part *p)
+{
+    msg_strfree(p->msg, &p->path);
+    p->src = SRC_NONE;
+    p->data = NULL;
+    p->data_len = 0;
+    p->produce = NULL;
+    p->rewind = NULL;
+    p->prod_ctx = NULL;
+    p->prod_size = MAILOUT_SIZE_UNKNOWN;
+    p->consumed = 0;
+}
+
+mailout_status mailout_part_set_data(mailout_part *p, const void *data, size_t len)
+{
+    mailout_status st = part_writable(p, 1);
+    if (st != MAILOUT_OK)
+        return st;
+    if (!data && len)
+        return MAILOUT_E_INVAL;
+    clear_source(p);
+    p->src = SRC_DATA;
+    p->data = data;
+    p->data_len = len;
+    return MAILOUT_OK;
+}
+
+/* The last path component of a UTF-8 name, validated for a header. */
+static mailout_status basename_of(const char *name, const char **base, size_t *blen)
+{
+    size_t len = msg_strnlen(name, MSG_MAX_PATH_LEN);
+    if (len > MSG_MAX_PATH_LEN)
+        return MAILOUT_E_LIMIT;
+    mailout_status st = mailout_utf8_check(name, len, 0);
+    if (st != MAILOUT_OK)
+        return st;
+    size_t start = len;
+    while (start > 0 && name[start - 1] != '/' && name[start - 1] != '\\')
+        start--;
+    *base = name + start;
+    *blen = len - start;
+    if (*blen == 0 || msg_name_eq(*base, *blen, ".") || msg_name_eq(*base, *blen, ".."))
+        return MAILOUT_E_HEADER;
+    return *blen > MAILOUT_MAX_FILENAME_LEN ? MAILOUT_E_LIMIT : MAILOUT_OK;
+}
+
+mailout_status mailout_part_set_file(mailout_part *p, const char *path)
+{
+    mailout_status st = part_writable(p, 1);
+    if (st != MAILOUT_OK)
+        return st;
+    if (!path || !path[0])
+        return MAILOUT_E_INVAL;
+    size_t plen = msg_strnlen(path, MSG_MAX_PATH_LEN);
+    if (plen > MSG_MAX_PATH_LEN)
+        return MAILOUT_E_LIMIT;
+    const char *base = NULL;
+    size_t blen = 0;
+    int want_name = !p->filename.s || p->filename_from_path;
+    if (want_name && (st = basename_of(path, &base, &blen)) != MAILOUT_OK)
+        return st;
+    msg_str path_copy, name_copy = {NULL, 0};
+    if ((st = msg_strdup(p->msg, &path_copy, path, plen)) != MAILOUT_OK)
+        return st;
+    if (want_name && (st = msg_strdup(p->msg, &name_copy, base, blen)) != MAILOUT_OK) {
+        msg_strfree(p->msg, &path_copy);
+        return st;
+    }
+    clear_source(p);
+    p->src = SRC_FILE;
+    p->path = path_copy;
+    if (want_name) {
+        msg_strfree(p->msg, &p->filename);
+        p->filename = name_copy;
+        p->filename_from_path = 1;
+    }
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_part_set_producer(mailout_part *p, mailout_producer_fn fn, mailout_rewind_fn rewind, void *ctx,
+                                         uint64_t size)
+{
+    mailout_status st = part_writable(p, 1);
+    if (st != MAILOUT_OK)
+        return st;
+    if (!fn)
+        return MAILOUT_E_INVAL;
+    clear_source(p);
+    p->src = SRC_PRODUCER;
+    p->produce = fn;
+    p->rewind = rewind;
+    p->prod_ctx = ctx;
+    p->prod_size = size;
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_part_set_type(mailout_part *p, const char *media_type)
+{
+    size_t len;
+    mailout_status st = part_writable(p, 1);
+    if (st == MAILOUT_OK)
+        st = msg_check_media_type(media_type, &len);
+    return st == MAILOUT_OK ? msg_str_replace(p->msg, &p->type, media_type, len) : st;
+}
+
+mailout_status mailout_part_set_charset(mailout_part *p, const char *charset)
+{
+    size_t len;
+    mailout_status st = part_writable(p, 1);
+    if (st == MAILOUT_OK)
+        st = msg_check_charset(charset, &len);
+    return st == MAILOUT_OK ? msg_str_replace(p->msg, &p->charset, charset, len) : st;
+}
+
+mailout_status mailout_part_set_disposition(mailout_part *p, mailout_disposition d)
+{
+    mailout_status st = part_writable(p, 1);
+    if (st != MAILOUT_OK)
+        return st;
+    if (!MAILOUT_ENABLE_MIME)
+        return MAILOUT_E_UNSUPPORTED;
+    if (d != MAILOUT_DISPOSITION_NONE && d != MAILOUT_INLINE && d != MAILOUT_ATTACHMENT)
+        return MAILOUT_E_INVAL;
+    p->disposition = d;
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_part_set_filename(mailout_part *p, const char *name)
+{
+    const char *base;
+    size_t blen;
+    mailout_status st = part_writable(p, 1);
+    if (st != MAILOUT_OK)
+        return st;
+    if (!MAILOUT_ENABLE_MIME)
+        return MAILOUT_E_UNSUPPORTED;
+    if (!name)
+        return MAILOUT_E_INVAL;
+    if ((st = basename_of(name, &base, &blen)) != MAILOUT_OK)
+        return st;
+    st = msg_str_replace(p->msg, &p->filename, base, blen);
+    if (st == MAILOUT_OK)
+        p->filename_from_path = 0;
+    return st;
+}
+
+mailout_status mailout_part_set_content_id(mailout_part *p, const char *cid)
+{
+    size_t len;
+    mailout_status st = part_writable(p, 0);
+    if (st == MAILOUT_OK)
+        st = msg_check_msg_id(cid, &len);
+    return st == MAILOUT_OK ? msg_str_replace(p->msg, &p->cid, cid, len) : st;
+}
+
+mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc)
+{
+    mailout_status st = part_writable(p, 1);
+    if (st != MAILOUT_OK)
+        return st;
+    if (enc < MAILOUT_ENC_AUTO || enc > MAILOUT_ENC_BASE64)
+        return MAILOUT_E_INVAL;
+    if (enc == MAILOUT_ENC_QP && !MAILOUT_ENABLE_QP)
+        return MAILOUT_E_UNSUPPORTED;
+    p->forced = enc;
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_part_add_header(mailout_part *p, const char *name, const char *value)
+{
+    mailout_status st = part_writable(p, 0);
+    return st == MAILOUT_OK ? msg_hdr_add(p->msg, &p->headers, name, value) : st;
+}

@@ -1,0 +1,237 @@
+/* see mailout/message.h: mailout_msg_read_start() and mailout_msg_size().
+ *
+ * Preparing a message fixes everything that must be the same on every
+ * read: the Date, the Message-ID and the boundaries are made once (the
+ * first time) and kept; transfer encodings are chosen per read (they
+ * depend on MAILOUT_READ_8BIT) from a scan of buffers and text files. */
+#include <string.h>
+
+#include "message/msg_internal.h"
+
+/* Longest line allowed in 7bit/8bit content (RFC 5322 §2.1.1). */
+#define MSG_MAX_LINE 998
+
+/* ---- checks over the tree ---------------------------------------------------- */
+
+static mailout_status check_tree(mailout_msg *m)
+{
+    for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
+        /* RFC 2046 §5.1.1: a multipart has at least one body part */
+        if (p->multipart && !p->first_child)
+            return MAILOUT_E_STATE;
+        if (p->src == SRC_PRODUCER && p->consumed && !p->rewind)
+            return MAILOUT_E_STATE;
+    }
+    return MAILOUT_OK;
+}
+
+/* A producer read before is started again from its first byte. */
+static mailout_status rewind_producers(mailout_msg *m)
+{
+    for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
+        if (p->src != SRC_PRODUCER || !p->consumed)
+            continue;
+        if (p->rewind(p->prod_ctx) != MAILOUT_OK)
+            return MAILOUT_E_SOURCE;
+        p->consumed = 0;
+    }
+    return MAILOUT_OK;
+}
+
+/* ---- fixed once: date, Message-ID, boundaries -------------------------------- */
+
+static mailout_status fix_date(mailout_msg *m)
+{
+    int64_t now;
+    int off;
+    if (m->date_set)
+        return MAILOUT_OK;
+    if (!m->env.now || m->env.now(m->env.ctx, &now, &off) != 0 || !msg_date_in_range(now, off))
+        return MAILOUT_E_STATE;
+    m->date = now;
+    m->date_offset = off;
+    m->date_set = 1;
+    return MAILOUT_OK;
+}
+
+static int boundary_taken(const mailout_msg *m, const mailout_part *self)
+{
+    for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p))
+        if (p != self && p->multipart && memcmp(p->boundary, self->boundary, MSG_BOUNDARY_LEN) == 0)
+            return 1;
+    return 0;
+}
+
+/* Every multipart gets its own boundary. A repeat (only possible with a
+ * broken or rigged random source) is drawn again a few times. */
+static mailout_status fix_boundaries(mailout_msg *m)
+{
+    for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
+        if (!p->multipart || p->boundary[0])
+            continue;
+        int tries = 0;
+        do {
+            if (++tries > 4) {
+                p->boundary[0] = '\0';
+                return MAILOUT_E_INTERNAL;
+            }
+            p->boundary[0] = '=';
+            p->boundary[1] = '_';
+            mailout_status st = msg_random_chars(m, p->boundary + 2, MSG_BOUNDARY_RANDOM);
+            if (st != MAILOUT_OK) {
+                p->boundary[0] = '\0';
+                return st;
+            }
+        } while (boundary_taken(m, p));
+    }
+    return MAILOUT_OK;
+}
+
+/* ---- transfer encodings -------------------------------------------------------- */
+
+static mailout_encoding fallback_qp(void)
+{
+    return MAILOUT_ENABLE_QP ? MAILOUT_ENC_QP : MAILOUT_ENC_BASE64;
+}
+
+/* The table of message.h (mailout_part_set_encoding). */
+static mailout_encoding decide(const mailout_scan *sc, unsigned flags)
+{
+    if (sc->has_nul || sc->has_ctl)
+        return MAILOUT_ENC_BASE64;
+    if (sc->max_line > MSG_MAX_LINE || sc->boundary_like || (sc->has_8bit && !(flags & MAILOUT_READ_8BIT)))
+        return fallback_qp();
+    return sc->has_8bit ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
+}
+
+/* Scan a text file through the env's hooks (the reader is idle, so its
+ * input buffer is free). */
+static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_scan *sc)
+{
+    const mailout_file_ops *ops = m->env.files;
+    void *fh = NULL;
+    uint64_t size;
+    if (!ops || ops->open(m->env.ctx, p->path.s, &fh, &size) != MAILOUT_OK)
+        return MAILOUT_E_FILE;
+    mailout_status st;
+    for (;;) {
+        size_t got = 0;
+        st = ops->read(m->env.ctx, fh, m->r.inbuf, sizeof m->r.inbuf, &got);
+        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.inbuf || (st == MAILOUT_OK && !got)) {
+            st = MAILOUT_E_FILE; /* AGAIN included: read_start cannot wait */
+            break;
+        }
+        mailout_scan_update(sc, m->r.inbuf, got);
+        if (st == MAILOUT_DONE) {
+            st = MAILOUT_OK;
+            break;
+        }
+    }
+    ops->close(m->env.ctx, fh);
+    return st;
+}
+
+static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
+{
+    mailout_scan sc;
+    if (p->forced != MAILOUT_ENC_AUTO) {
+        p->enc = p->forced;
+        return MAILOUT_OK;
+    }
+    if (!msg_part_is_text(p)) {
+        p->enc = MAILOUT_ENC_BASE64;
+        return MAILOUT_OK;
+    }
+    mailout_scan_init(&sc);
+    if (p->src == SRC_PRODUCER) {
+        /* cannot be read twice without waiting: QP is safe for any text */
+        p->enc = fallback_qp();
+        return MAILOUT_OK;
+    }
+    if (p->src == SRC_DATA) {
+        mailout_scan_update(&sc, p->data, p->data_len);
+    } else if (p->src == SRC_FILE) {
+        mailout_status st = scan_file(m, p, &sc);
+        if (st != MAILOUT_OK)
+            return st;
+    }
+    mailout_scan_final(&sc);
+    p->enc = decide(&sc, flags);
+    return MAILOUT_OK;
+}
+
+static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
+{
+    m->is_8bit = 0;
+    for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
+        if (p->multipart)
+            continue;
+        mailout_status st = choose_encoding(m, p, flags);
+        if (st != MAILOUT_OK)
+            return st;
+        if (p->enc == MAILOUT_ENC_8BIT)
+            m->is_8bit = 1;
+    }
+    m->empty.enc = MAILOUT_ENC_7BIT;
+    return MAILOUT_OK;
+}
+
+mailout_status msg_prepare(mailout_msg *m, unsigned flags)
+{
+    mailout_status st;
+    if (!m->from_addr.s || m->rcpt_count == 0)
+        return MAILOUT_E_STATE;
+    if ((st = check_tree(m)) != MAILOUT_OK || (st = fix_date(m)) != MAILOUT_OK)
+        return st;
+    if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
+        return st;
+    if ((st = fix_boundaries(m)) != MAILOUT_OK || (st = choose_encodings(m, flags)) != MAILOUT_OK ||
+        (st = rewind_producers(m)) != MAILOUT_OK)
+        return st;
+    m->frozen = 1;
+    return MAILOUT_OK;
+}
+
+/* ---- public entry points ----------------------------------------------------------- */
+
+mailout_status mailout_msg_read_start(mailout_msg *m, unsigned flags)
+{
+    if (!m)
+        return MAILOUT_E_INVAL;
+    return msg_reader_begin(m, flags, 0);
+}
+
+/* Sizing reads nothing from producers: only base64 ones of declared size
+ * can be counted (from the size alone). */
+static mailout_status sizable(mailout_msg *m)
+{
+    for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p))
+        if (p->src == SRC_PRODUCER && (p->enc != MAILOUT_ENC_BASE64 || p->prod_size == MAILOUT_SIZE_UNKNOWN))
+            return MAILOUT_E_SIZE_UNKNOWN;
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_msg_size(mailout_msg *m, unsigned flags, uint64_t *size)
+{
+    unsigned char buf[256];
+    uint64_t total = 0;
+    size_t n;
+    if (!m || !size)
+        return MAILOUT_E_INVAL;
+    mailout_status st = msg_reader_begin(m, flags, 1);
+    if (st == MAILOUT_OK && (st = sizable(m)) != MAILOUT_OK)
+        msg_reader_close(m);
+    while (st == MAILOUT_OK) {
+        st = mailout_msg_read(m, buf, sizeof buf, &n);
+        total += n;
+    }
+    if (st == MAILOUT_AGAIN)
+        st = MAILOUT_E_INTERNAL; /* no producer is ever called while sizing */
+    if (st != MAILOUT_DONE)
+        return st;
+    total += m->r.skipped;
+    st = msg_reader_begin(m, flags, 0);
+    if (st == MAILOUT_OK)
+        *size = total;
+    return st;
+}

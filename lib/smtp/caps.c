@@ -1,0 +1,143 @@
+/*
+ * EHLO keyword scanner: see reply.h. Keywords are compared whole and
+ * case-insensitively (RFC 5321 §4.1.1.1), so "STARTTLSX" or "AUTHX" are
+ * not STARTTLS or AUTH (the prefix-match mistake of several clients), and
+ * only a bounded token is ever held: a 20 KB AUTH line costs nothing.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "reply.h"
+#include "sasl.h"
+
+enum {
+    KW_NONE = 0, /* unknown or not yet known */
+    KW_AUTH,
+    KW_SIZE,
+    KW_FLAG      /* a keyword without parameters we use */
+};
+
+static const struct {
+    const char *name;
+    unsigned cap;
+} ehlo_flags[] = {
+    {"STARTTLS", MAILOUT_CAP_STARTTLS},
+    {"PIPELINING", MAILOUT_CAP_PIPELINING},
+    {"8BITMIME", MAILOUT_CAP_8BITMIME},
+    {"SMTPUTF8", MAILOUT_CAP_SMTPUTF8},
+    {"CHUNKING", MAILOUT_CAP_CHUNKING},
+    {"DSN", MAILOUT_CAP_DSN},
+    {"ENHANCEDSTATUSCODES", MAILOUT_CAP_ENHANCEDSTATUSCODES},
+};
+
+static int token_is(const mailout_ehlo *e, const char *name)
+{
+    size_t n = strlen(name);
+    if (e->tok_len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = e->tok[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c != name[i])
+            return 0;
+    }
+    return 1;
+}
+
+static void line_reset(mailout_ehlo *e)
+{
+    e->tok_len = 0;
+    e->tok_over = 0;
+    e->ntok = 0;
+    e->keyword = KW_NONE;
+}
+
+void mailout_ehlo_init(mailout_ehlo *e)
+{
+    memset(e, 0, sizeof *e);
+    line_reset(e);
+}
+
+static void first_token(mailout_ehlo *e)
+{
+    if (e->tok_over)
+        return;
+    if (token_is(e, "AUTH")) {
+        e->keyword = KW_AUTH;
+        e->acc.caps |= MAILOUT_CAP_AUTH;
+        return;
+    }
+    if (token_is(e, "SIZE")) {
+        e->keyword = KW_SIZE;
+        e->acc.caps |= MAILOUT_CAP_SIZE;
+        return;
+    }
+    for (size_t i = 0; i < MAILOUT_ARRAY_LEN(ehlo_flags); i++) {
+        if (token_is(e, ehlo_flags[i].name)) {
+            e->keyword = KW_FLAG;
+            e->acc.caps |= ehlo_flags[i].cap;
+            return;
+        }
+    }
+}
+
+/* SIZE's parameter: decimal digits only; anything else means "no limit
+ * known" (0). A value too large for 64 bits saturates: no real limit. */
+static void size_param(mailout_ehlo *e)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < e->tok_len; i++) {
+        unsigned d = (unsigned)(unsigned char)e->tok[i] - '0';
+        if (d > 9) {
+            e->acc.size_limit = 0;
+            return;
+        }
+        if (v > (UINT64_MAX - d) / 10)
+            v = UINT64_MAX;
+        else
+            v = v * 10 + d;
+    }
+    /* more digits than tok[] holds is far beyond 2^64 */
+    e->acc.size_limit = e->tok_over ? UINT64_MAX : v;
+}
+
+static void token_end(mailout_ehlo *e)
+{
+    if (e->ntok == 0) {
+        first_token(e);
+    } else if (e->keyword == KW_AUTH && !e->tok_over) {
+        e->acc.auth |= mailout_sasl_from_name(e->tok, e->tok_len);
+    } else if (e->keyword == KW_SIZE && e->ntok == 1) {
+        size_param(e);
+    }
+    e->ntok = (uint8_t)(e->ntok < 255 ? e->ntok + 1 : 255);
+    e->tok_len = 0;
+    e->tok_over = 0;
+}
+
+void mailout_ehlo_byte(mailout_ehlo *e, unsigned char c)
+{
+    /* "AUTH=LOGIN PLAIN": the legacy form ends the keyword at '=' */
+    if (c == ' ' || (c == '=' && e->ntok == 0)) {
+        if (e->tok_len || e->tok_over || c == '=')
+            token_end(e);
+        return;
+    }
+    if (e->tok_len < sizeof e->tok) {
+        e->tok[e->tok_len++] = (char)c;
+        return;
+    }
+    e->tok_over = 1;
+    /* SIZE's parameter is judged on what was kept; junk after the kept
+     * digits must still make it "not a number". */
+    if (e->keyword == KW_SIZE && e->ntok == 1 && (c < '0' || c > '9'))
+        e->tok[0] = 'x';
+}
+
+void mailout_ehlo_line_end(mailout_ehlo *e)
+{
+    if (e->tok_len || e->tok_over)
+        token_end(e);
+    line_reset(e);
+}

@@ -1,0 +1,438 @@
+/*
+ * Command lines: envelope validation, the builders, and the resumable
+ * writer that moves a command into the output buffer in pieces of any
+ * size, so out_buf_size never limits what can be sent (long RCPT with
+ * ORCPT, XOAUTH2 tokens of several KB).
+ *
+ * SASL responses never pass through a command buffer: they are
+ * base64-encoded straight from the mechanism's segments into the output
+ * buffer, and the trace shows "<redacted>".
+ */
+#include <string.h>
+
+#include "smtp_internal.h"
+
+/* ------------------------------------------------------------------ */
+/* validation (SECURITY-RULES 2.4)                                     */
+/* ------------------------------------------------------------------ */
+
+/* Well-formed UTF-8 without overlongs or surrogates. */
+static int utf8_ok(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len - i <= n)
+            return 0;
+        unsigned v = c & (0x3fu >> n);
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            v = (v << 6) | (p[i + k] & 0x3fu);
+        }
+        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+static int quoted_local_ok(const unsigned char *p, size_t len)
+{
+    if (len < 2 || p[len - 1] != '"')
+        return 0;
+    for (size_t i = 1; i + 1 < len; i++) {
+        unsigned char c = p[i];
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        if (c == '"')
+            return 0;
+        if (c == '\\') {
+            if (i + 2 >= len || p[i + 1] < 0x20 || p[i + 1] == 0x7f)
+                return 0;
+            i++;
+        }
+    }
+    return 1;
+}
+
+static int dot_local_ok(const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (c <= 0x20 || c == 0x7f || (c < 0x80 && strchr("()<>[]:;@\\,\"", c)))
+            return 0;
+    }
+    return 1;
+}
+
+static int domain_ok(const unsigned char *p, size_t len)
+{
+    if (len == 0 || len > 255)
+        return 0;
+    if (p[0] == '[') {
+        if (len < 3 || p[len - 1] != ']')
+            return 0;
+        for (size_t i = 1; i + 1 < len; i++)
+            if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '[' || p[i] == ']' || p[i] == '\\')
+                return 0;
+        return 1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                 c == '.' || c >= 0x80;
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_ascii)
+{
+    if (!addr)
+        return MAILOUT_E_ADDRESS;
+    const unsigned char *p = (const unsigned char *)addr;
+    size_t len = strlen(addr);
+    if (len == 0)
+        return allow_empty ? MAILOUT_OK : MAILOUT_E_ADDRESS;
+    if (len > MAILOUT_MAX_ADDRESS_LEN)
+        return MAILOUT_E_ADDRESS;
+    size_t at = len;
+    while (at > 0 && p[at - 1] != '@')
+        at--;
+    if (at == 0)
+        return MAILOUT_E_ADDRESS; /* no '@' */
+    size_t local = at - 1;
+    if (local == 0 || local > 64)
+        return MAILOUT_E_ADDRESS;
+    int lok = p[0] == '"' ? quoted_local_ok(p, local) : dot_local_ok(p, local);
+    if (!lok || !domain_ok(p + at, len - at))
+        return MAILOUT_E_ADDRESS;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] >= 0x80) {
+            if (!utf8_ok(p, len))
+                return MAILOUT_E_ADDRESS;
+            *non_ascii = 1;
+            break;
+        }
+    }
+    return MAILOUT_OK;
+}
+
+/* ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4). */
+static int envid_ok(const char *v)
+{
+    size_t n = 0;
+    for (; v[n]; n++)
+        if ((unsigned char)v[n] < 0x21 || (unsigned char)v[n] > 0x7e)
+            return 0;
+    return n >= 1 && n <= 100;
+}
+
+mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job)
+{
+    int non_ascii = 0;
+    if (!job->mail_from || !job->rcpt || job->rcpt_count == 0 || job->rcpt_count > MAILOUT_MAX_RECIPIENTS ||
+        !job->body.start || !job->body.read)
+        return MAILOUT_E_INVAL;
+    mailout_status st = smtp_check_address(job->mail_from, 1, &non_ascii);
+    for (size_t i = 0; st == MAILOUT_OK && i < job->rcpt_count; i++)
+        st = smtp_check_address(job->rcpt[i], 0, &non_ascii);
+    if (st != MAILOUT_OK)
+        return st;
+    unsigned notify = job->dsn_notify;
+    if (notify & ~(MAILOUT_NOTIFY_NEVER | MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY))
+        return MAILOUT_E_INVAL;
+    if ((notify & MAILOUT_NOTIFY_NEVER) && notify != MAILOUT_NOTIFY_NEVER)
+        return MAILOUT_E_INVAL;
+    if (job->dsn_ret != MAILOUT_DSN_RET_DEFAULT && job->dsn_ret != MAILOUT_DSN_RET_FULL &&
+        job->dsn_ret != MAILOUT_DSN_RET_HDRS)
+        return MAILOUT_E_INVAL;
+    if (job->dsn_envid && !envid_ok(job->dsn_envid))
+        return MAILOUT_E_INVAL;
+    if ((non_ascii || job->smtputf8) && !(s->caps.caps & MAILOUT_CAP_SMTPUTF8))
+        return MAILOUT_E_SMTPUTF8;
+    return MAILOUT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* builders                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct line_app {
+    char *p;
+    size_t len, cap;
+    int over;
+} line_app;
+
+static void app_bytes(line_app *a, const char *v, size_t n)
+{
+    if (a->over || n > a->cap - a->len) {
+        a->over = 1;
+        return;
+    }
+    memcpy(a->p + a->len, v, n);
+    a->len += n;
+}
+
+static void app(line_app *a, const char *v)
+{
+    app_bytes(a, v, strlen(v));
+}
+
+static void app_u64(line_app *a, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    app_bytes(a, d + sizeof d - n, n);
+}
+
+/* RFC 3461 §4: xtext, "+XX" for '+', '=' and anything outside 33..126. */
+static void app_xtext(line_app *a, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c < 0x21 || c > 0x7e || c == '+' || c == '=') {
+            char e[3] = {'+', hex[c >> 4], hex[c & 15]};
+            app_bytes(a, e, 3);
+        } else {
+            app_bytes(a, (const char *)&c, 1);
+        }
+    }
+}
+
+static int is_ascii(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v >= 0x80)
+            return 0;
+    return 1;
+}
+
+static int use_dsn(const mailout_smtp *s)
+{
+    return MAILOUT_ENABLE_DSN && (s->caps.caps & MAILOUT_CAP_DSN);
+}
+
+static void build_mail(const mailout_smtp *s, line_app *a)
+{
+    const mailout_job *j = &s->job;
+    app(a, "MAIL FROM:<");
+    app(a, j->mail_from);
+    app(a, ">");
+    if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->t.size != MAILOUT_SIZE_UNKNOWN) {
+        app(a, " SIZE=");
+        app_u64(a, s->t.size);
+    }
+    if (s->t.body8)
+        app(a, " BODY=8BITMIME");
+    if (s->t.smtputf8)
+        app(a, " SMTPUTF8");
+    if (use_dsn(s) && j->dsn_ret != MAILOUT_DSN_RET_DEFAULT)
+        app(a, j->dsn_ret == MAILOUT_DSN_RET_FULL ? " RET=FULL" : " RET=HDRS");
+    if (use_dsn(s) && j->dsn_envid) {
+        app(a, " ENVID=");
+        app_xtext(a, j->dsn_envid);
+    }
+}
+
+static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
+{
+    unsigned notify = s->job.dsn_notify;
+    app(a, "RCPT TO:<");
+    app(a, rcpt);
+    app(a, ">");
+    if (!use_dsn(s) || !notify)
+        return;
+    app(a, " NOTIFY=");
+    if (notify & MAILOUT_NOTIFY_NEVER) {
+        app(a, "NEVER");
+    } else {
+        const char *sep = "";
+        if (notify & MAILOUT_NOTIFY_SUCCESS)
+            app(a, "SUCCESS"), sep = ",";
+        if (notify & MAILOUT_NOTIFY_FAILURE)
+            app(a, sep), app(a, "FAILURE"), sep = ",";
+        if (notify & MAILOUT_NOTIFY_DELAY)
+            app(a, sep), app(a, "DELAY");
+    }
+    /* ORCPT's "rfc822" type takes an ASCII address; a UTF-8 one would
+     * need RFC 6533's utf-8 type, so it is left out. */
+    if (is_ascii(rcpt)) {
+        app(a, " ORCPT=rfc822;");
+        app_xtext(a, rcpt);
+    }
+}
+
+/* The text of a command without CRLF; E_INVAL when it would exceed
+ * MAILOUT_COMMAND_MAX with its CRLF. */
+mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len)
+{
+    line_app a = {line, 0, MAILOUT_COMMAND_MAX - 2, 0};
+    switch (op) {
+    case OP_EHLO:
+        app(&a, "EHLO "), app(&a, s->cfg.ehlo_name);
+        break;
+    case OP_HELO:
+        app(&a, "HELO "), app(&a, s->cfg.ehlo_name);
+        break;
+    case OP_STARTTLS:
+        app(&a, "STARTTLS");
+        break;
+    case OP_AUTH:
+        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->mech) ? mailout_sasl_name(s->mech) : "?");
+        if (s->ir_inline)
+            app(&a, s->sasl_out.nseg ? " " : " =");
+        break;
+    case OP_AUTH_RESP:
+        if (s->auth_cancelled)
+            app(&a, "*");
+        break;
+    case OP_RSET:
+        app(&a, "RSET");
+        break;
+    case OP_MAIL:
+        build_mail(s, &a);
+        break;
+    case OP_RCPT:
+        build_rcpt(s, &a, s->job.rcpt[arg]);
+        break;
+    case OP_DATA:
+        app(&a, "DATA");
+        break;
+    case OP_QUIT:
+        app(&a, "QUIT");
+        break;
+    default:
+        return MAILOUT_E_INTERNAL;
+    }
+    *len = a.len;
+    return a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
+}
+
+/* Base64 length of a SASL response (no line breaks). */
+size_t smtp_auth_ir_len(const mailout_sasl_out *o)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < o->nseg; i++) {
+        if (o->seg[i].n > SIZE_MAX / 2 - n)
+            return SIZE_MAX / 2;
+        n += o->seg[i].n;
+    }
+    return (n + 2) / 3 * 4;
+}
+
+/* ------------------------------------------------------------------ */
+/* the writer                                                          */
+/* ------------------------------------------------------------------ */
+
+static void trace_sent(mailout_smtp *s, const char *text, size_t len)
+{
+    if (s->cfg.cb.trace)
+        s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, text, len);
+}
+
+void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
+{
+    smtp_writer *w = &s->w;
+    w->pos = 0;
+    w->crlf = 0;
+    w->seg = 0;
+    w->segpos = 0;
+    w->b64 = 0;
+    /* lengths were checked when the command was queued */
+    if (smtp_cmd_build(s, op, arg, w->line, &w->len) != MAILOUT_OK) {
+        smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage(op), NULL);
+        return;
+    }
+    if (op == OP_AUTH || op == OP_AUTH_RESP) {
+        int resp = op == OP_AUTH ? s->ir_inline : !s->auth_cancelled;
+        w->b64 = resp && s->sasl_out.nseg > 0;
+        if (w->b64)
+            mailout_b64_init(&w->enc, 0);
+        if (w->b64) {
+            /* "AUTH PLAIN <redacted>" / "<redacted>": the argument's
+             * presence shows, never its content */
+            char t[64];
+            size_t n = w->len < 40 ? w->len : 40;
+            memcpy(t, w->line, n);
+            if (n && t[n - 1] == ' ')
+                n--;
+            if (n)
+                t[n++] = ' ';
+            memcpy(t + n, "<redacted>", 10);
+            trace_sent(s, t, n + 10);
+        } else {
+            trace_sent(s, w->line, w->len);
+        }
+    } else {
+        trace_sent(s, w->line, w->len);
+    }
+    w->active = 1;
+}
+
+static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
+{
+    smtp_writer *w = &s->w;
+    size_t n = 0;
+    while (w->b64) {
+        const mailout_sasl_seg *g = &s->sasl_out.seg[w->seg];
+        int last = w->seg + 1 == s->sasl_out.nseg;
+        mailout_stream st = {g->p + w->segpos, g->n - w->segpos, out + n, room - n};
+        mailout_status r = mailout_b64_encode(&w->enc, &st, last);
+        w->segpos = g->n - st.avail_in;
+        n = room - st.avail_out;
+        if (r == MAILOUT_DONE) {
+            w->b64 = 0;
+        } else if (r != MAILOUT_OK) {
+            smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_AUTH, NULL);
+            return n;
+        } else if (st.avail_out == 0) {
+            break;
+        } else if (st.avail_in == 0 && !last) {
+            w->seg++;
+            w->segpos = 0;
+        }
+    }
+    return n;
+}
+
+size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
+{
+    smtp_writer *w = &s->w;
+    size_t n = MAILOUT_MIN(w->len - w->pos, room);
+    memcpy(out, w->line + w->pos, n);
+    w->pos += n;
+    if (w->pos < w->len)
+        return n;
+    if (w->b64) {
+        n += run_b64(s, out + n, room - n);
+        if (w->b64 || s->status < 0)
+            return n;
+    }
+    while (w->crlf < 2 && n < room)
+        out[n++] = "\r\n"[w->crlf++];
+    if (w->crlf == 2)
+        w->active = 0;
+    return n;
+}

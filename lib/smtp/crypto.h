@@ -1,0 +1,101 @@
+/*
+ * Hash primitives for the SASL mechanisms (internal to lib/smtp).
+ *
+ * MD5 (RFC 1321), SHA-256 (FIPS 180-4), HMAC (RFC 2104) over either, and
+ * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2). Written for size, not speed: no
+ * heap, no globals except constant tables, no OS calls. The contexts are
+ * plain structs the caller places anywhere (usually the stack).
+ *
+ * MD5 exists only for CRAM-MD5 and SHA-256 only for SCRAM-SHA-256: each is
+ * compiled in when the mechanism that needs it is enabled
+ * (MAILOUT_CRYPTO_MD5 / MAILOUT_CRYPTO_SHA256 below). Asking for a hash
+ * that is compiled out is a programming error; the functions then produce
+ * an all-zero digest instead of reading uninitialised state.
+ *
+ * Why no wolfCrypt backend: the core library is built without the wolfSSL
+ * include path and must link on firmware without it; the only heavy user
+ * (PBKDF2 at 4096 iterations, ~16k SHA-256 blocks) takes a few ms on a
+ * PC, so a second code path would add risk and no benefit. The tests
+ * compare these functions against wolfCrypt when it is installed.
+ *
+ * Secrets: none of these functions wipes its inputs; HMAC and PBKDF2 wipe
+ * their own key-derived temporaries. Callers wipe contexts that saw a key
+ * with mailout_crypto_wipe().
+ */
+#ifndef MAILOUT_CRYPTO_H
+#define MAILOUT_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailout/config_defaults.h>
+
+#define MAILOUT_CRYPTO_MD5 MAILOUT_ENABLE_AUTH_CRAM_MD5
+#define MAILOUT_CRYPTO_SHA256 MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+#define MAILOUT_CRYPTO_HMAC (MAILOUT_CRYPTO_MD5 || MAILOUT_CRYPTO_SHA256)
+
+#define MAILOUT_MD5_LEN 16
+#define MAILOUT_SHA256_LEN 32
+#define MAILOUT_HASH_MAX_LEN 32
+#define MAILOUT_HASH_BLOCK 64 /* both hashes use 64-byte blocks */
+
+typedef enum mailout_hash_alg {
+    MAILOUT_HASH_MD5 = 0,
+    MAILOUT_HASH_SHA256 = 1
+} mailout_hash_alg;
+
+/* One context type for both hashes: they share the Merkle-Damgard framing
+ * (64-byte blocks, 64-bit length) and differ only in the compression
+ * function and byte order, so the framing is written once (hash.c). */
+typedef struct mailout_hash {
+    uint32_t h[8];                       /* chaining state (MD5 uses 4) */
+    uint64_t len;                        /* bytes hashed so far */
+    unsigned char blk[MAILOUT_HASH_BLOCK]; /* partial block */
+    unsigned char alg;                   /* mailout_hash_alg */
+} mailout_hash;
+
+/** Digest length of @p alg in bytes. */
+size_t mailout_hash_len(mailout_hash_alg alg);
+
+void mailout_hash_init(mailout_hash *c, mailout_hash_alg alg);
+void mailout_hash_update(mailout_hash *c, const void *data, size_t len);
+/** Writes mailout_hash_len() bytes to @p out; @p c must be re-initialised
+ *  before reuse. */
+void mailout_hash_final(mailout_hash *c, unsigned char *out);
+/** One-shot digest. */
+void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsigned char *out);
+
+/* Compression functions, one 64-byte block into h (md5.c, sha256.c). */
+void mailout_md5_init_state(uint32_t h[4]);
+void mailout_md5_block(uint32_t h[4], const unsigned char blk[64]);
+void mailout_sha256_init_state(uint32_t h[8]);
+void mailout_sha256_block(uint32_t h[8], const unsigned char blk[64]);
+
+/* HMAC (RFC 2104): the key is hashed first when longer than a block. */
+typedef struct mailout_hmac {
+    mailout_hash inner, outer;
+} mailout_hmac;
+
+void mailout_hmac_init(mailout_hmac *m, mailout_hash_alg alg, const void *key, size_t key_len);
+void mailout_hmac_update(mailout_hmac *m, const void *data, size_t len);
+/** Writes the tag (digest length) to @p out and wipes @p m. */
+void mailout_hmac_final(mailout_hmac *m, unsigned char *out);
+/** One-shot HMAC. */
+void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
+                  unsigned char *out);
+
+/**
+ * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2): @p out_len bytes into @p out.
+ * @p iterations of 0 is treated as 1. Blocks are numbered from 1; out_len
+ * may be any size (the last block is truncated).
+ */
+void mailout_pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
+                           uint32_t iterations, unsigned char *out, size_t out_len);
+
+/** Zero @p len bytes in a way the compiler may not elide. */
+void mailout_crypto_wipe(void *p, size_t len);
+
+/** 1 if the buffers are equal; time depends only on @p len. */
+int mailout_crypto_equal(const void *a, const void *b, size_t len);
+
+#endif /* MAILOUT_CRYPTO_H */

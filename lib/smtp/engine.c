@@ -1,0 +1,569 @@
+/*
+ * The ESMTP engine's frame: memory, the command ring, the output and
+ * input windows, time, and the sticky error. Protocol decisions live in
+ * session.c and txn.c. See mailout/smtp.h for the contract.
+ */
+#include <string.h>
+
+#include "smtp_internal.h"
+
+#define SMTP_ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | \
+                        MAILOUT_AUTH_XOAUTH2 | MAILOUT_AUTH_SCRAM_SHA256)
+
+static const char *const stage_names[] = {
+    "NONE", "CONNECT", "GREETING", "EHLO", "STARTTLS", "TLS", "AUTH",
+    "MAIL", "RCPT", "DATA", "BODY", "END", "RSET", "QUIT",
+};
+
+const char *mailout_smtp_stage_name(mailout_smtp_stage stage)
+{
+    if ((unsigned)stage < MAILOUT_ARRAY_LEN(stage_names))
+        return stage_names[stage];
+    return "?";
+}
+
+mailout_smtp_stage smtp_op_stage(smtp_op op)
+{
+    static const uint8_t map[] = {
+        [OP_GREETING] = MAILOUT_STAGE_GREETING, [OP_EHLO] = MAILOUT_STAGE_EHLO,
+        [OP_HELO] = MAILOUT_STAGE_EHLO,         [OP_STARTTLS] = MAILOUT_STAGE_STARTTLS,
+        [OP_AUTH] = MAILOUT_STAGE_AUTH,         [OP_AUTH_RESP] = MAILOUT_STAGE_AUTH,
+        [OP_RSET] = MAILOUT_STAGE_RSET,         [OP_MAIL] = MAILOUT_STAGE_MAIL,
+        [OP_RCPT] = MAILOUT_STAGE_RCPT,         [OP_DATA] = MAILOUT_STAGE_DATA,
+        [OP_END] = MAILOUT_STAGE_END,           [OP_BDAT] = MAILOUT_STAGE_BODY,
+        [OP_QUIT] = MAILOUT_STAGE_QUIT,
+    };
+    return (unsigned)op < sizeof map ? (mailout_smtp_stage)map[op] : MAILOUT_STAGE_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* creation                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Printable ASCII without space: a domain or address literal. */
+static int ehlo_name_ok(const char *n)
+{
+    size_t len = 0;
+    if (!n)
+        return 0;
+    for (; n[len]; len++)
+        if ((unsigned char)n[len] <= 0x20 || (unsigned char)n[len] >= 0x7f)
+            return 0;
+    return len >= 1 && len <= 255;
+}
+
+static int no_controls(const char *v)
+{
+    if (!v)
+        return 1;
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v == 0x7f)
+            return 0;
+    return 1;
+}
+
+static mailout_status check_config(const mailout_smtp_config *cfg, int tls_active)
+{
+    if (!ehlo_name_ok(cfg->ehlo_name) || !no_controls(cfg->user))
+        return MAILOUT_E_INVAL;
+    if (cfg->tls != MAILOUT_TLS_REQUIRED && cfg->tls != MAILOUT_TLS_IMPLICIT && cfg->tls != MAILOUT_TLS_NONE)
+        return MAILOUT_E_INVAL;
+    if (cfg->tls == MAILOUT_TLS_IMPLICIT && !tls_active)
+        return MAILOUT_E_INVAL;
+    if (cfg->out_buf_size != 0 && cfg->out_buf_size < 64)
+        return MAILOUT_E_INVAL;
+    if (cfg->auth_mechs & ~(unsigned)SMTP_ALL_MECHS)
+        return MAILOUT_E_INVAL;
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *cfg, const mailout_allocator *alloc,
+                                int tls_active)
+{
+    if (!out || !cfg || !alloc)
+        return MAILOUT_E_INVAL;
+    mailout_status st = check_config(cfg, tls_active);
+    if (st != MAILOUT_OK)
+        return st;
+    size_t out_cap = cfg->out_buf_size ? cfg->out_buf_size : 256;
+    size_t stage_cap = out_cap / 2;
+    size_t head = (sizeof(mailout_smtp) + 15u) & ~(size_t)15u;
+    if (out_cap > SIZE_MAX / 2 - head)
+        return MAILOUT_E_INVAL;
+    size_t total = head + out_cap + stage_cap;
+    unsigned char *mem = mailout_alloc(alloc, total);
+    if (!mem)
+        return MAILOUT_E_NOMEM;
+    mailout_smtp *s = (mailout_smtp *)(void *)mem;
+    memset(s, 0, sizeof *s);
+    s->alloc = *alloc;
+    s->alloc_size = total;
+    s->cfg = *cfg;
+    s->out = mem + head;
+    s->out_cap = out_cap;
+    s->stage = mem + head + out_cap;
+    s->stage_cap = stage_cap;
+    s->tls_active = tls_active ? 1 : 0;
+    s->deadline = UINT64_MAX;
+    /* the greeting is awaited as if a command had been sent */
+    smtp_push(s, OP_GREETING, 0);
+    s->q_sent = s->q_tail;
+    smtp_arm(s);
+    *out = s;
+    return MAILOUT_OK;
+}
+
+void mailout_smtp_free(mailout_smtp *s)
+{
+    if (!s)
+        return;
+    mailout_sasl_wipe(&s->sasl);
+    mailout_allocator a = s->alloc;
+    size_t n = s->alloc_size;
+    memset(s, 0, sizeof *s);
+    mailout_release(&a, s, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* the command ring                                                    */
+/* ------------------------------------------------------------------ */
+
+void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg)
+{
+    /* Callers never queue more than a group: RSET + MAIL + RCPT... + DATA,
+     * or one BDAT at a time (checked by smtp_queue_room) */
+    smtp_qent *e = &s->q[s->q_tail % SMTP_QLEN];
+    e->op = (uint8_t)op;
+    e->arg = (uint16_t)arg;
+    s->q_tail++;
+}
+
+void smtp_push_sent(mailout_smtp *s, smtp_op op, unsigned arg)
+{
+    smtp_push(s, op, arg);
+    s->q_sent = s->q_tail;
+}
+
+size_t smtp_awaiting(const mailout_smtp *s)
+{
+    return s->q_sent - s->q_head;
+}
+
+size_t smtp_queue_room(const mailout_smtp *s)
+{
+    return SMTP_QLEN - (s->q_tail - s->q_head);
+}
+
+int smtp_awaits(const mailout_smtp *s, smtp_op op)
+{
+    for (uint32_t i = s->q_head; i != s->q_sent; i++)
+        if (s->q[i % SMTP_QLEN].op == op)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* failure, trace, time                                                */
+/* ------------------------------------------------------------------ */
+
+void smtp_info(mailout_smtp *s, const char *text)
+{
+    if (s->cfg.cb.trace)
+        s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_INFO, text, strlen(text));
+}
+
+/* All data went out and its reply is still due: the server may or may
+ * not have taken the message (RFC 5321 §6.1, RFC 1047). */
+static int delivery_unknown(const mailout_smtp *s)
+{
+    if (!s->t.active || s->out_pos != s->out_len)
+        return 0;
+    for (uint32_t i = s->q_head; i != s->q_sent; i++) {
+        const smtp_qent *e = &s->q[i % SMTP_QLEN];
+        if ((e->op == OP_END && !s->t.empty_data) || (e->op == OP_BDAT && e->arg))
+            return 1;
+    }
+    return 0;
+}
+
+mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
+{
+    if (s->status < 0)
+        return s->status;
+    if (st != MAILOUT_E_SERVER_SHUTDOWN && delivery_unknown(s)) {
+        st = MAILOUT_E_DELIVERY_UNKNOWN;
+        stage = MAILOUT_STAGE_END;
+    }
+    s->status = st;
+    s->failure.status = st;
+    s->failure.stage = stage;
+    if (r)
+        s->failure.reply = *r;
+    smtp_txn_abort(s, st, stage, r);
+    mailout_sasl_wipe(&s->sasl);
+    s->deadline = UINT64_MAX;
+    return st;
+}
+
+static uint32_t op_timeout(const mailout_smtp *s, smtp_op op, int body)
+{
+    uint32_t t = s->cfg.timeout_ms;
+    if (op == OP_QUIT) /* only politeness: never hold the caller long */
+        return t && t < 10000u ? t : 10000u;
+    if (t)
+        return t;
+    if (body)
+        return 3u * 60000u;
+    switch (op) {
+    case OP_DATA:
+        return 2u * 60000u;
+    case OP_END:
+        return 10u * 60000u;
+    case OP_BDAT:
+        return 3u * 60000u;
+    default:
+        return 5u * 60000u;
+    }
+}
+
+static smtp_op current_op(const mailout_smtp *s)
+{
+    if (smtp_awaiting(s))
+        return (smtp_op)s->q[s->q_head % SMTP_QLEN].op;
+    if (s->q_sent != s->q_tail)
+        return (smtp_op)s->q[s->q_sent % SMTP_QLEN].op;
+    return OP_END;
+}
+
+static mailout_smtp_stage current_stage(const mailout_smtp *s)
+{
+    if (s->t.body_on)
+        return MAILOUT_STAGE_BODY;
+    if (smtp_awaiting(s) || s->q_sent != s->q_tail)
+        return smtp_op_stage(current_op(s));
+    if (s->phase == PH_TLS)
+        return MAILOUT_STAGE_TLS;
+    return MAILOUT_STAGE_NONE;
+}
+
+/* A deadline exists for every awaited reply and for data in flight; it is
+ * re-armed by every sign of progress (bytes acknowledged, a reply). */
+void smtp_arm(mailout_smtp *s)
+{
+    int busy = smtp_awaiting(s) || s->q_sent != s->q_tail || s->t.body_on || s->out_pos != s->out_len;
+    if (s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS || !busy) {
+        s->deadline = UINT64_MAX;
+        s->deadline_dur = 0;
+        return;
+    }
+    uint32_t dur = op_timeout(s, current_op(s), s->t.body_on && !smtp_awaiting(s));
+    s->deadline_dur = dur;
+    if (!s->have_time)
+        s->deadline = dur;
+    else
+        s->deadline = s->now > UINT64_MAX - dur ? UINT64_MAX - 1 : s->now + dur;
+}
+
+void mailout_smtp_set_time(mailout_smtp *s, uint64_t now_ms)
+{
+    if (!s)
+        return;
+    if (!s->have_time) {
+        /* the clock's origin is only known now: start the first wait here */
+        s->have_time = 1;
+        s->now = now_ms;
+        if (s->deadline != UINT64_MAX)
+            smtp_arm(s);
+        return;
+    }
+    s->now = now_ms;
+    if (s->status < 0 || s->deadline == UINT64_MAX || now_ms < s->deadline)
+        return;
+    if (s->phase == PH_QUIT) {
+        s->phase = PH_DONE;
+        s->deadline = UINT64_MAX;
+        return;
+    }
+    smtp_fail(s, MAILOUT_E_TIMEOUT, current_stage(s), NULL);
+}
+
+uint64_t mailout_smtp_deadline(const mailout_smtp *s)
+{
+    return s ? s->deadline : UINT64_MAX;
+}
+
+/* ------------------------------------------------------------------ */
+/* state queries                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The body can produce bytes now. BDAT chunks go out one at a time
+ * without PIPELINING (RFC 3030 §4.2) and never overflow the ring. */
+static int body_ready(const mailout_smtp *s)
+{
+    if (!s->t.body_on || s->t.body_again)
+        return 0;
+    if (!s->t.bdat || s->t.empty_data)
+        return 1;
+    if (smtp_queue_room(s) == 0)
+        return 0;
+    return s->t.pipelined || smtp_awaiting(s) == 0;
+}
+
+unsigned mailout_smtp_want(const mailout_smtp *s)
+{
+    if (!s || s->status < 0 || s->phase == PH_DONE)
+        return MAILOUT_SMTP_WANT_NONE;
+    unsigned w = 0;
+    if (s->out_pos != s->out_len || s->w.active || s->q_sent != s->q_tail || body_ready(s))
+        w |= MAILOUT_SMTP_WANT_WRITE;
+    if (s->t.body_on && s->t.body_again)
+        w |= MAILOUT_SMTP_WANT_BODY;
+    if (s->phase == PH_TLS && !w)
+        return MAILOUT_SMTP_WANT_TLS;
+    if (smtp_awaiting(s))
+        w |= MAILOUT_SMTP_WANT_READ;
+    if (s->phase == PH_IDLE && !w)
+        w = MAILOUT_SMTP_WANT_IDLE;
+    return w;
+}
+
+mailout_status mailout_smtp_status(const mailout_smtp *s)
+{
+    return s ? s->status : MAILOUT_E_INVAL;
+}
+
+const mailout_result *mailout_smtp_result(const mailout_smtp *s)
+{
+    return s ? &s->result : NULL;
+}
+
+const mailout_result *mailout_smtp_failure(const mailout_smtp *s)
+{
+    return s ? &s->failure : NULL;
+}
+
+uint16_t mailout_smtp_rcpt_code(const mailout_smtp *s, size_t index)
+{
+    if (!s || index >= s->job.rcpt_count || index >= MAILOUT_MAX_RECIPIENTS)
+        return 0;
+    return s->rcpt_code[index];
+}
+
+unsigned mailout_smtp_caps(const mailout_smtp *s, uint64_t *size_limit, unsigned *auth_mechs)
+{
+    if (size_limit)
+        *size_limit = s ? s->caps.size_limit : 0;
+    if (auth_mechs)
+        *auth_mechs = s ? s->caps.auth : 0;
+    return s ? s->caps.caps : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* output                                                              */
+/* ------------------------------------------------------------------ */
+
+static void fill(mailout_smtp *s)
+{
+    size_t n = 0;
+    while (n < s->out_cap && s->status >= 0) {
+        if (s->w.active) {
+            n += smtp_writer_run(s, s->out + n, s->out_cap - n);
+            if (s->w.active)
+                break;
+            continue;
+        }
+        if (s->q_sent != s->q_tail) {
+            smtp_qent e = s->q[s->q_sent % SMTP_QLEN];
+            s->q_sent++;
+            smtp_writer_start(s, (smtp_op)e.op, e.arg);
+            continue;
+        }
+        if (body_ready(s)) {
+            n = smtp_body_fill(s, n);
+            /* a BDAT source error queues RSET without producing data */
+            if (n == 0 && s->out_pos == 0 && s->q_sent != s->q_tail)
+                continue;
+        }
+        break;
+    }
+    if (s->status < 0) {
+        s->out_pos = s->out_len = 0;
+        return;
+    }
+    s->out_len = n;
+    if (s->out_pos > s->out_len)
+        s->out_pos = s->out_len;
+}
+
+const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
+{
+    if (len)
+        *len = 0;
+    if (!s || !len || s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS)
+        return NULL;
+    if (s->out_pos == s->out_len) {
+        s->out_pos = s->out_len = 0;
+        s->t.body_again = 0; /* the caller says: try the source again */
+        fill(s);
+        if (s->status < 0 || s->out_pos == s->out_len)
+            return NULL;
+    }
+    *len = s->out_len - s->out_pos;
+    return s->out + s->out_pos;
+}
+
+mailout_status mailout_smtp_out_ack(mailout_smtp *s, size_t n)
+{
+    if (!s)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (n > s->out_len - s->out_pos)
+        return MAILOUT_E_INVAL;
+    s->out_pos += n;
+    if (n)
+        smtp_arm(s);
+    return MAILOUT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* input                                                               */
+/* ------------------------------------------------------------------ */
+
+unsigned char *mailout_smtp_in_buf(mailout_smtp *s, size_t *cap)
+{
+    if (cap)
+        *cap = s ? sizeof s->in : 0;
+    return s ? s->in : NULL;
+}
+
+static void reply_begin(mailout_smtp *s)
+{
+    int esc = (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES) != 0;
+    smtp_op op = smtp_awaiting(s) ? (smtp_op)s->q[s->q_head % SMTP_QLEN].op : OP_GREETING;
+    int awaited = smtp_awaiting(s) != 0;
+    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->ehlo : NULL,
+                       awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->chal : NULL, sizeof s->chal);
+}
+
+static void dispatch(mailout_smtp *s)
+{
+    const mailout_reply *r = &s->rp.reply;
+    if (!smtp_awaiting(s)) {
+        /* nothing was asked: only a shutdown notice is legitimate (§3.8) */
+        smtp_fail(s, r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO, current_stage(s), r);
+        return;
+    }
+    smtp_qent e = s->q[s->q_head % SMTP_QLEN];
+    if (e.op == OP_QUIT) {
+        s->q_head++;
+        s->phase = PH_DONE;
+        s->deadline = UINT64_MAX;
+        return;
+    }
+    if (r->code == 421) {
+        smtp_fail(s, MAILOUT_E_SERVER_SHUTDOWN, smtp_op_stage((smtp_op)e.op), r);
+        return;
+    }
+    s->q_head++;
+    switch (e.op) {
+    case OP_GREETING:
+    case OP_EHLO:
+    case OP_HELO:
+    case OP_STARTTLS:
+    case OP_AUTH:
+    case OP_AUTH_RESP:
+        smtp_session_reply(s, (smtp_op)e.op, r, s->rp.lines);
+        break;
+    default:
+        smtp_txn_reply(s, (smtp_op)e.op, e.arg, r);
+        break;
+    }
+    smtp_arm(s);
+}
+
+mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
+{
+    if (!s)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (n > sizeof s->in)
+        return MAILOUT_E_INVAL;
+    size_t off = 0;
+    while (off < n && s->status >= 0) {
+        if (s->phase == PH_DONE)
+            return MAILOUT_OK; /* after QUIT's reply nothing matters */
+        if (s->phase == PH_TLS) {
+            /* bytes after STARTTLS's 220 would be taken as TLS data from
+             * an attacker: refuse (SECURITY-RULES 2.1.4) */
+            return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, &s->rp.reply);
+        }
+        if (!mailout_reply_started(&s->rp))
+            reply_begin(s);
+        size_t used = 0;
+        mailout_status st = mailout_reply_feed(&s->rp, s->in + off, n - off, &used, &s->cfg.cb);
+        off += used;
+        if (st < 0)
+            return smtp_fail(s, st, current_stage(s), NULL);
+        if (st == MAILOUT_DONE) {
+            dispatch(s);
+            s->rp.total = 0; /* the next byte starts a new reply */
+        }
+    }
+    return s->status < 0 ? s->status : MAILOUT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* events from the driver                                              */
+/* ------------------------------------------------------------------ */
+
+mailout_status mailout_smtp_abort(mailout_smtp *s, mailout_status why)
+{
+    if (!s)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (s->phase == PH_DONE || s->phase == PH_QUIT) {
+        s->phase = PH_DONE; /* closing after QUIT is the normal end */
+        s->deadline = UINT64_MAX;
+        return MAILOUT_OK;
+    }
+    if (why >= 0)
+        why = MAILOUT_E_IO;
+    return smtp_fail(s, why, current_stage(s), NULL);
+}
+
+mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
+{
+    if (!s)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (s->phase != PH_TLS)
+        return MAILOUT_E_STATE;
+    if (handshake != MAILOUT_OK)
+        return smtp_fail(s, handshake < 0 ? handshake : MAILOUT_E_TLS_HANDSHAKE, MAILOUT_STAGE_TLS, NULL);
+    /* RFC 3207 §4.2: forget everything learned in plaintext */
+    memset(&s->caps, 0, sizeof s->caps);
+    s->tls_active = 1;
+    s->phase = PH_RUN;
+    smtp_info(s, "TLS established; capabilities forgotten");
+    smtp_push(s, OP_EHLO, 0);
+    smtp_arm(s);
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_smtp_quit(mailout_smtp *s)
+{
+    if (!s)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (s->phase != PH_IDLE)
+        return MAILOUT_E_STATE;
+    s->phase = PH_QUIT;
+    smtp_push(s, OP_QUIT, 0);
+    smtp_arm(s);
+    return MAILOUT_OK;
+}

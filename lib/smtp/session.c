@@ -1,0 +1,237 @@
+/*
+ * Session replies: greeting, EHLO/HELO, STARTTLS and AUTH. Every rule of
+ * SECURITY-RULES 2.1 is decided here: no HELO under a TLS requirement,
+ * only a one-line 220 starts TLS, no credentials in plaintext unless the
+ * application allowed it, one mechanism and no downgrade after a failure.
+ */
+#include <string.h>
+
+#include "smtp_internal.h"
+
+#define ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | MAILOUT_AUTH_XOAUTH2 | \
+                   MAILOUT_AUTH_SCRAM_SHA256)
+
+/* The status for a refusal: 4xx temporary, 5xx permanent, else the
+ * server broke the protocol. */
+static mailout_status refusal(uint16_t code)
+{
+    if (code >= 400 && code < 500)
+        return MAILOUT_E_REJ_TEMP;
+    if (code >= 500)
+        return MAILOUT_E_REJ_PERM;
+    return MAILOUT_E_PROTO;
+}
+
+static void go_idle(mailout_smtp *s)
+{
+    s->phase = PH_IDLE;
+}
+
+static void start_auth(mailout_smtp *s)
+{
+    const mailout_smtp_config *c = &s->cfg;
+    if (!s->tls_active && !c->allow_plaintext_auth) {
+        smtp_fail(s, MAILOUT_E_AUTH_INSECURE, MAILOUT_STAGE_AUTH, NULL);
+        return;
+    }
+    if (!(s->caps.caps & MAILOUT_CAP_AUTH)) {
+        smtp_fail(s, MAILOUT_E_AUTH_UNSUPPORTED, MAILOUT_STAGE_AUTH, NULL);
+        return;
+    }
+    unsigned allowed = c->auth_mechs ? c->auth_mechs : ALL_MECHS;
+    unsigned mech = mailout_sasl_pick(s->caps.auth, allowed, c->password != NULL, c->oauth_token != NULL,
+                                      c->random != NULL);
+    if (!mech) {
+        smtp_fail(s, MAILOUT_E_AUTH_UNSUPPORTED, MAILOUT_STAGE_AUTH, NULL);
+        return;
+    }
+    const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? c->oauth_token : c->password;
+    memset(&s->sasl_out, 0, sizeof s->sasl_out);
+    mailout_status st = mailout_sasl_start(&s->sasl, mech, c->user, secret, c->random, c->random_ctx, &s->sasl_out);
+    if (st < 0) {
+        smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
+        return;
+    }
+    s->mech = mech;
+    s->auth_cancelled = 0;
+    s->auth_steps = 0;
+    s->ir_inline = s->ir_pending = 0;
+    if (s->sasl_out.has_response) {
+        /* RFC 4954 §4: the initial response may ride on the AUTH line when
+         * the line stays within the 512-octet limit; else wait for "334 " */
+        const char *name = mailout_sasl_name(mech);
+        size_t resp = s->sasl_out.nseg ? smtp_auth_ir_len(&s->sasl_out) : 1;
+        size_t line = 5 + strlen(name ? name : "?") + 1 + resp + 2;
+        if (line <= MAILOUT_COMMAND_MAX)
+            s->ir_inline = 1;
+        else
+            s->ir_pending = 1;
+    }
+    smtp_push(s, OP_AUTH, 0);
+}
+
+/* After a successful EHLO or HELO. */
+static void after_hello(mailout_smtp *s, const mailout_reply *r)
+{
+    if (s->cfg.tls == MAILOUT_TLS_REQUIRED && !s->tls_active) {
+        if (!(s->caps.caps & MAILOUT_CAP_STARTTLS)) {
+            smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_EHLO, r);
+            return;
+        }
+        /* STARTTLS ends the group: nothing else is queued until the
+         * handshake is done (SECURITY-RULES 2.1.3) */
+        smtp_push(s, OP_STARTTLS, 0);
+        return;
+    }
+    if (s->cfg.user && !s->authed) {
+        start_auth(s);
+        return;
+    }
+    go_idle(s);
+}
+
+static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
+{
+    if (r->code == 250) {
+        if (op == OP_EHLO)
+            s->caps = s->ehlo.acc;
+        else
+            memset(&s->caps, 0, sizeof s->caps);
+        after_hello(s, r);
+        return;
+    }
+    if (op == OP_EHLO && r->code >= 500 && r->code < 600) {
+        /* Falling back to HELO strips every extension, STARTTLS included:
+         * only where no TLS is expected (striptls ExtendedMode). */
+        if (s->cfg.tls == MAILOUT_TLS_NONE && !s->tls_active) {
+            smtp_push(s, OP_HELO, 0);
+            return;
+        }
+        if (!s->tls_active) {
+            smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_EHLO, r);
+            return;
+        }
+    }
+    smtp_fail(s, refusal(r->code), MAILOUT_STAGE_EHLO, r);
+}
+
+static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lines)
+{
+    /* only a plain one-line 220 starts TLS; 454, 501, a 2xx "success" or
+     * a multi-line 220 leave the connection untrusted (RFC 3207 §4) */
+    if (r->code != 220 || lines != 1) {
+        smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_STARTTLS, r);
+        return;
+    }
+    s->phase = PH_TLS;
+    smtp_info(s, "starting TLS");
+}
+
+/* A 334: send the pending initial response or answer the challenge;
+ * a challenge we cannot use is cancelled with "*" (RFC 4954 §4). */
+static void auth_continue(mailout_smtp *s)
+{
+    unsigned char dec[SMTP_CHAL_MAX / 4 * 3];
+    size_t dlen = 0;
+    if (s->ir_pending) {
+        s->ir_pending = 0;
+        smtp_push(s, OP_AUTH_RESP, 0);
+        return;
+    }
+    mailout_status st = MAILOUT_E_AUTH;
+    if (!s->rp.cap_over &&
+        mailout_b64_decode_block(s->chal, s->rp.cap_len, dec, sizeof dec, &dlen) == MAILOUT_OK) {
+        memset(&s->sasl_out, 0, sizeof s->sasl_out);
+        st = mailout_sasl_step(&s->sasl, dec, dlen, &s->sasl_out);
+        s->auth_steps++;
+    }
+    memset(dec, 0, sizeof dec);
+    if (st != MAILOUT_OK) {
+        s->auth_cancelled = 1;
+        memset(&s->sasl_out, 0, sizeof s->sasl_out);
+    }
+    smtp_push(s, OP_AUTH_RESP, 0);
+}
+
+/* A server may carry SCRAM's server-final message on the 235 itself
+ * (RFC 4954 §4 "additional data with success") instead of a last 334:
+ * verify it there. Text that is not strict base64 is just text, and then
+ * finish() fails unless the signature was verified earlier. */
+static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
+{
+    unsigned char dec[SMTP_CHAL_MAX / 4 * 3];
+    size_t off = 0, dlen = 0;
+    if (s->rp.cap_over)
+        return;
+    if (r->enh_class) {
+        while (off < s->rp.cap_len && s->chal[off] != ' ')
+            off++;
+        off++;
+    }
+    if (off >= s->rp.cap_len)
+        return;
+    if (mailout_b64_decode_block(s->chal + off, s->rp.cap_len - off, dec, sizeof dec, &dlen) == MAILOUT_OK &&
+        dlen > 2 && dec[0] == 'v' && dec[1] == '=') {
+        mailout_sasl_out ignored;
+        mailout_sasl_step(&s->sasl, dec, dlen, &ignored);
+    }
+    memset(dec, 0, sizeof dec);
+}
+
+static void auth_reply(mailout_smtp *s, const mailout_reply *r)
+{
+    if (s->auth_cancelled) {
+        /* whatever the server answers to "*", this attempt failed; no
+         * other mechanism is tried (no silent downgrade) */
+        smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
+        return;
+    }
+    if (r->code == 334) {
+        auth_continue(s);
+        return;
+    }
+    if (r->code == 235) {
+        if (s->mech == MAILOUT_AUTH_SCRAM_SHA256 && s->auth_steps == 1)
+            scram_final_in_235(s, r);
+        mailout_status st = mailout_sasl_finish(&s->sasl);
+        mailout_sasl_wipe(&s->sasl);
+        memset(&s->sasl_out, 0, sizeof s->sasl_out);
+        if (st != MAILOUT_OK) {
+            smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
+            return;
+        }
+        s->authed = 1;
+        smtp_info(s, "authenticated");
+        go_idle(s);
+        return;
+    }
+    mailout_status st = MAILOUT_E_PROTO;
+    if (r->code >= 400 && r->code < 500)
+        st = MAILOUT_E_AUTH_TEMP;
+    else if (r->code >= 500)
+        st = MAILOUT_E_AUTH;
+    smtp_fail(s, st, MAILOUT_STAGE_AUTH, r);
+}
+
+void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines)
+{
+    switch (op) {
+    case OP_GREETING:
+        if (r->code == 220)
+            smtp_push(s, OP_EHLO, 0);
+        else
+            smtp_fail(s, r->code >= 200 && r->code < 300 ? MAILOUT_E_PROTO : refusal(r->code),
+                      MAILOUT_STAGE_GREETING, r);
+        break;
+    case OP_EHLO:
+    case OP_HELO:
+        ehlo_reply(s, op, r);
+        break;
+    case OP_STARTTLS:
+        starttls_reply(s, r, lines);
+        break;
+    default:
+        auth_reply(s, r);
+        break;
+    }
+}

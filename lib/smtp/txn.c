@@ -1,0 +1,533 @@
+/*
+ * Mail transactions: submit() (validation before any byte), the replies
+ * to RSET, MAIL, RCPT, DATA and the end of data, and the data phase
+ * (DATA through the line filter, or BDAT chunks).
+ *
+ * A failed transaction is always followed by RSET before the session is
+ * ready again, and a successful one by RSET at the start of the next
+ * (pipelined with it when possible), so every MAIL starts from a clean
+ * server state.
+ */
+#include <string.h>
+
+#include "smtp_internal.h"
+
+#define RSET_BEFORE 0u /* RSET leading the next transaction */
+#define RSET_AFTER 1u  /* RSET cleaning up after a failed one */
+
+/* ------------------------------------------------------------------ */
+/* submit                                                              */
+/* ------------------------------------------------------------------ */
+
+static mailout_status start_body(mailout_smtp *s, const mailout_job *job)
+{
+    unsigned flags = 0;
+    if (s->caps.caps & MAILOUT_CAP_8BITMIME)
+        flags |= MAILOUT_READ_8BIT;
+    if (job->body.stuffs && !s->t.bdat)
+        flags |= MAILOUT_READ_SMTP;
+    uint64_t size = MAILOUT_SIZE_UNKNOWN;
+    mailout_status st = job->body.start(job->body.ctx, flags, &size);
+    if (st < 0)
+        return st;
+    s->t.size = size;
+    int is8 = job->body.is_8bit ? job->body.is_8bit(job->body.ctx) : 0;
+    if (is8 && !(s->caps.caps & MAILOUT_CAP_8BITMIME))
+        return MAILOUT_E_8BIT;
+    s->t.body8 = is8 != 0;
+    if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->caps.size_limit && size != MAILOUT_SIZE_UNKNOWN &&
+        size > s->caps.size_limit)
+        return MAILOUT_E_SIZE;
+    return MAILOUT_OK;
+}
+
+/* Every command of the transaction fits in 512 octets (RFC 5321
+ * §4.5.3.1.4), checked before the first one is sent. */
+static mailout_status check_lengths(mailout_smtp *s)
+{
+    char line[MAILOUT_COMMAND_MAX];
+    size_t len;
+    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, line, &len);
+    for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
+        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, line, &len);
+    return st;
+}
+
+static int non_ascii_envelope(const mailout_job *job)
+{
+    int na = 0;
+    smtp_check_address(job->mail_from, 1, &na);
+    for (size_t i = 0; i < job->rcpt_count; i++)
+        smtp_check_address(job->rcpt[i], 0, &na);
+    return na;
+}
+
+mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
+{
+    if (!s || !job)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (s->phase != PH_IDLE)
+        return MAILOUT_E_STATE;
+    mailout_status st = smtp_check_job(s, job);
+    if (st != MAILOUT_OK)
+        return st;
+    memset(&s->t, 0, sizeof s->t);
+    memset(&s->result, 0, sizeof s->result);
+    memset(s->rcpt_code, 0, sizeof s->rcpt_code);
+    s->job = *job;
+    s->t.bdat = MAILOUT_ENABLE_CHUNKING && (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
+    s->t.pipelined = MAILOUT_ENABLE_PIPELINING && (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
+    s->t.smtputf8 = job->smtputf8 || non_ascii_envelope(job);
+    st = start_body(s, job);
+    if (st == MAILOUT_OK)
+        st = check_lengths(s);
+    if (st != MAILOUT_OK) {
+        memset(&s->job, 0, sizeof s->job);
+        memset(&s->t, 0, sizeof s->t);
+        return st;
+    }
+    if (!job->body.stuffs && !s->t.bdat)
+        mailout_line_init(&s->t.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
+    s->t.active = 1;
+    s->phase = PH_RUN;
+    if (s->need_rset) {
+        s->t.rset_first = 1;
+        smtp_push(s, OP_RSET, RSET_BEFORE);
+    }
+    if (s->t.pipelined) {
+        /* RSET, MAIL and RCPT may be anywhere in a group, DATA only last
+         * (RFC 2920 §3.1); BDAT waits for the RCPT replies so no content
+         * goes out for a transaction without recipients */
+        smtp_push(s, OP_MAIL, 0);
+        for (size_t i = 0; i < job->rcpt_count; i++)
+            smtp_push(s, OP_RCPT, (unsigned)i);
+        if (!s->t.bdat)
+            smtp_push(s, OP_DATA, 0);
+    } else if (!s->t.rset_first) {
+        smtp_push(s, OP_MAIL, 0);
+    }
+    smtp_arm(s);
+    return MAILOUT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* outcome                                                             */
+/* ------------------------------------------------------------------ */
+
+static mailout_status refusal(uint16_t code)
+{
+    if (code >= 400 && code < 500)
+        return MAILOUT_E_REJ_TEMP;
+    if (code >= 500)
+        return MAILOUT_E_REJ_PERM;
+    return MAILOUT_E_PROTO;
+}
+
+/* The first failure decides the transaction's result. */
+static void txn_failed(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
+{
+    if (s->t.fail != MAILOUT_OK)
+        return;
+    s->t.fail = st;
+    s->result.status = st;
+    s->result.stage = stage;
+    if (r)
+        s->result.reply = *r;
+    else
+        memset(&s->result.reply, 0, sizeof s->result.reply);
+}
+
+static void finish_counts(mailout_smtp *s)
+{
+    s->result.rcpt_ok = s->t.rcpt_ok_n;
+    s->result.rcpt_failed = s->t.rcpt_bad_n;
+}
+
+/* The result is final; clean the server state with RSET. */
+static void finish_failed(mailout_smtp *s)
+{
+    finish_counts(s);
+    s->t.active = 0;
+    s->t.body_on = 0;
+    smtp_push(s, OP_RSET, RSET_AFTER);
+}
+
+static void finish_ok(mailout_smtp *s, const mailout_reply *r)
+{
+    s->result.status = s->t.rcpt_bad_n ? MAILOUT_E_PARTIAL : MAILOUT_OK;
+    s->result.stage = MAILOUT_STAGE_END;
+    s->result.reply = *r;
+    finish_counts(s);
+    s->t.active = 0;
+    s->need_rset = 1;
+    s->phase = PH_IDLE;
+}
+
+void smtp_txn_abort(mailout_smtp *s, mailout_status why, mailout_smtp_stage stage, const mailout_reply *r)
+{
+    if (!s->t.active)
+        return;
+    txn_failed(s, why, stage, r); /* unless already failed: the first cause stays */
+    finish_counts(s);
+    s->t.active = 0;
+    s->t.body_on = 0;
+}
+
+/* No recipient took the message: the last refusal decides. */
+static void no_recipients(mailout_smtp *s)
+{
+    txn_failed(s, refusal(s->t.last_bad.code), MAILOUT_STAGE_RCPT, &s->t.last_bad);
+}
+
+/* ------------------------------------------------------------------ */
+/* replies                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Without PIPELINING, or for BDAT: what follows the last RCPT reply. */
+static void after_rcpts(mailout_smtp *s)
+{
+    if (s->t.fail != MAILOUT_OK) {
+        finish_failed(s);
+    } else if (s->t.rcpt_ok_n == 0) {
+        no_recipients(s);
+        finish_failed(s);
+    } else if (s->t.bdat) {
+        s->t.body_on = 1;
+    } else {
+        smtp_push(s, OP_DATA, 0);
+    }
+}
+
+static void rcpt_reply(mailout_smtp *s, unsigned i, const mailout_reply *r)
+{
+    if (r->code >= 300 && r->code < 400) {
+        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_RCPT, r);
+        return;
+    }
+    if (i < MAILOUT_MAX_RECIPIENTS)
+        s->rcpt_code[i] = r->code;
+    if (r->code < 300) {
+        s->t.rcpt_ok_n++;
+    } else {
+        s->t.rcpt_bad_n++;
+        s->t.last_bad = *r;
+    }
+    s->t.rcpt_replied++;
+    if (s->cfg.cb.rcpt)
+        s->cfg.cb.rcpt(s->cfg.cb.ctx, i, r);
+    int last = s->t.rcpt_replied == s->job.rcpt_count;
+    if (!s->t.pipelined && !last && s->t.fail == MAILOUT_OK)
+        smtp_push(s, OP_RCPT, i + 1);
+    else if (last && (!s->t.pipelined || s->t.bdat))
+        after_rcpts(s);
+}
+
+static void mail_reply(mailout_smtp *s, const mailout_reply *r)
+{
+    if (r->code >= 200 && r->code < 300) {
+        if (!s->t.pipelined)
+            smtp_push(s, OP_RCPT, 0);
+        return;
+    }
+    if (r->code < 400) {
+        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_MAIL, r);
+        return;
+    }
+    txn_failed(s, refusal(r->code), MAILOUT_STAGE_MAIL, r);
+    /* pipelined: the RCPT (and DATA) replies are still due; the last of
+     * them finishes the transaction */
+    if (!s->t.pipelined)
+        finish_failed(s);
+}
+
+static void data_reply(mailout_smtp *s, const mailout_reply *r)
+{
+    if (r->code == 354) {
+        if (s->t.fail == MAILOUT_OK && s->t.rcpt_ok_n == 0)
+            no_recipients(s);
+        /* Once DATA is accepted data must follow; after a failed MAIL or
+         * with no recipient it is the empty message, never the content
+         * (go-smtp #203) */
+        s->t.empty_data = s->t.fail != MAILOUT_OK;
+        s->t.body_on = 1;
+        return;
+    }
+    if (r->code < 400) {
+        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_DATA, r);
+        return;
+    }
+    if (s->t.rcpt_ok_n == 0)
+        no_recipients(s);
+    txn_failed(s, refusal(r->code), MAILOUT_STAGE_DATA, r);
+    finish_failed(s);
+}
+
+static void end_reply(mailout_smtp *s, const mailout_reply *r)
+{
+    if (r->code >= 300 && r->code < 400) {
+        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_END, r);
+        return;
+    }
+    if (s->t.fail == MAILOUT_OK && r->code < 300) {
+        finish_ok(s, r);
+        return;
+    }
+    txn_failed(s, refusal(r->code), MAILOUT_STAGE_END, r);
+    finish_failed(s);
+}
+
+/* BDAT replies: a refused chunk stops the data; once no chunk reply is
+ * outstanding any more the transaction is cleaned up with RSET. */
+static void bdat_reply(mailout_smtp *s, unsigned last, const mailout_reply *r)
+{
+    if (last && s->t.fail == MAILOUT_OK) {
+        end_reply(s, r);
+        return;
+    }
+    if (r->code >= 300 && r->code < 400) {
+        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_BODY, r);
+        return;
+    }
+    if (r->code >= 400) {
+        txn_failed(s, refusal(r->code), last ? MAILOUT_STAGE_END : MAILOUT_STAGE_BODY, r);
+        s->t.body_on = 0;
+    }
+    if (s->t.fail != MAILOUT_OK && !s->t.body_on && !smtp_awaits(s, OP_BDAT))
+        finish_failed(s);
+}
+
+static void rset_reply(mailout_smtp *s, unsigned why, const mailout_reply *r)
+{
+    if (r->code < 200 || r->code >= 300) {
+        /* the server state is unknown now: end the session */
+        smtp_fail(s, refusal(r->code), MAILOUT_STAGE_RSET, r);
+        return;
+    }
+    s->need_rset = 0;
+    if (why == RSET_AFTER) {
+        s->phase = PH_IDLE;
+        return;
+    }
+    if (!s->t.pipelined)
+        smtp_push(s, OP_MAIL, 0);
+}
+
+void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_reply *r)
+{
+    switch (op) {
+    case OP_RSET:
+        rset_reply(s, arg, r);
+        break;
+    case OP_MAIL:
+        mail_reply(s, r);
+        break;
+    case OP_RCPT:
+        rcpt_reply(s, arg, r);
+        break;
+    case OP_DATA:
+        data_reply(s, r);
+        break;
+    case OP_END:
+        end_reply(s, r);
+        break;
+    case OP_BDAT:
+        bdat_reply(s, arg, r);
+        break;
+    default:
+        smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_NONE, r);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* the data phase                                                      */
+/* ------------------------------------------------------------------ */
+
+static void progress(mailout_smtp *s)
+{
+    s->result.data_bytes = s->t.data_bytes;
+    if (s->cfg.cb.progress)
+        s->cfg.cb.progress(s->cfg.cb.ctx, s->t.data_bytes, s->t.size);
+}
+
+/* The data ended (terminator or LAST chunk in the buffer): from now on a
+ * lost connection leaves the delivery unknown. */
+static void data_end(mailout_smtp *s, smtp_op op, unsigned arg)
+{
+    s->t.body_on = 0;
+    s->t.end_queued = 1;
+    smtp_push_sent(s, op, arg);
+}
+
+/* A source error inside DATA: the terminator must never follow, and RSET
+ * is impossible inside DATA, so the connection is given up. */
+static size_t data_source_error(mailout_smtp *s, mailout_status st)
+{
+    smtp_info(s, "body source failed: data not terminated, connection must close");
+    smtp_fail(s, st, MAILOUT_STAGE_BODY, NULL);
+    return 0;
+}
+
+static size_t fill_stuffed(mailout_smtp *s, size_t n)
+{
+    const mailout_body *b = &s->job.body;
+    while (n < s->out_cap) {
+        size_t got = 0;
+        mailout_status st = b->read(b->ctx, s->out + n, s->out_cap - n, &got);
+        if (got > s->out_cap - n)
+            return data_source_error(s, MAILOUT_E_SOURCE);
+        n += got;
+        s->t.data_bytes += got;
+        if (st < 0)
+            return data_source_error(s, st);
+        if (st == MAILOUT_DONE) {
+            data_end(s, OP_END, 0);
+            break;
+        }
+        if (st == MAILOUT_AGAIN) {
+            if (n == 0)
+                s->t.body_again = 1;
+            break;
+        }
+    }
+    return n;
+}
+
+static size_t fill_filtered(mailout_smtp *s, size_t n)
+{
+    const mailout_body *b = &s->job.body;
+    smtp_txn *t = &s->t;
+    while (n < s->out_cap) {
+        if (t->st_pos < t->st_len || t->body_eof) {
+            mailout_stream io = {s->stage + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
+            mailout_status st = mailout_line_filter(&t->lf, &io, t->body_eof);
+            size_t used = (t->st_len - t->st_pos) - io.avail_in;
+            size_t made = (s->out_cap - n) - io.avail_out;
+            t->st_pos += used;
+            n += made;
+            if (st < 0)
+                return data_source_error(s, st);
+            if (st == MAILOUT_DONE) {
+                data_end(s, OP_END, 0);
+                break;
+            }
+            if (!used && !made)
+                return data_source_error(s, MAILOUT_E_INTERNAL);
+            continue;
+        }
+        size_t got = 0;
+        mailout_status st = b->read(b->ctx, s->stage, s->stage_cap, &got);
+        if (got > s->stage_cap)
+            return data_source_error(s, MAILOUT_E_SOURCE);
+        t->st_pos = 0;
+        t->st_len = got;
+        s->t.data_bytes += got;
+        if (st < 0)
+            return data_source_error(s, st);
+        if (st == MAILOUT_DONE)
+            t->body_eof = 1;
+        else if (st == MAILOUT_AGAIN && got == 0) {
+            if (n == 0)
+                t->body_again = 1;
+            break;
+        }
+    }
+    return n;
+}
+
+/* A BDAT source error: the chunks sent so far are dropped with RSET and
+ * the session stays usable (RFC 3030 leaves no data mode to escape). */
+static void bdat_source_error(mailout_smtp *s, mailout_status st)
+{
+    smtp_info(s, "body source failed: resetting the transaction");
+    txn_failed(s, st, MAILOUT_STAGE_BODY, NULL);
+    s->t.body_on = 0;
+    if (!smtp_awaits(s, OP_BDAT))
+        finish_failed(s);
+}
+
+/* One chunk: the data is read to just after SMTP_BDAT_HDR bytes, then
+ * "BDAT <n>[ LAST]\r\n" is written right in front of it. */
+static size_t fill_bdat(mailout_smtp *s, size_t n)
+{
+    const mailout_body *b = &s->job.body;
+    if (n != 0)
+        return n; /* a chunk needs the whole buffer */
+    unsigned char *data = s->out + SMTP_BDAT_HDR;
+    size_t room = s->out_cap - SMTP_BDAT_HDR, got = 0;
+    int last = 0;
+    while (got < room) {
+        size_t g = 0;
+        mailout_status st = b->read(b->ctx, data + got, room - got, &g);
+        if (g > room - got)
+            st = MAILOUT_E_SOURCE, g = 0;
+        if (st < 0) {
+            bdat_source_error(s, st);
+            return 0;
+        }
+        got += g;
+        if (st == MAILOUT_DONE) {
+            last = 1;
+            break;
+        }
+        if (st == MAILOUT_AGAIN) {
+            if (got == 0) {
+                s->t.body_again = 1;
+                return 0;
+            }
+            break;
+        }
+    }
+    char hdr[SMTP_BDAT_HDR];
+    size_t hl = 0;
+    const char *kw = "BDAT ";
+    memcpy(hdr, kw, 5);
+    hl = 5;
+    char d[20];
+    size_t nd = 0;
+    size_t v = got;
+    do {
+        d[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (nd)
+        hdr[hl++] = d[--nd];
+    if (last) {
+        memcpy(hdr + hl, " LAST", 5);
+        hl += 5;
+    }
+    if (s->cfg.cb.trace)
+        s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, hdr, hl);
+    hdr[hl++] = '\r';
+    hdr[hl++] = '\n';
+    memcpy(s->out + SMTP_BDAT_HDR - hl, hdr, hl);
+    s->out_pos = SMTP_BDAT_HDR - hl;
+    s->t.data_bytes += got;
+    if (last)
+        data_end(s, OP_BDAT, 1);
+    else
+        smtp_push_sent(s, OP_BDAT, 0);
+    return SMTP_BDAT_HDR + got;
+}
+
+size_t smtp_body_fill(mailout_smtp *s, size_t n)
+{
+    if (s->t.empty_data) {
+        if (s->out_cap - n < 3)
+            return n;
+        memcpy(s->out + n, ".\r\n", 3);
+        data_end(s, OP_END, 0);
+        return n + 3;
+    }
+    if (s->t.bdat)
+        n = fill_bdat(s, n);
+    else if (s->job.body.stuffs)
+        n = fill_stuffed(s, n);
+    else
+        n = fill_filtered(s, n);
+    if (s->status >= 0)
+        progress(s);
+    return n;
+}

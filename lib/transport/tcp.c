@@ -1,0 +1,532 @@
+/* see mailout/transport.h: POSIX TCP sockets as a mailout_transport.
+ *
+ * The socket is always non-blocking underneath. "Blocking mode" is
+ * emulated with poll() so that every wait has a deadline (io_timeout_ms)
+ * and a stuck peer can never hang the caller forever. */
+#define _DEFAULT_SOURCE
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "transport/transport_internal.h"
+
+#include <mailout/transport.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* BSD/macOS: SO_NOSIGPIPE on the socket instead */
+#endif
+
+#define TCP_DEFAULT_CONNECT_MS 30000u
+#define TCP_DEFAULT_IO_MS 300000u
+/* Parallel attempts at most; more addresses wait for one to fail. */
+#define TCP_MAX_INFLIGHT 4
+
+struct mailout_tcp {
+    mailout_allocator al;
+    int fd; /* -1 once closed */
+    int nonblocking;
+    uint32_t io_timeout_ms;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int ms_until(uint64_t deadline)
+{
+    uint64_t now = now_ms();
+    if (now >= deadline)
+        return 0;
+    return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+}
+
+/* poll() one fd until @p deadline, retrying EINTR with the time left.
+ * Returns >0 ready (including error/hang-up: the next call tells which),
+ * 0 timed out, -1 poll failed. */
+static int poll_until(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+        int r = poll(&p, 1, ms_until(deadline));
+        if (r >= 0)
+            return r;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* Documented in transport.h: a reset or a broken pipe means the peer is
+ * gone, which callers handle like an orderly close. */
+static mailout_status errno_status(int e)
+{
+    switch (e) {
+    case EPIPE:
+    case ECONNRESET:
+        return MAILOUT_E_CLOSED;
+    case ETIMEDOUT:
+        return MAILOUT_E_TIMEOUT;
+    default:
+        return MAILOUT_E_IO;
+    }
+}
+
+static int set_socket_options(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -1;
+#ifdef SO_NOSIGPIPE
+    {
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0)
+            return -1;
+    }
+#endif
+    /* TCP_NODELAY stays off on purpose: the engine hands over whole
+     * pipelined command groups and DATA chunks, so Nagle costs nothing. */
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* connect                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Addresses in RFC 8305 §4 order: alternate families, starting with the
+ * family getaddrinfo put first. Walks the list without copying it. */
+typedef struct addr_iter {
+    const struct addrinfo *cur[2];
+    int family[2];
+    int turn;
+} addr_iter;
+
+static const struct addrinfo *next_of_family(const struct addrinfo *a, int family)
+{
+    while (a && a->ai_family != family)
+        a = a->ai_next;
+    return a;
+}
+
+static void iter_init(addr_iter *it, const struct addrinfo *list)
+{
+    it->family[0] = list ? list->ai_family : AF_INET;
+    it->family[1] = it->family[0] == AF_INET6 ? AF_INET : AF_INET6;
+    it->cur[0] = next_of_family(list, it->family[0]);
+    it->cur[1] = next_of_family(list, it->family[1]);
+    it->turn = 0;
+}
+
+static const struct addrinfo *iter_next(addr_iter *it)
+{
+    for (int k = 0; k < 2; k++) {
+        int i = (it->turn + k) % 2;
+        const struct addrinfo *a = it->cur[i];
+        if (a) {
+            it->cur[i] = next_of_family(a->ai_next, it->family[i]);
+            it->turn = (i + 1) % 2;
+            return a;
+        }
+    }
+    return NULL;
+}
+
+/* Start one non-blocking attempt. MAILOUT_OK: in progress (*fd set);
+ * MAILOUT_DONE: connected already (*fd set); else the attempt failed. */
+static mailout_status start_attempt(const struct addrinfo *a, int *fd)
+{
+    int s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (s < 0)
+        return MAILOUT_E_CONNECT;
+    if (set_socket_options(s) < 0) {
+        close(s);
+        return MAILOUT_E_CONNECT;
+    }
+    if (connect(s, a->ai_addr, a->ai_addrlen) == 0) {
+        *fd = s;
+        return MAILOUT_DONE;
+    }
+    /* EINTR: the connect goes on asynchronously, like EINPROGRESS. */
+    if (errno == EINPROGRESS || errno == EINTR) {
+        *fd = s;
+        return MAILOUT_OK;
+    }
+    close(s);
+    return MAILOUT_E_CONNECT;
+}
+
+static void close_all(struct pollfd *pf, int n)
+{
+    for (int i = 0; i < n; i++)
+        close(pf[i].fd);
+}
+
+/* Check the finished attempts in pf[0..*n). Returns the connected fd (the
+ * others stay in pf), or -1 after dropping the failed ones. */
+static int reap_attempts(struct pollfd *pf, int *n, int *failed)
+{
+    for (int i = 0; i < *n;) {
+        if (!pf[i].revents) {
+            i++;
+            continue;
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(pf[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+        int fd = pf[i].fd;
+        pf[i] = pf[--*n];
+        if (err == 0)
+            return fd;
+        close(fd);
+        *failed = 1;
+    }
+    return -1;
+}
+
+mailout_status mailout_tcp_connect_list(const struct addrinfo *list, uint32_t timeout_ms, uint32_t stagger_ms,
+                                        int *fd)
+{
+    struct pollfd pf[TCP_MAX_INFLIGHT];
+    int n = 0;
+    addr_iter it;
+    iter_init(&it, list);
+    const struct addrinfo *next = iter_next(&it);
+    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t next_start = 0;
+
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= deadline) {
+            close_all(pf, n);
+            return MAILOUT_E_TIMEOUT;
+        }
+        if (next && n < TCP_MAX_INFLIGHT && (now >= next_start || n == 0)) {
+            int s = -1;
+            mailout_status st = start_attempt(next, &s);
+            next = iter_next(&it);
+            if (st == MAILOUT_DONE) {
+                close_all(pf, n);
+                *fd = s;
+                return MAILOUT_OK;
+            }
+            if (st == MAILOUT_OK) {
+                pf[n].fd = s;
+                pf[n].events = POLLOUT;
+                pf[n].revents = 0;
+                n++;
+                next_start = now + stagger_ms;
+            }
+            continue; /* a failed start moves on to the next address at once */
+        }
+        if (n == 0)
+            return MAILOUT_E_CONNECT; /* nothing pending, nothing left */
+        uint64_t until = deadline;
+        if (next && n < TCP_MAX_INFLIGHT && next_start < until)
+            until = next_start;
+        int r = poll(pf, (nfds_t)n, ms_until(until));
+        if (r < 0 && errno != EINTR) {
+            close_all(pf, n);
+            return MAILOUT_E_CONNECT;
+        }
+        if (r <= 0)
+            continue;
+        int failed = 0;
+        int won = reap_attempts(pf, &n, &failed);
+        if (won >= 0) {
+            close_all(pf, n);
+            *fd = won;
+            return MAILOUT_OK;
+        }
+        if (failed)
+            next_start = 0; /* RFC 8305 §5: a failure starts the next attempt now */
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* transport callbacks                                                  */
+/* ------------------------------------------------------------------ */
+
+static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    mailout_tcp *c = ctx;
+    uint64_t deadline = 0;
+    if (c->fd < 0)
+        return MAILOUT_E_STATE;
+    if (len == 0)
+        return MAILOUT_E_INVAL;
+    if (len > PTRDIFF_MAX)
+        len = PTRDIFF_MAX;
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0)
+            return (ptrdiff_t)n;
+        if (n == 0)
+            return MAILOUT_E_IO; /* impossible for len > 0 */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return errno_status(errno);
+        if (c->nonblocking)
+            return 0;
+        if (deadline == 0)
+            deadline = now_ms() + c->io_timeout_ms;
+        int r = poll_until(c->fd, POLLOUT, deadline);
+        if (r == 0)
+            return MAILOUT_E_TIMEOUT;
+        if (r < 0)
+            return MAILOUT_E_IO;
+    }
+}
+
+static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
+{
+    mailout_tcp *c = ctx;
+    uint64_t deadline = 0;
+    if (c->fd < 0)
+        return MAILOUT_E_STATE;
+    if (cap == 0)
+        return MAILOUT_E_INVAL;
+    if (cap > PTRDIFF_MAX)
+        cap = PTRDIFF_MAX;
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, cap, 0);
+        if (n > 0)
+            return (ptrdiff_t)n;
+        if (n == 0)
+            return MAILOUT_E_CLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return errno_status(errno);
+        if (c->nonblocking)
+            return 0;
+        if (deadline == 0)
+            deadline = now_ms() + c->io_timeout_ms;
+        int r = poll_until(c->fd, POLLIN, deadline);
+        if (r == 0)
+            return MAILOUT_E_TIMEOUT;
+        if (r < 0)
+            return MAILOUT_E_IO;
+    }
+}
+
+static mailout_status tcp_wait(void *ctx, unsigned want, uint32_t timeout_ms)
+{
+    mailout_tcp *c = ctx;
+    short ev = 0;
+    if (c->fd < 0)
+        return MAILOUT_E_STATE;
+    if (want & MAILOUT_WANT_READ)
+        ev |= POLLIN;
+    if (want & MAILOUT_WANT_WRITE)
+        ev |= POLLOUT;
+    if (ev == 0)
+        return MAILOUT_E_INVAL;
+    int r = poll_until(c->fd, ev, now_ms() + timeout_ms);
+    if (r > 0)
+        return MAILOUT_OK;
+    return r == 0 ? MAILOUT_E_TIMEOUT : MAILOUT_E_IO;
+}
+
+static int tcp_pollfd(void *ctx, unsigned *want)
+{
+    mailout_tcp *c = ctx;
+    (void)want; /* plain TCP never changes the direction */
+    return c->fd;
+}
+
+static void tcp_close(void *ctx)
+{
+    mailout_tcp *c = ctx;
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* open / free                                                          */
+/* ------------------------------------------------------------------ */
+
+static mailout_status resolve(const mailout_tcp_config *cfg, struct addrinfo **res)
+{
+    char port[8];
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = cfg->family == 4 ? AF_INET : cfg->family == 6 ? AF_INET6 : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    /* No AI_ADDRCONFIG: it hides ::1 and 127.0.0.1 on hosts whose only
+     * addresses are loopback, which is exactly where tests and local
+     * relays live. A family without a route fails fast at connect. */
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(port, sizeof port, "%u", (unsigned)cfg->port);
+    int r = getaddrinfo(cfg->host, port, &hints, res);
+    if (r == 0)
+        return *res ? MAILOUT_OK : MAILOUT_E_RESOLVE;
+    return r == EAI_MEMORY ? MAILOUT_E_NOMEM : MAILOUT_E_RESOLVE;
+}
+
+mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg, const mailout_allocator *alloc,
+                                mailout_transport *t)
+{
+    if (!out || !cfg || !t || !cfg->host || !cfg->host[0] || cfg->port == 0)
+        return MAILOUT_E_INVAL;
+    if (cfg->family != 0 && cfg->family != 4 && cfg->family != 6)
+        return MAILOUT_E_INVAL;
+
+    mailout_allocator al = alloc && alloc->alloc ? *alloc : mailout_heap_allocator();
+    mailout_tcp *c = mailout_alloc(&al, sizeof *c);
+    if (!c)
+        return MAILOUT_E_NOMEM;
+
+    struct addrinfo *res = NULL;
+    mailout_status st = resolve(cfg, &res);
+    int fd = -1;
+    if (st == MAILOUT_OK) {
+        uint32_t ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : TCP_DEFAULT_CONNECT_MS;
+        st = mailout_tcp_connect_list(res, ms, MAILOUT_TCP_STAGGER_MS, &fd);
+    }
+    if (res)
+        freeaddrinfo(res);
+    if (st != MAILOUT_OK) {
+        mailout_release(&al, c, sizeof *c);
+        return st;
+    }
+
+    c->al = al;
+    c->fd = fd;
+    c->nonblocking = cfg->nonblocking != 0;
+    c->io_timeout_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
+    t->send = tcp_send;
+    t->recv = tcp_recv;
+    t->wait = tcp_wait;
+    t->pollfd = tcp_pollfd;
+    t->close = tcp_close;
+    t->ctx = c;
+    *out = c;
+    return MAILOUT_OK;
+}
+
+void mailout_tcp_free(mailout_tcp *c)
+{
+    if (!c)
+        return;
+    tcp_close(c);
+    mailout_allocator al = c->al;
+    mailout_release(&al, c, sizeof *c);
+}
+
+/* ------------------------------------------------------------------ */
+/* EHLO name                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A name fit for EHLO: LDH labels of 1..63, at least two of them, 253
+ * octets at most. Anything else (a bare host name, "localhost", junk from
+ * /etc/hosts) falls back to the address literal. */
+static int is_fqdn(const char *s)
+{
+    size_t len = strlen(s), label = 0, dots = 0;
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return 0;
+            label = 0;
+            dots++;
+            continue;
+        }
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 (ch == '-' && label > 0);
+        if (!ok || ++label > 63)
+            return 0;
+    }
+    return dots > 0 && label > 0 && s[len - 1] != '-';
+}
+
+static int canonical_fqdn(char *name, size_t cap)
+{
+    char host[256];
+    struct addrinfo hints, *res = NULL;
+    if (gethostname(host, sizeof host) != 0)
+        return 0;
+    host[sizeof host - 1] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_CANONNAME;
+    hints.ai_socktype = SOCK_STREAM;
+    const char *pick = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname && is_fqdn(res->ai_canonname))
+        pick = res->ai_canonname;
+    else if (is_fqdn(host))
+        pick = host;
+    int ok = pick && strlen(pick) < cap;
+    if (ok)
+        memcpy(name, pick, strlen(pick) + 1);
+    if (res)
+        freeaddrinfo(res);
+    return ok;
+}
+
+static mailout_status address_literal(int fd, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN];
+    const char *tag = ""; /* RFC 5321 §4.1.3: "IPv6:" before IPv6 literals */
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return MAILOUT_E_IO;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, sizeof ip);
+        } else {
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            tag = "IPv6:";
+        }
+    } else {
+        return MAILOUT_E_IO;
+    }
+    char lit[INET6_ADDRSTRLEN + 8];
+    int n = snprintf(lit, sizeof lit, "[%s%s]", tag, ip);
+    if (n < 0 || (size_t)n >= cap)
+        return MAILOUT_E_LIMIT;
+    memcpy(buf, lit, (size_t)n + 1);
+    return MAILOUT_OK;
+}
+
+mailout_status mailout_tcp_ehlo_name(const mailout_tcp *c, char *buf, size_t cap)
+{
+    char name[256];
+    if (!c || !buf || cap == 0)
+        return MAILOUT_E_INVAL;
+    if (c->fd < 0)
+        return MAILOUT_E_STATE;
+    if (canonical_fqdn(name, sizeof name)) {
+        size_t len = strlen(name);
+        if (len >= cap)
+            return MAILOUT_E_LIMIT;
+        memcpy(buf, name, len + 1);
+        return MAILOUT_OK;
+    }
+    return address_literal(c->fd, buf, cap);
+}

@@ -1,0 +1,324 @@
+/* base64: RFC 4648 vectors, MIME line breaking, streaming contract, strict decoding. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "streamtest.h"
+
+static mailout_status b64_fn(void *state, mailout_stream *s, int end)
+{
+    return mailout_b64_encode(state, s, end);
+}
+
+/* The reset used by st_check_all; the line length is kept across resets. */
+typedef struct b64_case {
+    mailout_b64 e;
+    unsigned line_len;
+} b64_case;
+
+static mailout_status b64_case_fn(void *state, mailout_stream *s, int end)
+{
+    return mailout_b64_encode(&((b64_case *)state)->e, s, end);
+}
+
+static void b64_case_reset(void *state)
+{
+    b64_case *c = state;
+    assert_status(MAILOUT_OK, mailout_b64_init(&c->e, c->line_len));
+}
+
+static void check_stream(unsigned line_len, const char *in, size_t len, const char *exp)
+{
+    b64_case c = {{{0}}, line_len};
+    st_check_all(b64_case_fn, b64_case_reset, &c, in, len, exp, strlen(exp), MAILOUT_DONE, len);
+}
+
+/* RFC 4648 §10. */
+static const char *const rfc_in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+static const char *const rfc_out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+
+static void test_rfc4648_vectors_block(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 7; i++) {
+        char out[16];
+        memset(out, '#', sizeof out);
+        size_t n = mailout_b64_encode_block(rfc_in[i], strlen(rfc_in[i]), out, sizeof out);
+        assert_bytes_equal(rfc_out[i], strlen(rfc_out[i]), out, n);
+        assert_int_equal(out[n], '#'); /* no NUL written */
+    }
+}
+
+static void test_rfc4648_vectors_stream(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 7; i++) {
+        check_stream(76, rfc_in[i], strlen(rfc_in[i]), rfc_out[i]);
+        check_stream(0, rfc_in[i], strlen(rfc_in[i]), rfc_out[i]);
+        check_stream(8, rfc_in[i], strlen(rfc_in[i]), rfc_out[i]);
+    }
+    check_stream(4, "foobar", 6, "Zm9v\r\nYmFy");
+    check_stream(4, "fooba", 5, "Zm9v\r\nYmE=");
+    check_stream(4, "foob", 4, "Zm9v\r\nYg==");
+    check_stream(4, "foo", 3, "Zm9v");
+}
+
+/* "foo" encodes to "Zm9v", so k copies encode to k copies of it. */
+static char *repeat(const char *unit, size_t k, const char *tail)
+{
+    size_t u = strlen(unit), t = strlen(tail);
+    char *s = malloc(u * k + t + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < k; i++)
+        memcpy(s + i * u, unit, u);
+    memcpy(s + u * k, tail, t + 1);
+    return s;
+}
+
+static void test_line_breaks(void **state)
+{
+    (void)state;
+    /* 57 bytes are exactly one 76-character line, with no CRLF after it. */
+    char *in = repeat("foo", 19, "");
+    char *exp = repeat("Zm9v", 19, "");
+    check_stream(76, in, strlen(in), exp);
+    free(in);
+    free(exp);
+
+    /* 58 bytes: a full line, CRLF, then the padded last group. */
+    in = repeat("foo", 19, "f");
+    exp = repeat("Zm9v", 19, "\r\nZg==");
+    check_stream(76, in, strlen(in), exp);
+    free(in);
+    free(exp);
+
+    /* 60 + 2 bytes: full line, CRLF, one group and a padded group. */
+    in = repeat("foo", 20, "fo");
+    exp = repeat("Zm9v", 19, "\r\nZm9vZm8=");
+    check_stream(76, in, strlen(in), exp);
+    free(in);
+    free(exp);
+
+    /* 114 bytes: exactly two lines, one CRLF between them. */
+    in = repeat("foo", 38, "");
+    char *line = repeat("Zm9v", 19, "");
+    size_t l = strlen(line);
+    exp = malloc(2 * l + 3);
+    assert_non_null(exp);
+    memcpy(exp, line, l);
+    memcpy(exp + l, "\r\n", 2);
+    memcpy(exp + l + 2, line, l + 1);
+    check_stream(76, in, strlen(in), exp);
+    free(in);
+    free(exp);
+    free(line);
+
+    /* Unbroken: 100 groups on one line. */
+    in = repeat("foo", 100, "");
+    exp = repeat("Zm9v", 100, "");
+    check_stream(0, in, strlen(in), exp);
+    free(in);
+    free(exp);
+
+    /* 8-character lines: "Zm9vZm9v" per line. */
+    check_stream(8, "foofoofoofoof", 13, "Zm9vZm9v\r\nZm9vZm9v\r\nZg==");
+    /* All-zero and all-one bytes. */
+    check_stream(76, "\0\0\0\0", 4, "AAAAAA==");
+    check_stream(4, "\xff\xff\xff\xff\xff", 5, "////\r\n//8=");
+    check_stream(76, "\xfb\xff", 2, "+/8=");
+}
+
+/* Strip CRLFs, checking each line's length on the way. */
+static size_t unbreak(const unsigned char *in, size_t len, unsigned line_len, char *out)
+{
+    size_t o = 0, col = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '\r') {
+            assert_true(i + 1 < len && in[i + 1] == '\n');
+            assert_int_equal(col, line_len); /* only full lines are broken */
+            assert_true(i + 2 < len);        /* no CRLF after the last line */
+            col = 0;
+            i++;
+            continue;
+        }
+        assert_true(in[i] != '\n');
+        out[o++] = (char)in[i];
+        col++;
+        assert_true(line_len == 0 || col <= line_len);
+    }
+    return o;
+}
+
+/* Every byte value, every length 0..300, several line lengths: round trip,
+ * exact encoded_size, and the one-shot encode agrees. */
+static void test_roundtrip_and_size(void **state)
+{
+    (void)state;
+    static const unsigned lens[] = {0, 4, 8, 12, 60, 72, 76};
+    unsigned char data[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7 + (i >> 3));
+    for (size_t li = 0; li < ST_LEN(lens); li++) {
+        for (size_t n = 0; n <= sizeof data; n += (n < 20 ? 1 : 7)) {
+            mailout_b64 e;
+            assert_status(MAILOUT_OK, mailout_b64_init(&e, lens[li]));
+            st_result r = st_run(b64_fn, &e, data, n, 5, 13);
+            assert_status(MAILOUT_DONE, r.status);
+            assert_int_equal(mailout_b64_encoded_size(n, lens[li]), r.out_len);
+            char flat[500];
+            size_t fl = unbreak(r.out, r.out_len, lens[li], flat);
+            char block[500];
+            size_t bl = mailout_b64_encode_block(data, n, block, sizeof block);
+            assert_int_equal(bl, (n + 2) / 3 * 4);
+            assert_bytes_equal(block, bl, flat, fl);
+            unsigned char back[300];
+            size_t back_len = 99999;
+            assert_status(MAILOUT_OK, mailout_b64_decode_block(flat, fl, back, sizeof back, &back_len));
+            assert_bytes_equal(data, n, back, back_len);
+            st_free(&r);
+        }
+    }
+}
+
+static void test_streaming_matrix_binary(void **state)
+{
+    (void)state;
+    /* 0xFF x 61: "////" x 20 then "/w==", broken at 16 characters. */
+    unsigned char in[61];
+    memset(in, 0xff, sizeof in);
+    char exp[200];
+    size_t o = 0;
+    for (int g = 0; g < 21; g++) {
+        if (g && g % 4 == 0) {
+            exp[o++] = '\r';
+            exp[o++] = '\n';
+        }
+        memcpy(exp + o, g < 20 ? "////" : "/w==", 4);
+        o += 4;
+    }
+    exp[o] = '\0';
+    check_stream(16, (const char *)in, sizeof in, exp);
+}
+
+static void test_encoded_size(void **state)
+{
+    (void)state;
+    assert_int_equal(mailout_b64_encoded_size(0, 76), 0);
+    assert_int_equal(mailout_b64_encoded_size(1, 76), 4);
+    assert_int_equal(mailout_b64_encoded_size(57, 76), 76);
+    assert_int_equal(mailout_b64_encoded_size(58, 76), 82);
+    assert_int_equal(mailout_b64_encoded_size(114, 76), 154);
+    assert_int_equal(mailout_b64_encoded_size(115, 76), 160);
+    assert_int_equal(mailout_b64_encoded_size(6, 4), 10);
+    assert_int_equal(mailout_b64_encoded_size(6, 0), 8);
+    /* The largest input whose size still fits: 4 * (UINT64_MAX / 4). */
+    uint64_t groups = UINT64_MAX / 4;
+    assert_int_equal(mailout_b64_encoded_size(groups * 3, 0), groups * 4);
+    assert_true(mailout_b64_encoded_size(groups * 3 + 1, 0) == UINT64_MAX);
+    assert_true(mailout_b64_encoded_size(UINT64_MAX, 0) == UINT64_MAX);
+    assert_true(mailout_b64_encoded_size(UINT64_MAX, 76) == UINT64_MAX);
+    /* Fits unbroken, but the CRLFs push it over. */
+    assert_true(mailout_b64_encoded_size(groups * 3, 76) == UINT64_MAX);
+    /* Large but representable: 3e18 bytes = 1e18 groups = 4e18 chars. */
+    uint64_t chars = UINT64_C(4000000000000000000);
+    assert_int_equal(mailout_b64_encoded_size(UINT64_C(3000000000000000000), 76),
+                     chars + 2 * ((chars - 1) / 76));
+}
+
+static void test_init_rejects(void **state)
+{
+    (void)state;
+    mailout_b64 e;
+    static const unsigned bad[] = {1, 2, 3, 5, 74, 77, 78, 80, 1000};
+    for (size_t i = 0; i < ST_LEN(bad); i++)
+        assert_status(MAILOUT_E_INVAL, mailout_b64_init(&e, bad[i]));
+    assert_status(MAILOUT_OK, mailout_b64_init(&e, 0));
+    assert_status(MAILOUT_OK, mailout_b64_init(&e, 4));
+    assert_status(MAILOUT_OK, mailout_b64_init(&e, 76));
+}
+
+static void test_encode_block_small_cap(void **state)
+{
+    (void)state;
+    char out[8];
+    memset(out, '#', sizeof out);
+    assert_int_equal(mailout_b64_encode_block("foob", 4, out, 7), 0);
+    for (size_t i = 0; i < sizeof out; i++)
+        assert_int_equal(out[i], '#');
+    assert_int_equal(mailout_b64_encode_block("foob", 4, out, 8), 8);
+    assert_bytes_equal("Zm9vYg==", 8, out, 8);
+    assert_int_equal(mailout_b64_encode_block("", 0, NULL, 0), 0);
+    assert_int_equal(mailout_b64_encode_block("f", 1, out, 3), 0);
+}
+
+static void check_decode(const char *in, const char *exp, size_t exp_len)
+{
+    unsigned char out[64];
+    size_t n = 12345;
+    assert_status(MAILOUT_OK, mailout_b64_decode_block(in, strlen(in), out, sizeof out, &n));
+    assert_bytes_equal(exp, exp_len, out, n);
+    /* Exactly enough room works; one byte less is E_LIMIT. */
+    assert_status(MAILOUT_OK, mailout_b64_decode_block(in, strlen(in), out, exp_len, &n));
+    assert_int_equal(n, exp_len);
+    if (exp_len)
+        assert_status(MAILOUT_E_LIMIT, mailout_b64_decode_block(in, strlen(in), out, exp_len - 1, &n));
+}
+
+static void check_bad(const char *in)
+{
+    unsigned char out[64];
+    size_t n;
+    assert_status(MAILOUT_E_INVAL, mailout_b64_decode_block(in, strlen(in), out, sizeof out, &n));
+    /* Malformed wins over too small. */
+    assert_status(MAILOUT_E_INVAL, mailout_b64_decode_block(in, strlen(in), out, 0, &n));
+}
+
+static void test_decode_block(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 7; i++)
+        check_decode(rfc_out[i], rfc_in[i], strlen(rfc_in[i]));
+    check_decode("AAAA", "\0\0\0", 3);
+    check_decode("+/8=", "\xfb\xff", 2);
+    check_decode("////", "\xff\xff\xff", 3);
+
+    check_bad("Zg=");      /* not a multiple of 4 */
+    check_bad("Zg");       /* padding required */
+    check_bad("Zm9vY");
+    check_bad("Zh==");     /* 'h' leaves bits in the dropped nibble */
+    check_bad("Zm9=");     /* '9' leaves bits in the dropped 2 bits */
+    check_bad("Zg==Zg=="); /* padding before the end */
+    check_bad("Zg=A");
+    check_bad("Z===");
+    check_bad("====");
+    check_bad("Zm9v\r\n");
+    check_bad("Zm 9v");
+    check_bad("Zm9 ");
+    check_bad("Zm9v-_==");  /* URL-safe alphabet is not accepted */
+    check_bad("Zm9\x80");
+    check_bad("Zm9\0");
+}
+
+static void test_decode_nul_in_middle(void **state)
+{
+    (void)state;
+    unsigned char out[8];
+    size_t n;
+    assert_status(MAILOUT_E_INVAL, mailout_b64_decode_block("Zm\0v", 4, out, sizeof out, &n));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc4648_vectors_block),
+        cmocka_unit_test(test_rfc4648_vectors_stream),
+        cmocka_unit_test(test_line_breaks),
+        cmocka_unit_test(test_roundtrip_and_size),
+        cmocka_unit_test(test_streaming_matrix_binary),
+        cmocka_unit_test(test_encoded_size),
+        cmocka_unit_test(test_init_rejects),
+        cmocka_unit_test(test_encode_block_small_cap),
+        cmocka_unit_test(test_decode_block),
+        cmocka_unit_test(test_decode_nul_in_middle),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

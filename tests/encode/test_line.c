@@ -1,0 +1,256 @@
+/*
+ * Line filter: CRLF normalisation, dot-stuffing, the DATA terminator, and
+ * the 7bit / NUL / 998 checks, with hand-written expected output under the
+ * full streaming matrix (whole, byte by byte, every cut, windows 1..64).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "streamtest.h"
+
+#define STUFF_TERM (MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE)
+
+typedef struct line_case {
+    mailout_line f;
+    unsigned flags;
+} line_case;
+
+static mailout_status line_fn(void *state, mailout_stream *s, int end)
+{
+    return mailout_line_filter(&((line_case *)state)->f, s, end);
+}
+
+static void line_reset(void *state)
+{
+    line_case *c = state;
+    assert_status(MAILOUT_OK, mailout_line_init(&c->f, c->flags));
+}
+
+static void check_n(unsigned flags, const char *in, size_t len, const char *exp, size_t exp_len,
+                    mailout_status st, size_t consumed)
+{
+    line_case c = {{{0}}, flags};
+    st_check_all(line_fn, line_reset, &c, in, len, exp, exp_len, st, consumed);
+}
+
+static void check(unsigned flags, const char *in, const char *exp)
+{
+    check_n(flags, in, strlen(in), exp, strlen(exp), MAILOUT_DONE, strlen(in));
+}
+
+static void check_err(unsigned flags, const char *in, size_t len, const char *exp, mailout_status st,
+                      size_t at)
+{
+    check_n(flags, in, len, exp, strlen(exp), st, at);
+}
+
+static void test_normalise(void **state)
+{
+    (void)state;
+    check(0, "", "");
+    check(0, "abc", "abc");
+    check(0, "a\r\nb", "a\r\nb");
+    check(0, "a\nb", "a\r\nb");
+    check(0, "a\rb", "a\r\nb");
+    check(0, "a\r\r\nb", "a\r\n\r\nb");
+    check(0, "a\n\nb", "a\r\n\r\nb");
+    check(0, "\n\r", "\r\n\r\n");
+    check(0, "\r\n\r\n", "\r\n\r\n");
+    check(0, "\r\r", "\r\n\r\n");
+    check(0, "\n", "\r\n");
+    check(0, "\r", "\r\n");
+    check(0, "a\n\r\nb\r", "a\r\n\r\nb\r\n");
+    check(0, ".a\n", ".a\r\n"); /* no stuffing without the flag */
+}
+
+/* A break at each position of a run, to hit every lane of the 8-byte scan. */
+static void test_break_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const breaks[] = {"\n", "\r", "\r\n"};
+    for (size_t b = 0; b < 3; b++) {
+        for (size_t p = 0; p <= 20; p++) {
+            char in[40], exp[40];
+            memset(in, 'x', p);
+            strcpy(in + p, breaks[b]);
+            memset(in + p + strlen(breaks[b]), 'y', 20 - p);
+            in[20 + strlen(breaks[b])] = '\0';
+            memset(exp, 'x', p);
+            memcpy(exp + p, "\r\n", 2);
+            memset(exp + p + 2, 'y', 20 - p);
+            exp[22] = '\0';
+            check(0, in, exp);
+        }
+    }
+}
+
+static void test_stuffing(void **state)
+{
+    (void)state;
+    unsigned f = MAILOUT_LINE_STUFF;
+    check(f, ".", "..");
+    check(f, ".a\n.\r..\r\n", "..a\r\n..\r\n...\r\n");
+    check(f, "a.b\r\n", "a.b\r\n");
+    check(f, "\r.", "\r\n..");
+    check(f, "\n.", "\r\n..");
+    check(f, "a\r\r\n.", "a\r\n\r\n..");
+    check(f, "a\r\n.\r\nb", "a\r\n..\r\nb");
+    check(f, " .", " .");
+}
+
+static void test_terminate(void **state)
+{
+    (void)state;
+    check(STUFF_TERM, "", ".\r\n");
+    check(STUFF_TERM, "a", "a\r\n.\r\n");
+    check(STUFF_TERM, "a\r\n", "a\r\n.\r\n");
+    check(STUFF_TERM, "a\n", "a\r\n.\r\n");
+    check(STUFF_TERM, "a\r", "a\r\n.\r\n");
+    check(STUFF_TERM, "\r\n", "\r\n.\r\n");
+    check(STUFF_TERM, ".", "..\r\n.\r\n");
+    check(STUFF_TERM, ".\r\n", "..\r\n.\r\n");
+    check(STUFF_TERM | MAILOUT_LINE_FINAL_CRLF, "a", "a\r\n.\r\n");
+    /* Smuggling attempts: no bare ".\n" etc. can survive. */
+    check(STUFF_TERM, "a\n.\nb", "a\r\n..\r\nb\r\n.\r\n");
+    check(STUFF_TERM, "a\r.\rb", "a\r\n..\r\nb\r\n.\r\n");
+    check(STUFF_TERM, "a\r\n.\nb", "a\r\n..\r\nb\r\n.\r\n");
+    check(STUFF_TERM, "a\n.\r\nb", "a\r\n..\r\nb\r\n.\r\n");
+    check(STUFF_TERM, "\r\n.\r\n", "\r\n..\r\n.\r\n");
+}
+
+static void test_final_crlf(void **state)
+{
+    (void)state;
+    unsigned f = MAILOUT_LINE_FINAL_CRLF;
+    check(f, "", "");
+    check(f, "a", "a\r\n");
+    check(f, "a\r\n", "a\r\n");
+    check(f, "a\r", "a\r\n");
+    check(f, "a\n", "a\r\n");
+    check(f, ".", ".\r\n");
+    check(f | MAILOUT_LINE_STUFF, ".", "..\r\n");
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    check_err(MAILOUT_LINE_7BIT, "ab\x80" "c", 4, "ab", MAILOUT_E_8BIT, 2);
+    check_err(MAILOUT_LINE_7BIT, "\xff", 1, "", MAILOUT_E_8BIT, 0);
+    check_err(MAILOUT_LINE_7BIT | STUFF_TERM, "x\r\n\xff", 4, "x\r\n", MAILOUT_E_8BIT, 3);
+    check_err(MAILOUT_LINE_7BIT | STUFF_TERM, "x\r\n.\xc3\xa9", 6, "x\r\n..", MAILOUT_E_8BIT, 4);
+    check_err(MAILOUT_LINE_7BIT | STUFF_TERM, "0123456789abcdef\x80", 17, "0123456789abcdef", MAILOUT_E_8BIT,
+              16);
+    check_err(MAILOUT_LINE_NO_NUL, "a\0", 2, "a", MAILOUT_E_INVAL, 1);
+    check_err(MAILOUT_LINE_NO_NUL | STUFF_TERM, "abcdefghij\r\n\0", 13, "abcdefghij\r\n", MAILOUT_E_INVAL, 12);
+    check_err(MAILOUT_LINE_NO_NUL | MAILOUT_LINE_7BIT, "ab\0\x80", 4, "ab", MAILOUT_E_INVAL, 2);
+    check_err(MAILOUT_LINE_NO_NUL | MAILOUT_LINE_7BIT, "ab\x80\0", 4, "ab", MAILOUT_E_8BIT, 2);
+    /* Without the flags the same bytes pass unchanged. */
+    check_n(0, "a\0b\x80\xff", 5, "a\0b\x80\xff", 5, MAILOUT_DONE, 5);
+    check_n(MAILOUT_LINE_7BIT, "a\0b", 3, "a\0b", 3, MAILOUT_DONE, 3);
+    check_n(MAILOUT_LINE_NO_NUL, "a\x80\xff", 3, "a\x80\xff", 3, MAILOUT_DONE, 3);
+}
+
+static void test_max998(void **state)
+{
+    (void)state;
+    unsigned f = MAILOUT_LINE_MAX998 | STUFF_TERM;
+    size_t cap = 3000;
+    char *in = malloc(cap), *exp = malloc(cap);
+    assert_non_null(in);
+    assert_non_null(exp);
+
+    /* 998 bytes, LF, 998 bytes: fine; CRLF and terminator added. */
+    memset(in, 'a', 998);
+    in[998] = '\n';
+    memset(in + 999, 'b', 998);
+    memset(exp, 'a', 998);
+    memcpy(exp + 998, "\r\n", 2);
+    memset(exp + 1000, 'b', 998);
+    memcpy(exp + 1998, "\r\n.\r\n", 5);
+    check_n(f, in, 1997, exp, 2003, MAILOUT_DONE, 1997);
+
+    /* 999 bytes: the 999th is refused; 998 written, no terminator. */
+    memset(in, 'a', 999);
+    check_n(f, in, 999, in, 998, MAILOUT_E_LINE_TOO_LONG, 998);
+    /* Same on the second line, after a lone CR. */
+    in[0] = '\r';
+    memset(exp, 'a', 1000);
+    memcpy(exp, "\r\n", 2);
+    check_n(f, in, 1000, exp, 1000, MAILOUT_E_LINE_TOO_LONG, 999);
+
+    /* The doubled dot does not count (RFC 5321 §4.5.3.1.6). */
+    in[0] = '.';
+    memset(in + 1, 'a', 997);
+    exp[0] = '.';
+    memset(exp + 1, '.', 1);
+    memset(exp + 2, 'a', 997);
+    memcpy(exp + 999, "\r\n.\r\n", 5);
+    check_n(f, in, 998, exp, 1004, MAILOUT_DONE, 998);
+    in[998] = 'a';
+    check_n(f, in, 999, exp, 999, MAILOUT_E_LINE_TOO_LONG, 998);
+
+    /* Without the flag, long lines pass. */
+    memset(in, 'z', 2000);
+    check_n(0, in, 2000, in, 2000, MAILOUT_DONE, 2000);
+    free(in);
+    free(exp);
+}
+
+static void test_init_flags(void **state)
+{
+    (void)state;
+    mailout_line f;
+    assert_status(MAILOUT_E_INVAL, mailout_line_init(&f, 64));
+    assert_status(MAILOUT_E_INVAL, mailout_line_init(&f, 0x80000000u));
+    /* A terminator without stuffing is refused (smuggling). */
+    assert_status(MAILOUT_E_INVAL, mailout_line_init(&f, MAILOUT_LINE_TERMINATE));
+    assert_status(MAILOUT_E_INVAL, mailout_line_init(&f, MAILOUT_LINE_TERMINATE | MAILOUT_LINE_7BIT));
+    assert_status(MAILOUT_OK, mailout_line_init(&f, STUFF_TERM));
+    assert_status(MAILOUT_OK, mailout_line_init(&f, 63));
+    assert_status(MAILOUT_OK, mailout_line_init(&f, 0));
+}
+
+/* After an error or DONE nothing more is ever written, even with new input. */
+static void test_sticky(void **state)
+{
+    (void)state;
+    mailout_line f;
+    unsigned char out[16];
+    assert_status(MAILOUT_OK, mailout_line_init(&f, STUFF_TERM | MAILOUT_LINE_7BIT));
+    mailout_stream s = {(const unsigned char *)"a\x80", 2, out, sizeof out};
+    assert_status(MAILOUT_E_8BIT, mailout_line_filter(&f, &s, 1));
+    assert_int_equal(s.avail_in, 1);
+    assert_int_equal(s.next_out - out, 1);
+    for (int i = 0; i < 3; i++) {
+        mailout_stream t = {(const unsigned char *)"ok", 2, out, sizeof out};
+        assert_status(MAILOUT_E_8BIT, mailout_line_filter(&f, &t, 1));
+        assert_int_equal(t.avail_in, 2);
+        assert_int_equal(t.avail_out, sizeof out);
+    }
+    assert_status(MAILOUT_OK, mailout_line_init(&f, STUFF_TERM));
+    s = (mailout_stream){(const unsigned char *)"a", 1, out, sizeof out};
+    assert_status(MAILOUT_DONE, mailout_line_filter(&f, &s, 1));
+    assert_bytes_equal("a\r\n.\r\n", 6, out, (size_t)(s.next_out - out));
+    for (int i = 0; i < 3; i++) {
+        mailout_stream t = {(const unsigned char *)"b", 1, out, sizeof out};
+        assert_status(MAILOUT_DONE, mailout_line_filter(&f, &t, 1));
+        assert_int_equal(t.avail_out, sizeof out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalise),
+        cmocka_unit_test(test_break_at_every_offset),
+        cmocka_unit_test(test_stuffing),
+        cmocka_unit_test(test_terminate),
+        cmocka_unit_test(test_final_crlf),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_max998),
+        cmocka_unit_test(test_init_flags),
+        cmocka_unit_test(test_sticky),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1058 @@
+/*
+ * Mail transactions through the engine: pipelined and not, partial and
+ * total recipient failure, errors at every stage, lost final replies,
+ * source failures, envelope validation before any byte, SIZE, SMTPUTF8,
+ * 8BITMIME, DSN parameters, several messages per session.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define HELLO(ehlo) S("220 x\r\n"), C("EHLO client.example\r\n"), S(ehlo)
+#define PLAIN_EHLO "250-x\r\n250 8BITMIME\r\n"
+#define PIPE_EHLO "250-x\r\n250 PIPELINING\r\n"
+#define BYE QUIT(), C("QUIT\r\n"), S("221 bye\r\n"), END()
+
+static const char *find(const char *h, size_t hl, const char *n, size_t nl)
+{
+    for (size_t i = 0; i + nl <= hl; i++)
+        if (memcmp(h + i, n, nl) == 0)
+            return h + i;
+    return NULL;
+}
+
+static const char *const one_rcpt[] = {"bob@example.org", NULL};
+static const char *const three_rcpt[] = {"r1@example.org", "r2@example.org", "r3@example.org", NULL};
+
+static struct {
+    const char *const *rcpt;
+    const char *from;
+    const char *body;
+    mailout_status status;       /* session */
+    mailout_status result;       /* job */
+    mailout_smtp_stage stage;
+    uint16_t code;
+    size_t ok, failed;
+    uint16_t codes[3];
+    int is8, size_unknown, stuffs, again;
+    unsigned notify;
+    mailout_dsn_ret ret;
+    const char *envid;
+    int smtputf8;
+    long fail_at;
+} want;
+
+static void reset(void)
+{
+    memset(&want, 0, sizeof want);
+    want.rcpt = one_rcpt;
+    want.from = "alice@example.com";
+    want.body = "Hello\r\n";
+    want.fail_at = -1;
+}
+
+static void setup(hrun *r)
+{
+    hrun_init(r);
+    hrun_job(r, 0, want.from, want.rcpt, want.body);
+    hrun_job(r, 1, "alice@example.com", one_rcpt, "second\r\n");
+    tbody *b = &r->bodies[0];
+    b->is8 = want.is8;
+    b->size_unknown = want.size_unknown;
+    b->stuffs = want.stuffs;
+    b->again = want.again;
+    b->fail_at = want.fail_at;
+    b->fail_st = MAILOUT_E_SOURCE;
+    r->jobs[0].body = tbody_body(b);
+    r->jobs[0].dsn_notify = want.notify;
+    r->jobs[0].dsn_ret = want.ret;
+    r->jobs[0].dsn_envid = want.envid;
+    r->jobs[0].smtputf8 = want.smtputf8;
+}
+
+static void check(hrun *r)
+{
+    assert_status(want.status, r->final);
+    const mailout_result *res = mailout_smtp_result(r->s);
+    assert_status(want.result, res->status);
+    assert_int_equal(res->stage, want.stage);
+    assert_int_equal(res->reply.code, want.code);
+    assert_int_equal(res->rcpt_ok, want.ok);
+    assert_int_equal(res->rcpt_failed, want.failed);
+    for (size_t i = 0; i < 3; i++)
+        if (want.codes[i])
+            assert_int_equal(mailout_smtp_rcpt_code(r->s, i), want.codes[i]);
+}
+
+static void run(const hstep *script)
+{
+    hrun_all(setup, script, 0, 1, check);
+}
+
+/* ---- recipients ---- */
+
+static void test_partial_pipelined(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<r1@example.org>\r\nRCPT TO:<r2@example.org>\r\n"
+          "RCPT TO:<r3@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n250 ok\r\n550 5.1.1 unknown\r\n451 4.3.0 later\r\n354 go\r\n"),
+        C("Hello\r\n.\r\n"),
+        S("250 queued\r\n"),
+        BYE,
+    };
+    reset();
+    want.rcpt = three_rcpt;
+    want.result = MAILOUT_E_PARTIAL;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    want.failed = 2;
+    want.codes[0] = 250, want.codes[1] = 550, want.codes[2] = 451;
+    run(script);
+}
+
+static void test_partial_serial(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PLAIN_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\n"),
+        S("250 ok\r\n"),
+        C("RCPT TO:<r1@example.org>\r\n"),
+        S("550 no\r\n"),
+        C("RCPT TO:<r2@example.org>\r\n"),
+        S("250 ok\r\n"),
+        C("RCPT TO:<r3@example.org>\r\n"),
+        S("452 full\r\n"),
+        C("DATA\r\n"),
+        S("354 go\r\n"),
+        C("Hello\r\n.\r\n"),
+        S("250 queued\r\n"),
+        BYE,
+    };
+    reset();
+    want.rcpt = three_rcpt;
+    want.result = MAILOUT_E_PARTIAL;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    want.failed = 2;
+    want.codes[0] = 550, want.codes[1] = 250, want.codes[2] = 452;
+    run(script);
+}
+
+/* No recipient, yet the server says 354: the empty message, never the
+ * content, and a failure. */
+static void test_all_rejected_354(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<r1@example.org>\r\nRCPT TO:<r2@example.org>\r\n"
+          "RCPT TO:<r3@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n550 no\r\n550 no\r\n551 moved\r\n354 go\r\n"),
+        C(".\r\n"),
+        S("554 no valid recipients\r\n"),
+        C("RSET\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    want.rcpt = three_rcpt;
+    want.result = MAILOUT_E_REJ_PERM;
+    want.stage = MAILOUT_STAGE_RCPT;
+    want.code = 551;
+    want.failed = 3;
+    run(script);
+    /* the server even "accepts" the empty message: still a failure */
+    static const hstep accepted[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n450 busy\r\n354 go\r\n"),
+        C(".\r\n"),
+        S("250 ok\r\n"),
+        C("RSET\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    want.result = MAILOUT_E_REJ_TEMP;
+    want.stage = MAILOUT_STAGE_RCPT;
+    want.code = 450;
+    want.failed = 1;
+    run(accepted);
+}
+
+static void test_all_rejected(void **state)
+{
+    (void)state;
+    static const hstep piped[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n550 no\r\n554 no valid recipients\r\n"),
+        C("RSET\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    want.result = MAILOUT_E_REJ_PERM;
+    want.stage = MAILOUT_STAGE_RCPT;
+    want.code = 550;
+    want.failed = 1;
+    run(piped);
+    static const hstep serial[] = {
+        HELLO(PLAIN_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\n"),
+        S("250 ok\r\n"),
+        C("RCPT TO:<r1@example.org>\r\n"),
+        S("550 no\r\n"),
+        C("RCPT TO:<r2@example.org>\r\n"),
+        S("550 no\r\n"),
+        C("RCPT TO:<r3@example.org>\r\n"),
+        S("451 later\r\n"),
+        C("RSET\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    want.rcpt = three_rcpt;
+    want.result = MAILOUT_E_REJ_TEMP;
+    want.stage = MAILOUT_STAGE_RCPT;
+    want.code = 451;
+    want.failed = 3;
+    run(serial);
+}
+
+/* ---- each stage: 4xx, 5xx, 421, dropped ---- */
+
+typedef struct stage_case {
+    const char *reply;  /* NULL = connection dropped */
+    mailout_status session, result;
+    uint16_t code;
+} stage_case;
+
+static const stage_case stage_cases[] = {
+    {"451 4.3.0 try later\r\n", MAILOUT_OK, MAILOUT_E_REJ_TEMP, 451},
+    {"554 5.7.1 refused\r\n", MAILOUT_OK, MAILOUT_E_REJ_PERM, 554},
+    {"421 4.4.2 closing\r\n", MAILOUT_E_SERVER_SHUTDOWN, MAILOUT_E_SERVER_SHUTDOWN, 421},
+    {NULL, MAILOUT_E_CLOSED, MAILOUT_E_CLOSED, 0},
+};
+
+/* Build a serial script that fails at @p at (0 MAIL, 1 RCPT, 2 DATA, 3 end). */
+static void stage_script(hstep *sc, int at, const stage_case *c)
+{
+    static const char *const cmds[] = {"MAIL FROM:<alice@example.com>\r\n", "RCPT TO:<bob@example.org>\r\n",
+                                       "DATA\r\n", "Hello\r\n.\r\n"};
+    static const char *const oks[] = {"250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 ok\r\n"};
+    size_t n = 0;
+    sc[n++] = (hstep)S("220 x\r\n");
+    sc[n++] = (hstep)C("EHLO client.example\r\n");
+    sc[n++] = (hstep)S(PLAIN_EHLO);
+    sc[n++] = (hstep)SUBMIT(0, MAILOUT_OK);
+    for (int i = 0; i < at; i++) {
+        sc[n++] = (hstep){ST_C, cmds[i], strlen(cmds[i]), 0, 0};
+        sc[n++] = (hstep){ST_S, oks[i], strlen(oks[i]), 0, 0};
+    }
+    sc[n++] = (hstep){ST_C, cmds[at], strlen(cmds[at]), 0, 0};
+    if (!c->reply) {
+        sc[n++] = (hstep)ABORT(MAILOUT_E_CLOSED);
+    } else {
+        sc[n++] = (hstep){ST_S, c->reply, strlen(c->reply), 0, 0};
+        if (c->session == MAILOUT_OK) {
+            sc[n++] = (hstep)C("RSET\r\n");
+            sc[n++] = (hstep)S("250 ok\r\n");
+            sc[n++] = (hstep)QUIT();
+            sc[n++] = (hstep)C("QUIT\r\n");
+            sc[n++] = (hstep)S("221 bye\r\n");
+        }
+    }
+    sc[n++] = (hstep)END();
+}
+
+static void test_stage_errors(void **state)
+{
+    (void)state;
+    static const mailout_smtp_stage stages[] = {MAILOUT_STAGE_MAIL, MAILOUT_STAGE_RCPT, MAILOUT_STAGE_DATA,
+                                                MAILOUT_STAGE_END};
+    for (int at = 0; at < 4; at++) {
+        for (size_t k = 0; k < sizeof stage_cases / sizeof stage_cases[0]; k++) {
+            const stage_case *c = &stage_cases[k];
+            hstep sc[32];
+            stage_script(sc, at, c);
+            reset();
+            want.status = c->session;
+            want.result = c->result;
+            want.stage = stages[at];
+            want.code = c->code;
+            want.ok = at >= 2 ? 1 : 0;
+            want.failed = at == 1 && c->reply && c->code != 421 ? 1 : 0;
+            if (at == 3 && !c->reply) {
+                /* every byte of the data went out, no final reply: the
+                 * server may or may not deliver it */
+                want.status = want.result = MAILOUT_E_DELIVERY_UNKNOWN;
+            }
+            run(sc);
+        }
+    }
+}
+
+/* Pipelined: MAIL refused, the RCPT and DATA replies still come in order. */
+static void test_mail_refused_pipelined(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+        S("553 5.1.8 sender refused\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n"),
+        C("RSET\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    want.result = MAILOUT_E_REJ_PERM;
+    want.stage = MAILOUT_STAGE_MAIL;
+    want.code = 553;
+    want.failed = 1;
+    run(script);
+    /* and a server that says 354 anyway gets the empty message */
+    static const hstep odd[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+        S("451 later\r\n250 ok\r\n354 go\r\n"),
+        C(".\r\n"),
+        S("250 ok\r\n"),
+        C("RSET\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    want.result = MAILOUT_E_REJ_TEMP;
+    want.stage = MAILOUT_STAGE_MAIL;
+    want.code = 451;
+    want.ok = 1;
+    run(odd);
+}
+
+static void test_421_mid_group(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<r1@example.org>\r\nRCPT TO:<r2@example.org>\r\n"
+          "RCPT TO:<r3@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n250 ok\r\n421 4.3.2 bye\r\n"),
+        END(),
+    };
+    reset();
+    want.rcpt = three_rcpt;
+    want.status = want.result = MAILOUT_E_SERVER_SHUTDOWN;
+    want.stage = MAILOUT_STAGE_RCPT;
+    want.code = 421;
+    want.ok = 1;
+    run(script);
+}
+
+/* A garbled final reply is as good as none. */
+static void test_end_garbled_or_late(void **state)
+{
+    (void)state;
+    static const hstep garbled[] = {
+        HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), C("Hello\r\n.\r\n"),
+        S("2x0 what\r\n"), END(),
+    };
+    reset();
+    want.status = want.result = MAILOUT_E_DELIVERY_UNKNOWN;
+    want.stage = MAILOUT_STAGE_END;
+    want.ok = 1;
+    run(garbled);
+    static const hstep late[] = {
+        TIME(0), HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"),
+        S("250 ok\r\n"), C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("Hello\r\n.\r\n"), TIME(599999), TIME(600000), END(),
+    };
+    run(late);
+}
+
+/* RSET failing (before the second message): the session ends. */
+static void test_rset_fails(void **state)
+{
+    (void)state;
+    static const char *const replies[] = {"451 later\r\n", "500 what\r\n", "421 bye\r\n"};
+    static const mailout_status st[] = {MAILOUT_E_REJ_TEMP, MAILOUT_E_REJ_PERM, MAILOUT_E_SERVER_SHUTDOWN};
+    for (size_t i = 0; i < 3; i++) {
+        hstep script[] = {
+            HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+            C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+            C("Hello\r\n.\r\n"), S("250 ok\r\n"), SUBMIT(1, MAILOUT_OK), C("RSET\r\n"),
+            {ST_S, replies[i], strlen(replies[i]), 0, 0}, END(),
+        };
+        reset();
+        want.status = want.result = st[i];
+        want.stage = MAILOUT_STAGE_RSET;
+        want.code = (uint16_t)atoi(replies[i]);
+        run(script);
+    }
+    static const hstep dropped[] = {
+        HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), C("Hello\r\n.\r\n"),
+        S("250 ok\r\n"), SUBMIT(1, MAILOUT_OK), C("RSET\r\n"), ABORT(MAILOUT_E_CLOSED), END(),
+    };
+    reset();
+    want.status = want.result = MAILOUT_E_CLOSED;
+    want.stage = MAILOUT_STAGE_RSET;
+    run(dropped);
+}
+
+/* ---- several messages ---- */
+
+static void check_second(hrun *r)
+{
+    assert_status(MAILOUT_OK, r->final);
+    assert_status(MAILOUT_OK, mailout_smtp_result(r->s)->status);
+    assert_int_equal(r->bodies[0].starts, 1);
+    assert_int_equal(r->bodies[1].starts, 1);
+}
+
+static void test_two_messages(void **state)
+{
+    (void)state;
+    static const hstep piped[] = {
+        HELLO(PIPE_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n250 ok\r\n354 go\r\n"),
+        C("Hello\r\n.\r\n"),
+        S("250 ok\r\n"),
+        SUBMIT(1, MAILOUT_OK),
+        C("RSET\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+        S("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+        C("second\r\n.\r\n"),
+        S("250 ok\r\n"),
+        BYE,
+    };
+    reset();
+    hrun_all(setup, piped, 0, 1, check_second);
+    static const hstep serial[] = {
+        HELLO(PLAIN_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"),
+        C("DATA\r\n"), S("354 go\r\n"),
+        C("Hello\r\n.\r\n"), S("250 ok\r\n"),
+        SUBMIT(1, MAILOUT_OK),
+        C("RSET\r\n"), S("250 ok\r\n"),
+        C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"),
+        C("DATA\r\n"), S("354 go\r\n"),
+        C("second\r\n.\r\n"), S("250 ok\r\n"),
+        BYE,
+    };
+    hrun_all(setup, serial, 0, 1, check_second);
+    /* after a failed message the RSET already happened: none before the next */
+    static const hstep after_fail[] = {
+        HELLO(PLAIN_EHLO),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\n"), S("550 no\r\n"),
+        C("RSET\r\n"), S("250 ok\r\n"),
+        SUBMIT(1, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"),
+        C("DATA\r\n"), S("354 go\r\n"),
+        C("second\r\n.\r\n"), S("250 ok\r\n"),
+        BYE,
+    };
+    hrun_all(setup, after_fail, 0, 1, check_second);
+}
+
+/* ---- the data ---- */
+
+static void test_body_transparency(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n"),
+        S("250 ok\r\n"), C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("..\r\nx\r\n..\r\ny\r\n...z\r\n\r\nb\xc3\xa4r\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    reset();
+    want.body = ".\nx\r\n.\ry\n..z\r\rb\xc3\xa4r";
+    want.is8 = 1;
+    want.result = MAILOUT_OK;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    want.size_unknown = 1;
+    run(script);
+    /* a source that says AGAIN before every read: same bytes */
+    want.again = 1;
+    run(script);
+    /* the empty body */
+    static const hstep empty[] = {
+        HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), C(".\r\n"),
+        S("250 ok\r\n"), BYE,
+    };
+    reset();
+    want.body = "";
+    want.size_unknown = 1;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    run(empty);
+}
+
+/* A source that produces the DATA stream itself (the message reader). */
+static void test_body_stuffed_by_source(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("..dot\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    reset();
+    want.body = "..dot\r\n.\r\n";
+    want.stuffs = 1;
+    want.size_unknown = 1;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    run(script);
+    want.again = 1;
+    run(script);
+}
+
+static void check_flags(hrun *r)
+{
+    check(r);
+    assert_int_equal(r->bodies[0].start_flags, want.stuffs ? MAILOUT_READ_SMTP : 0);
+}
+
+static void test_start_flags(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO("250 x\r\n"), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("x\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    reset();
+    want.body = "x\r\n.\r\n";
+    want.stuffs = 1;
+    want.size_unknown = 1;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    hrun_all(setup, script, 0, 0, check_flags);
+}
+
+/* Source failure inside DATA: no terminator, the session is over. */
+static void test_data_source_failure(void **state)
+{
+    (void)state;
+    static char body[3000];
+    for (size_t i = 0; i < sizeof body - 1; i++)
+        body[i] = (char)(i % 50 == 49 ? '\n' : 'a' + i % 26);
+    for (size_t out = 64; out <= 300; out += 59) {
+        for (long at = 0; at < 2999; at += 333) {
+            hrun *r = malloc(sizeof *r);
+            reset();
+            want.body = body;
+            want.fail_at = at;
+            setup(r);
+            r->cfg.out_buf_size = out;
+            mailout_allocator a = mailout_heap_allocator();
+            assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, 0));
+            mailout_smtp *s = r->s;
+            static const char *const replies[] = {"220 x\r\n", "250 x\r\n", "250 ok\r\n", "250 ok\r\n",
+                                                  "354 go\r\n"};
+            static char got[8192];
+            size_t got_len = 0, ri = 0;
+            for (;;) {
+                unsigned w = mailout_smtp_want(s);
+                if (w & MAILOUT_SMTP_WANT_WRITE) {
+                    size_t len;
+                    const unsigned char *p = mailout_smtp_out_buf(s, &len);
+                    if (p) {
+                        memcpy(got + got_len, p, len);
+                        got_len += len;
+                        mailout_smtp_out_ack(s, len);
+                    }
+                } else if (w & MAILOUT_SMTP_WANT_READ) {
+                    assert_true(ri < 5);
+                    size_t cap;
+                    unsigned char *in = mailout_smtp_in_buf(s, &cap);
+                    memcpy(in, replies[ri], strlen(replies[ri]));
+                    mailout_smtp_in_ack(s, strlen(replies[ri++]));
+                } else if (w & MAILOUT_SMTP_WANT_IDLE) {
+                    assert_status(MAILOUT_OK, mailout_smtp_submit(s, &r->jobs[0]));
+                } else {
+                    break;
+                }
+            }
+            assert_status(MAILOUT_E_SOURCE, mailout_smtp_status(s));
+            assert_status(MAILOUT_E_SOURCE, mailout_smtp_result(s)->status);
+            assert_int_equal(mailout_smtp_result(s)->stage, MAILOUT_STAGE_BODY);
+            const char *data = find(got, got_len, "DATA\r\n", 6);
+            assert_non_null(data);
+            data += 6;
+            size_t dlen = got_len - (size_t)(data - got);
+            /* a prefix of the normalised body, never the terminator */
+            assert_true(dlen <= (size_t)at + (size_t)at / 49 + 1);
+            for (size_t i = 0, j = 0; i < dlen; i++, j++) {
+                if (data[i] == '\r') {
+                    assert_int_equal(body[j], '\n');
+                    if (++i == dlen)
+                        break; /* the LF did not go out before the failure */
+                    assert_int_equal(data[i], '\n');
+                } else {
+                    assert_int_equal(data[i], body[j]);
+                }
+            }
+            assert_null(find(got, got_len, "\r\n.\r\n", 5));
+            assert_int_equal(mailout_smtp_want(s), MAILOUT_SMTP_WANT_NONE);
+            hrun_free(r);
+            free(r);
+        }
+    }
+}
+
+/* The connection drops in the middle of the data: not delivered. */
+static void test_drop_during_body(void **state)
+{
+    (void)state;
+    static char body[2000];
+    memset(body, 'q', sizeof body - 1);
+    hrun *r = malloc(sizeof *r);
+    reset();
+    want.body = body;
+    setup(r);
+    mailout_allocator a = mailout_heap_allocator();
+    assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, 0));
+    mailout_smtp *s = r->s;
+    static const char *const replies[] = {"220 x\r\n", "250 x\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n"};
+    size_t ri = 0, body_writes = 0;
+    for (;;) {
+        unsigned w = mailout_smtp_want(s);
+        if (w & MAILOUT_SMTP_WANT_WRITE) {
+            size_t len;
+            assert_non_null(mailout_smtp_out_buf(s, &len));
+            mailout_smtp_out_ack(s, len);
+            if (ri == 5 && ++body_writes == 3)
+                break;
+        } else if (w & MAILOUT_SMTP_WANT_READ) {
+            size_t cap;
+            unsigned char *in = mailout_smtp_in_buf(s, &cap);
+            memcpy(in, replies[ri], strlen(replies[ri]));
+            mailout_smtp_in_ack(s, strlen(replies[ri++]));
+        } else {
+            assert_status(MAILOUT_OK, mailout_smtp_submit(s, &r->jobs[0]));
+        }
+    }
+    assert_status(MAILOUT_E_CLOSED, mailout_smtp_abort(s, MAILOUT_E_CLOSED));
+    assert_status(MAILOUT_E_CLOSED, mailout_smtp_result(s)->status);
+    assert_int_equal(mailout_smtp_result(s)->stage, MAILOUT_STAGE_BODY);
+    assert_int_equal(mailout_smtp_want(s), MAILOUT_SMTP_WANT_NONE);
+    hrun_free(r);
+    free(r);
+}
+
+/* ---- envelope and parameters ---- */
+
+static void test_mail_params(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO("250-x\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 DSN\r\n"),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com> SIZE=7 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=id+2B1+3D2\r\n"),
+        S("250 ok\r\n"),
+        C("RCPT TO:<b+x=y@example.org> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;b+2Bx+3Dy@example.org\r\n"),
+        S("250 ok\r\n"),
+        C("DATA\r\n"), S("354 go\r\n"), C("Hello\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    static const char *const rc[] = {"b+x=y@example.org", NULL};
+    reset();
+    want.rcpt = rc;
+    want.is8 = 1;
+    want.smtputf8 = 1;
+    want.notify = MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY;
+    want.ret = MAILOUT_DSN_RET_HDRS;
+    want.envid = "id+1=2";
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    run(script);
+    /* without DSN offered the DSN parameters are left out */
+    static const hstep nodsn[] = {
+        HELLO("250 x\r\n"), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<b+x=y@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("Hello\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    want.is8 = 0;
+    want.smtputf8 = 0;
+    run(nodsn);
+    /* NEVER alone; UTF-8 address: no ORCPT */
+    static const hstep never[] = {
+        HELLO("250-x\r\n250-SMTPUTF8\r\n250 DSN\r\n"), SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com> SMTPUTF8\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<j\xc3\xb6rg@example.org> NOTIFY=NEVER\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("Hello\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    static const char *const utf[] = {"j\xc3\xb6rg@example.org", NULL};
+    reset();
+    want.rcpt = utf;
+    want.notify = MAILOUT_NOTIFY_NEVER;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    run(never);
+}
+
+static void test_null_sender_and_quoted(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        HELLO(PLAIN_EHLO), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<>\r\n"), S("250 ok\r\n"),
+        C("RCPT TO:<\"a b\"@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+        C("Hello\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    static const char *const rc[] = {"\"a b\"@example.org", NULL};
+    reset();
+    want.from = "";
+    want.rcpt = rc;
+    want.stage = MAILOUT_STAGE_END;
+    want.code = 250;
+    want.ok = 1;
+    run(script);
+}
+
+/* Every refusal happens before any byte; the session stays usable. */
+static void submit_refused(const char *from, const char *rcpt, mailout_status exp, const char *ehlo_caps)
+{
+    unsigned notify = want.notify;
+    const char *envid = want.envid;
+    hrun *r = malloc(sizeof *r);
+    const char *rc[] = {rcpt, NULL};
+    reset();
+    want.from = from;
+    want.rcpt = rc;
+    want.notify = notify;
+    want.envid = envid;
+    setup(r);
+    mailout_allocator a = mailout_heap_allocator();
+    assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, 0));
+    mailout_smtp *s = r->s;
+    const char *ehlo = ehlo_caps ? ehlo_caps : "250 x\r\n";
+    size_t cap, len;
+    memcpy(mailout_smtp_in_buf(s, &cap), "220 x\r\n", 7);
+    assert_status(MAILOUT_OK, mailout_smtp_in_ack(s, 7));
+    assert_non_null(mailout_smtp_out_buf(s, &len));
+    assert_status(MAILOUT_OK, mailout_smtp_out_ack(s, len));
+    memcpy(mailout_smtp_in_buf(s, &cap), ehlo, strlen(ehlo));
+    assert_status(MAILOUT_OK, mailout_smtp_in_ack(s, strlen(ehlo)));
+    assert_int_equal(mailout_smtp_want(s), MAILOUT_SMTP_WANT_IDLE);
+    assert_status(exp, mailout_smtp_submit(s, &r->jobs[0]));
+    if (exp == MAILOUT_OK) {
+        const unsigned char *p = mailout_smtp_out_buf(s, &len);
+        assert_non_null(p);
+        assert_true(len > 11 && memcmp(p, "MAIL FROM:<", 11) == 0);
+    } else {
+        assert_int_equal(mailout_smtp_want(s), MAILOUT_SMTP_WANT_IDLE);
+        assert_null(mailout_smtp_out_buf(s, &len));
+        assert_int_equal(r->bodies[0].starts, exp == MAILOUT_E_ADDRESS || exp == MAILOUT_E_SMTPUTF8 ? 0 : 1);
+        assert_status(MAILOUT_OK, mailout_smtp_quit(s));
+    }
+    hrun_free(r);
+    free(r);
+}
+
+static void test_envelope_injection(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "a@b.c\r\nDATA", "a@b.c\nRSET", "a@b.c\r", "a\x1b@b.c", "a\x7f@b.c", "a@b\x01.c", "a b@c.d",
+        "<a@b.c>", "<<a@b.c>>", "a@b.c>x", "a@b.c> NOTIFY=SUCCESS\r\nRSET", "a@b.c NOTIFY=SUCCESS", "",
+        "abc", "@b.c", "a@", "a@b c", "\"a@b.c", "\"a\"b\"@c.d", "a(x)@b.c", "a@[1.2.3.4", "a@b_c.d",
+        "a@b.c\t", "\xff@b.c", "\xc3@b.c", "a@\xc0\xaf.c",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        submit_refused("alice@example.com", bad[i], MAILOUT_E_ADDRESS, NULL);
+        if (bad[i][0])
+            submit_refused(bad[i], "bob@example.org", MAILOUT_E_ADDRESS, NULL);
+    }
+    /* DSN parameters: ENVID with controls or spaces, NOTIFY combinations */
+    static const char *const bad_envid[] = {"a\r\nRSET", "a b", "a\x7f", "", "x\x01"};
+    for (size_t i = 0; i < sizeof bad_envid / sizeof bad_envid[0]; i++) {
+        reset();
+        want.envid = bad_envid[i];
+        hrun *r = malloc(sizeof *r);
+        static const char *const rc[] = {"bob@example.org", NULL};
+        hstep script[] = {HELLO("250-x\r\n250 DSN\r\n"), SUBMIT(0, MAILOUT_E_INVAL), BYE};
+        want.rcpt = rc;
+        setup(r);
+        hmode m = {0, 0, 0, 0};
+        hrun_go(r, script, &m, 0);
+        hrun_free(r);
+        free(r);
+    }
+    static const unsigned bad_notify[] = {MAILOUT_NOTIFY_NEVER | MAILOUT_NOTIFY_SUCCESS, 16, 0x80000000u};
+    for (size_t i = 0; i < 3; i++) {
+        reset();
+        hrun *r = malloc(sizeof *r);
+        hstep script[] = {HELLO("250-x\r\n250 DSN\r\n"), SUBMIT(0, MAILOUT_E_INVAL), BYE};
+        want.notify = bad_notify[i];
+        setup(r);
+        hmode m = {0, 0, 0, 0};
+        hrun_go(r, script, &m, 0);
+        hrun_free(r);
+        free(r);
+    }
+}
+
+static void test_address_limits(void **state)
+{
+    (void)state;
+    reset();
+    char addr[300];
+    /* local part 64 ok, 65 not */
+    memset(addr, 'l', 64);
+    strcpy(addr + 64, "@example.org");
+    submit_refused("alice@example.com", addr, MAILOUT_OK, NULL);
+    memset(addr, 'l', 65);
+    strcpy(addr + 65, "@example.org");
+    submit_refused("alice@example.com", addr, MAILOUT_E_ADDRESS, NULL);
+    /* 254 ok, 255 not */
+    memset(addr, 'd', sizeof addr);
+    memcpy(addr, "x@", 2);
+    addr[254] = '\0';
+    submit_refused("alice@example.com", addr, MAILOUT_OK, NULL);
+    addr[254] = 'd';
+    addr[255] = '\0';
+    submit_refused("alice@example.com", addr, MAILOUT_E_ADDRESS, NULL);
+    /* a 254-byte address full of '+' fits alone, but its ORCPT xtext does
+     * not fit in 512 octets: refused before anything is sent */
+    memset(addr, '+', 64);
+    memcpy(addr + 64, "@", 1);
+    memset(addr + 65, 'd', 189);
+    addr[254] = '\0';
+    reset();
+    want.notify = MAILOUT_NOTIFY_FAILURE;
+    submit_refused("alice@example.com", addr, MAILOUT_E_INVAL, "250-x\r\n250 DSN\r\n");
+    reset();
+    submit_refused("alice@example.com", addr, MAILOUT_OK, "250 x\r\n");
+}
+
+static void test_smtputf8_required(void **state)
+{
+    (void)state;
+    reset();
+    submit_refused("alice@example.com", "j\xc3\xb6rg@example.org", MAILOUT_E_SMTPUTF8, NULL);
+    submit_refused("\xe5\xb0\x8f@example.com", "bob@example.org", MAILOUT_E_SMTPUTF8, NULL);
+    submit_refused("alice@b\xc3\xbc\x63her.example", "bob@example.org", MAILOUT_E_SMTPUTF8, NULL);
+    submit_refused("alice@example.com", "j\xc3\xb6rg@example.org", MAILOUT_OK, "250-x\r\n250 SMTPUTF8\r\n");
+    /* the job says it needs it (headers) */
+    hrun *r = malloc(sizeof *r);
+    hstep script[] = {HELLO("250 x\r\n"), SUBMIT(0, MAILOUT_E_SMTPUTF8), BYE};
+    reset();
+    setup(r);
+    r->jobs[0].smtputf8 = 1;
+    hmode m = {0, 0, 0, 0};
+    hrun_go(r, script, &m, 0);
+    hrun_free(r);
+    free(r);
+}
+
+static void size_case(const char *ehlo, size_t body_len, mailout_status exp, int is8)
+{
+    static char body[2000];
+    memset(body, 'z', body_len);
+    body[body_len] = '\0';
+    hrun *r = malloc(sizeof *r);
+    hstep script[] = {
+        S("220 x\r\n"), C("EHLO client.example\r\n"), {ST_S, ehlo, strlen(ehlo), 0, 0}, SUBMIT(0, 0), BYE,
+    };
+    script[3].status = exp;
+    reset();
+    want.body = body;
+    setup(r);
+    r->bodies[0].is8 = is8;
+    hmode m = {0, 0, 0, 0};
+    hrun_go(r, script, &m, 0);
+    hrun_free(r);
+    free(r);
+}
+
+static void test_size_refusal(void **state)
+{
+    (void)state;
+    /* over the limit: nothing sent */
+    {
+        static char body[102];
+        memset(body, 'z', 101);
+        hrun *h = malloc(sizeof *h);
+        hstep script[] = {HELLO("250-x\r\n250 SIZE 100\r\n"), SUBMIT(0, MAILOUT_E_SIZE), BYE};
+        reset();
+        want.body = body;
+        setup(h);
+        hmode m = {0, 0, 0, 0};
+        hrun_go(h, script, &m, 0);
+        hrun_free(h);
+        free(h);
+    }
+    {
+        /* exactly the limit: SIZE= exact */
+        static char body[101];
+        memset(body, 'z', 100);
+        static char exp_body[110];
+        snprintf(exp_body, sizeof exp_body, "%s\r\n.\r\n", body);
+        hstep script[] = {
+            HELLO("250-x\r\n250 SIZE 100\r\n"), SUBMIT(0, MAILOUT_OK), C("MAIL FROM:<alice@example.com> SIZE=100\r\n"),
+            S("250 ok\r\n"), C("RCPT TO:<bob@example.org>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
+            {ST_C, exp_body, strlen(exp_body), 0, 0}, S("250 ok\r\n"), BYE,
+        };
+        reset();
+        want.body = body;
+        want.stage = MAILOUT_STAGE_END;
+        want.code = 250;
+        want.ok = 1;
+        run(script);
+    }
+    /* 8-bit body without 8BITMIME: refused before sending */
+    size_case("250 x\r\n", 10, MAILOUT_E_8BIT, 1);
+}
+
+static void test_submit_state(void **state)
+{
+    (void)state;
+    mailout_allocator a = mailout_heap_allocator();
+    hrun *r = malloc(sizeof *r);
+    reset();
+    setup(r);
+    assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, 0));
+    assert_status(MAILOUT_E_STATE, mailout_smtp_submit(r->s, &r->jobs[0]));
+    assert_status(MAILOUT_E_INVAL, mailout_smtp_submit(r->s, NULL));
+    hrun_free(r);
+    /* a body whose start() fails: nothing sent, usable */
+    hstep script[] = {HELLO("250 x\r\n"), SUBMIT(0, MAILOUT_E_FILE), BYE};
+    reset();
+    setup(r);
+    r->bodies[0].start_st = MAILOUT_E_FILE;
+    hmode m = {0, 0, 0, 0};
+    hrun_go(r, script, &m, 0);
+    assert_status(MAILOUT_OK, r->final);
+    hrun_free(r);
+    /* bad jobs */
+    hstep script2[] = {HELLO("250 x\r\n"), SUBMIT(0, MAILOUT_E_INVAL), BYE};
+    reset();
+    setup(r);
+    r->jobs[0].rcpt_count = 0;
+    hrun_go(r, script2, &m, 0);
+    hrun_free(r);
+    reset();
+    setup(r);
+    r->jobs[0].mail_from = NULL;
+    hrun_go(r, script2, &m, 0);
+    hrun_free(r);
+    reset();
+    setup(r);
+    r->jobs[0].rcpt_count = MAILOUT_MAX_RECIPIENTS + 1;
+    hrun_go(r, script2, &m, 0);
+    hrun_free(r);
+    free(r);
+}
+
+/* MAILOUT_MAX_RECIPIENTS in one pipelined group. */
+static char many_group[MAILOUT_MAX_RECIPIENTS * 40 + 100];
+static char many_replies[MAILOUT_MAX_RECIPIENTS * 10 + 100];
+static char many_addr[MAILOUT_MAX_RECIPIENTS][24];
+static const char *many_rcpt[MAILOUT_MAX_RECIPIENTS];
+
+static void many_setup(hrun *r)
+{
+    hrun_init(r);
+    hrun_job(r, 0, "alice@example.com", one_rcpt, "x\r\n");
+    r->jobs[0].rcpt = many_rcpt;
+    r->jobs[0].rcpt_count = MAILOUT_MAX_RECIPIENTS;
+}
+
+static void many_check(hrun *r)
+{
+    assert_status(MAILOUT_OK, r->final);
+    assert_status(MAILOUT_E_PARTIAL, mailout_smtp_result(r->s)->status);
+    assert_int_equal(mailout_smtp_result(r->s)->rcpt_ok, MAILOUT_MAX_RECIPIENTS - 1);
+    assert_int_equal(mailout_smtp_rcpt_code(r->s, MAILOUT_MAX_RECIPIENTS - 1), 550);
+    assert_int_equal(mailout_smtp_rcpt_code(r->s, MAILOUT_MAX_RECIPIENTS), 0);
+}
+
+static void test_max_recipients(void **state)
+{
+    (void)state;
+    size_t g = (size_t)sprintf(many_group, "MAIL FROM:<alice@example.com>\r\n");
+    size_t rl = (size_t)sprintf(many_replies, "250 ok\r\n");
+    for (int i = 0; i < MAILOUT_MAX_RECIPIENTS; i++) {
+        snprintf(many_addr[i], sizeof many_addr[i], "r%d@example.org", i);
+        many_rcpt[i] = many_addr[i];
+        g += (size_t)sprintf(many_group + g, "RCPT TO:<%s>\r\n", many_addr[i]);
+        rl += (size_t)sprintf(many_replies + rl, i == MAILOUT_MAX_RECIPIENTS - 1 ? "550 no\r\n" : "250 ok\r\n");
+    }
+    g += (size_t)sprintf(many_group + g, "DATA\r\n");
+    rl += (size_t)sprintf(many_replies + rl, "354 go\r\n");
+    hstep script[] = {
+        HELLO(PIPE_EHLO), SUBMIT(0, MAILOUT_OK), {ST_C, many_group, g, 0, 0}, {ST_S, many_replies, rl, 0, 0},
+        C("x\r\n.\r\n"), S("250 ok\r\n"), BYE,
+    };
+    hrun *r = malloc(sizeof *r);
+    hmode modes[] = {{0, 0, 0, 0}, {0, 0, 0, 1}, {64, 1, 0, 0}, {100, 7, 333, 0}};
+    for (size_t i = 0; i < 4; i++) {
+        many_setup(r);
+        hrun_go(r, script, &modes[i], 0);
+        many_check(r);
+        hrun_free(r);
+    }
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_partial_pipelined),
+        cmocka_unit_test(test_partial_serial),
+        cmocka_unit_test(test_all_rejected_354),
+        cmocka_unit_test(test_all_rejected),
+        cmocka_unit_test(test_stage_errors),
+        cmocka_unit_test(test_mail_refused_pipelined),
+        cmocka_unit_test(test_421_mid_group),
+        cmocka_unit_test(test_end_garbled_or_late),
+        cmocka_unit_test(test_rset_fails),
+        cmocka_unit_test(test_two_messages),
+        cmocka_unit_test(test_body_transparency),
+        cmocka_unit_test(test_body_stuffed_by_source),
+        cmocka_unit_test(test_start_flags),
+        cmocka_unit_test(test_data_source_failure),
+        cmocka_unit_test(test_drop_during_body),
+        cmocka_unit_test(test_mail_params),
+        cmocka_unit_test(test_null_sender_and_quoted),
+        cmocka_unit_test(test_envelope_injection),
+        cmocka_unit_test(test_address_limits),
+        cmocka_unit_test(test_smtputf8_required),
+        cmocka_unit_test(test_size_refusal),
+        cmocka_unit_test(test_submit_state),
+        cmocka_unit_test(test_max_recipients),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
