@@ -69,6 +69,15 @@ typedef struct mailout_client_config {
  */
 MAILOUT_API mailout_status mailout_send(const mailout_client_config *cfg, mailout_msg *m, mailout_result *result);
 
+/**
+ * @brief As mailout_send(), for a job prepared by the caller (envelope and
+ * body source, see smtp.h), e.g. an outbox entry (outbox.h). The job and
+ * what it points to are borrowed for the duration of the call.
+ * @return result->status.
+ */
+MAILOUT_API mailout_status mailout_send_job(const mailout_client_config *cfg, const mailout_job *job,
+                                            mailout_result *result);
+
 /** A monotonic clock in ms, for drivers over caller transports. */
 typedef uint64_t (*mailout_clock_fn)(void *ctx);
 

@@ -42,28 +42,20 @@ static mailout_status send_connect(const mailout_client_config *cfg, mailout_tcp
     return mailout_tcp_open(tcp, &tc, NULL, t);
 }
 
-mailout_status mailout_send(const mailout_client_config *cfg, mailout_msg *m, mailout_result *result)
+mailout_status mailout_send_job(const mailout_client_config *cfg, const mailout_job *job, mailout_result *result)
 {
-    const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
     char ehlo[256];
     mailout_smtp_config sc;
     mailout_tls_config tc;
     mailout_transport t;
     mailout_tcp *tcp = NULL;
-    mailout_job job;
     mailout_status st;
 
     if (!result)
         return MAILOUT_E_INVAL;
     result_set(result, MAILOUT_E_INVAL);
-    if (!cfg || !cfg->host || !cfg->host[0] || !m)
+    if (!cfg || !cfg->host || !cfg->host[0] || !job)
         return MAILOUT_E_INVAL;
-    /* The envelope first: nothing to connect for when there is no message. */
-    st = mailout_job_from_msg(&job, m, rcpt_store);
-    if (st != MAILOUT_OK) {
-        result_set(result, st);
-        return st;
-    }
     st = send_connect(cfg, &tcp, &t);
     if (st != MAILOUT_OK) {
         result_set(result, st);
@@ -84,7 +76,27 @@ mailout_status mailout_send(const mailout_client_config *cfg, mailout_msg *m, ma
     tc = cfg->tls;
     if (!tc.server_name)
         tc.server_name = cfg->host;
-    (void)mailout_blocking_session(&t, &sc, &tc, &job, 1, result, send_monotonic_ms, NULL, 1);
+    (void)mailout_blocking_session(&t, &sc, &tc, job, 1, result, send_monotonic_ms, NULL, 1);
     mailout_tcp_free(tcp);
     return result->status;
+}
+
+mailout_status mailout_send(const mailout_client_config *cfg, mailout_msg *m, mailout_result *result)
+{
+    const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
+    mailout_job job;
+    mailout_status st;
+
+    if (!result)
+        return MAILOUT_E_INVAL;
+    result_set(result, MAILOUT_E_INVAL);
+    if (!cfg || !cfg->host || !cfg->host[0] || !m)
+        return MAILOUT_E_INVAL;
+    /* The envelope first: nothing to connect for when there is no message. */
+    st = mailout_job_from_msg(&job, m, rcpt_store);
+    if (st != MAILOUT_OK) {
+        result_set(result, st);
+        return st;
+    }
+    return mailout_send_job(cfg, &job, result);
 }
