@@ -255,7 +255,10 @@ static const char *guess_type(const char *path)
 /* Print one line for a refused setter; returns the exit code. */
 static int refused(mailout_status st, const char *opt, const char *arg, FILE *err)
 {
-    fprintf(err, "mailout-send: %s%s%s: %s\n", opt, arg ? " " : "", arg ? arg : "", mailout_strerror(st));
+    char q[CLI_PRINTABLE_MAX + 8];
+
+    fprintf(err, "mailout-send: %s%s%s: %s\n", opt, arg ? " " : "", arg ? cli_printable(arg, q, sizeof q) : "",
+            mailout_strerror(st));
     return cli_exit_code(st);
 }
 

@@ -182,6 +182,8 @@ static int send_message(cli_body *b, const cli_config *cfg, const cli_secrets *s
 
     memset(&res, 0, sizeof res);
     mailout_send(&cc, b->msg, &res);
+    if (rc->progress_shown && rc->last_permille < 0 && res.status == MAILOUT_OK)
+        fprintf(stderr, "\rsending: %llu bytes, done", (unsigned long long)res.data_bytes);
     if (rc->progress_shown)
         fputc('\n', stderr);
     if ((res.status == MAILOUT_E_SOURCE || res.status == MAILOUT_E_FILE) && cli_body_explain(b, stderr))
