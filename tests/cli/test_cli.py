@@ -360,6 +360,7 @@ MAIL = {'expect_re': '(?i)MAIL FROM:<%s>.*' % re.escape(FROM), 'reply': '250 2.1
 DATA = {'expect_line': 'DATA\r\n', 'reply': '354 go ahead\r\n'}
 BODY = {'expect_data': True, 'reply': '250 2.0.0 queued as 1\r\n'}
 QUIT = {'expect_line': 'QUIT\r\n', 'reply': '221 2.0.0 bye\r\n'}
+RSET = {'expect_line': 'RSET\r\n', 'reply': '250 2.0.0 ok\r\n'}
 
 
 def rcpt(addr=TO, reply='250 2.1.5 ok\r\n', extra=''):
@@ -434,10 +435,11 @@ class Peer(PeerTests):
         self.assertTrue(res.ok, res.error)
 
     def test_rcpt_5xx_exit_69(self):
-        script = flow(rcpt(reply='550 5.1.1 user unknown\r\n'), {'read_all': True, 'timeout': 10})
+        script = flow(rcpt(reply='550 5.1.1 user unknown\r\n'), RSET, QUIT)
         r, res = self.against(script)
         self.assertExit(r, 69)
         self.assertEqual(r.stderr.decode(), 'mailout-send: RCPT <%s>: 550 5.1.1 user unknown\n' % TO)
+        self.assertTrue(res.ok, res.error)
         self.assertNotIn(b'DATA\r\n', res.records[0])
 
     def test_partial_failure(self):
@@ -458,15 +460,16 @@ class Peer(PeerTests):
 
     def test_mail_4xx_exit_75(self):
         script = [GREET, ehlo(), {'expect_re': '(?i)MAIL FROM:.*', 'reply': '451 4.7.1 greylisted, come back\r\n'},
-                  {'read_all': True, 'timeout': 10}]
-        r, _ = self.against(script)
+                  RSET, QUIT]
+        r, res = self.against(script)
         self.assertExit(r, 75, r'^mailout-send: MAIL: 451 4.7.1 greylisted, come back\n$')
+        self.assertTrue(res.ok, res.error)
 
     def test_data_end_5xx_exit_69(self):
-        script = flow(rcpt(), DATA, {'expect_data': True, 'reply': '554 5.7.1 spam detected\r\n'},
-                      {'read_all': True, 'timeout': 10})
-        r, _ = self.against(script)
-        self.assertExit(r, 69, r'554 5.7\.1 spam detected')
+        script = flow(rcpt(), DATA, {'expect_data': True, 'reply': '554 5.7.1 spam detected\r\n'}, RSET, QUIT)
+        r, res = self.against(script)
+        self.assertExit(r, 69, r'^mailout-send: END: 554 5.7\.1 spam detected\n$')
+        self.assertTrue(res.ok, res.error)
 
     def test_drop_after_data_delivery_unknown_75(self):
         script = flow(rcpt(), DATA, {'expect_data': True}, {'close': 'fin'})
