@@ -434,6 +434,24 @@ class Peer(PeerTests):
         self.assertExit(r, 0)
         self.assertTrue(res.ok, res.error)
 
+    def test_pipelining_by_default(self):
+        # the same server as test_no_pipelining: without the flag, RCPT
+        # follows MAIL before any reply
+        script = [GREET, ehlo('PIPELINING'), {'expect_re': '(?i)MAIL FROM:.*'},
+                  {'expect_re': '(?i)RCPT TO:.*', 'timeout': 2}, {'send': '250 ok\r\n250 ok\r\n'},
+                  {'expect_line': 'DATA\r\n'}, {'send': '354 go\r\n'}, BODY, QUIT]
+        r, res = self.against(script)
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+
+    def test_chunking_by_default(self):
+        # a small message goes as two chunks here, the second one with LAST
+        r, res = self.against(flow(rcpt(), {'expect_bdat': True, 'last': False, 'reply': '250 2.0.0 ok\r\n'},
+                                   {'expect_bdat': True, 'last': True, 'reply': '250 2.0.0 ok\r\n'},
+                                   QUIT, caps=('CHUNKING', '8BITMIME')))
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+
     def test_rcpt_5xx_exit_69(self):
         script = flow(rcpt(reply='550 5.1.1 user unknown\r\n'), RSET, QUIT)
         r, res = self.against(script)
@@ -564,6 +582,24 @@ class Tls(PeerTests):
             r = self.tls_cli(p.port, '--cafile', servers.ca_file())
             p.wait()
         self.assertExit(r, 77)
+
+    def test_xoauth2_token_file(self):
+        token = 'ya29.' + 'T0k3n' * 20
+        tf = self.f.write('token', token + '\n')
+        script = [GREET, ehlo('STARTTLS'), {'expect_line': 'STARTTLS\r\n', 'reply': '220 2.0.0 go\r\n'},
+                  {'starttls': True, 'cert': 'server'}, ehlo('AUTH XOAUTH2'),
+                  {'expect_re': r'AUTH XOAUTH2 (\S+)', 'reply': '235 2.7.0 ok\r\n'},
+                  MAIL, rcpt(), DATA, BODY, QUIT]
+        with servers.Peer(script, timeout=20) as p:
+            r = self.tls_cli(p.port, '--cafile', servers.ca_file(), '--user', 'dev', '--oauth-token-file', tf,
+                             '--verbose')
+            res = p.wait()
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+        self.assertNotIn(token.encode(), r.stderr)
+        line = re.search(rb'AUTH XOAUTH2 (\S+)\r\n', res.records[0]).group(1)
+        self.assertEqual(base64.b64decode(line), b'user=dev\x01auth=Bearer ' + token.encode() + b'\x01\x01')
+        self.assertNotIn(line, r.stderr)
 
     def test_pin(self):
         good = spki_pin(os.path.join(servers.certs_dir(), 'server.pem'))
