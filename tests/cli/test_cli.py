@@ -737,6 +737,14 @@ class Examples(unittest.TestCase):
         self.assertEqual(att.get_payload(decode=True).replace(b'\r\n', b'\n'), b'boot ok\nsensor 3 offline\n')
         self.assertEqual(run([self.f.dir + '/missing'], prog='compose').returncode, 1)
 
+    def test_readme_example_is_compose_c(self):
+        with open(os.path.join(SRC, 'README.md')) as f:
+            readme = f.read()
+        with open(os.path.join(SRC, 'examples', 'compose', 'compose.c')) as f:
+            code = f.read()
+        block = re.search(r'```c\n(.*?)```', readme, re.S).group(1)
+        self.assertEqual(block, code[code.index('#include <stdio.h>'):])
+
     def test_report(self):
         r = run(['2000'], prog='report')
         self.assertEqual(r.returncode, 0, r.stderr)
