@@ -151,6 +151,7 @@ static int cmd_start(cli_source *s)
         /* child: stdout into the pipe, stdin from /dev/null so that it
          * never competes with --text - */
         int devnull = open("/dev/null", O_RDONLY);
+        signal(SIGPIPE, SIG_DFL); /* mailout-send ignores it; the command must not */
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
             close(devnull);
@@ -528,8 +529,9 @@ void cli_body_free(cli_body *b)
             close(s->fd);
         s->fd = -1;
         if (s->pid > 0) {
-            /* sending stopped before the command finished */
-            kill(s->pid, SIGTERM);
+            /* sending stopped before the command finished; SIGKILL so
+             * that the wait below is bounded */
+            kill(s->pid, SIGKILL);
             while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
             s->pid = 0;
