@@ -509,7 +509,7 @@ static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
         fprintf(err, "mailout-send: --password-file/--oauth-token-file need --user\n");
         return -1;
     }
-    if (cfg->text && cfg->html && strcmp(cfg->html, "-") == 0) {
+    if (cfg->html && strcmp(cfg->html, "-") == 0) {
         fprintf(err, "mailout-send: --html - is not supported; use a file\n");
         return -1;
     }
