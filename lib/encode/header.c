@@ -175,13 +175,22 @@ static unsigned char choose_encoding(const unsigned char *s, size_t len)
     return q <= 2 * b ? HT_Q : HT_B;
 }
 
-void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned flags)
+/* Length of the first word (the value starts with no white space). */
+static size_t first_word_len(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && !is_wsp(s[i]))
+        i++;
+    return i;
+}
+
+void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned flags, unsigned col)
 {
     const unsigned char *s = (const unsigned char *)str;
     t->s = s;
     t->len = len;
     t->pos = 0;
-    t->first = 1;
+    t->first = (flags & MAILOUT_HTEXT_PHRASE) ? 0 : 1;
     if (flags & MAILOUT_HTEXT_PHRASE) {
         /* a quoted-string is one unit: it must fit a continuation line */
         if (plain_chars_ok(s, len, 0) && quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
@@ -191,7 +200,12 @@ void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned 
         return;
     }
     size_t max = (flags & MAILOUT_HTEXT_LONG_WORDS) ? MAILOUT_HDR_LONG_WORD : MAILOUT_HDR_LINE - 1;
-    if (plain_chars_ok(s, len, 1) && plain_words_fit(s, len, max))
+    /* The first word stays on the field's first line (see htext_first).
+     * If it does not fit there, encoded-words can be cut to fit, unless
+     * the name is so long that nothing would. */
+    int first_fits = col + 1 + first_word_len(s, len) <= MAILOUT_HDR_LINE ||
+                     col + 1 + HDR_MIN_WORD > MAILOUT_HDR_LINE || (flags & MAILOUT_HTEXT_LONG_WORDS);
+    if (plain_chars_ok(s, len, 1) && plain_words_fit(s, len, max) && first_fits)
         t->mode = HT_PLAIN;
     else
         t->mode = choose_encoding(s, len);
@@ -202,6 +216,18 @@ int mailout_htext_encoded(const mailout_htext *t)
     return t->mode == HT_Q || t->mode == HT_B;
 }
 
+/* The first unit of an unstructured value goes on the field's first line,
+ * after one space, never folded: readers keep white space that follows a
+ * fold right after the colon as part of the value (Python's email does),
+ * so "Name:" CRLF SP "value" would not read back as "value". */
+static size_t htext_first(mailout_htext *t, mailout_hfold *f, char *out, const char *tok, size_t n)
+{
+    t->first = 0;
+    out[0] = ' ';
+    f->col++;
+    return 1 + mailout_hfold_put(f, out + 1, tok, n, MAILOUT_HFWS_NONE);
+}
+
 static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
 {
     size_t start = t->pos, i = t->pos;
@@ -210,9 +236,9 @@ static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
     while (i < t->len && !is_wsp(t->s[i]))
         i++;
     t->pos = i;
-    int fws = t->first ? MAILOUT_HFWS_SPACE : MAILOUT_HFWS_INLINE;
-    t->first = 0;
-    return mailout_hfold_put(f, out, (const char *)t->s + start, i - start, fws);
+    if (t->first)
+        return htext_first(t, f, out, (const char *)t->s + start, i - start);
+    return mailout_hfold_put(f, out, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE);
 }
 
 static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
@@ -231,12 +257,15 @@ static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
 }
 
 /* Longest word that may be started now: the rest of this line if a
- * useful word fits there, else a whole new line's worth. */
-static size_t word_room(const mailout_hfold *f)
+ * useful word fits there, else a whole new line's worth (or, for the
+ * first word, which cannot move to a new line, the shortest useful one). */
+static size_t word_room(const mailout_htext *t, const mailout_hfold *f)
 {
     size_t room = f->col + 1 < MAILOUT_HDR_LINE ? MAILOUT_HDR_LINE - f->col - 1 : 0;
     if (room >= HDR_MIN_WORD && room < MAILOUT_HDR_WORD_MAX)
         return room;
+    if (t->first && room < HDR_MIN_WORD)
+        return HDR_MIN_WORD;
     return MAILOUT_HDR_WORD_MAX;
 }
 
@@ -284,12 +313,13 @@ static size_t fill_b(mailout_htext *t, char *w, size_t n, size_t max)
 static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
 {
     char w[MAILOUT_HDR_WORD_MAX + 1];
-    size_t max = word_room(f);
+    size_t max = word_room(t, f);
     memcpy(w, t->mode == HT_Q ? "=?utf-8?Q?" : "=?utf-8?B?", 10);
     size_t n = t->mode == HT_Q ? fill_q(t, w, 10, max) : fill_b(t, w, 10, max);
     w[n++] = '?';
     w[n++] = '=';
-    t->first = 0;
+    if (t->first)
+        return htext_first(t, f, out, w, n);
     return mailout_hfold_put(f, out, w, n, MAILOUT_HFWS_SPACE);
 }
 
@@ -334,9 +364,11 @@ void mailout_hparam_init(mailout_hparam *p, const char *name, const char *str, s
     p->pos = 0;
     p->seg = 0;
     /* Each unit goes on a line as " " + unit + ";": at most 76 characters. */
+    /* "=?" in a quoted value is decoded as an encoded-word by some readers
+     * (RFC 2047 §5 says not to, Python's email does): percent-encode it */
     int ascii = 1;
     for (size_t i = 0; i < len; i++)
-        if (s[i] < 0x20 || s[i] >= 0x7F)
+        if (s[i] < 0x20 || s[i] >= 0x7F || (s[i] == '=' && i + 1 < len && s[i + 1] == '?'))
             ascii = 0;
     if (ascii && nlen + 1 + quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
         p->mode = HP_QUOTED;

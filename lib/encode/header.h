@@ -85,14 +85,17 @@ typedef struct mailout_htext {
 } mailout_htext;
 
 /**
- * Start writing @p len bytes of text. The whole value is written plain
- * (folded at its own white space; a display name as one quoted-string)
- * when it is printable ASCII, has no "=?", does not start or end with
- * white space and all its words fit; otherwise it is written entirely as
- * encoded-words (Q when that is not longer than B), so decoding gives back
- * exactly the input, spaces included.
+ * Start writing @p len bytes of text, for a field whose name (and colon)
+ * end at column @p col. The whole value is written plain (folded at its
+ * own white space; a display name as one quoted-string) when it is
+ * printable ASCII, has no "=?", does not start or end with white space and
+ * all its words fit; otherwise it is written entirely as encoded-words (Q
+ * unless that is more than twice as long as B), so decoding gives back
+ * exactly the input, spaces included. The first unit of an unstructured
+ * value is never folded away from the field name (readers would keep the
+ * white space of that fold as part of the value).
  */
-void mailout_htext_init(mailout_htext *t, const char *s, size_t len, unsigned flags);
+void mailout_htext_init(mailout_htext *t, const char *s, size_t len, unsigned flags, unsigned col);
 
 /** Write the next unit (with the white space before it) to @p out; 0 when done. */
 size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out);

@@ -43,8 +43,9 @@ static size_t text_field(msg_field *fs, char *out, const char *name, size_t nlen
                          unsigned flags)
 {
     if (fs->step == 0) {
-        mailout_htext_init(&fs->text, value->s, value->len, flags);
-        return field_name(fs, out, name, nlen);
+        size_t n = field_name(fs, out, name, nlen);
+        mailout_htext_init(&fs->text, value->s, value->len, flags, fs->fold.col);
+        return n;
     }
     if (fs->step == STEP_GONE)
         return 0;
@@ -63,7 +64,7 @@ static size_t mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *na
     if (fs->sub == 0) {
         fs->sub = 2;
         if (name->s) {
-            mailout_htext_init(&fs->text, name->s, name->len, MAILOUT_HTEXT_PHRASE);
+            mailout_htext_init(&fs->text, name->s, name->len, MAILOUT_HTEXT_PHRASE, fs->fold.col);
             fs->sub = 1;
         }
     }
