@@ -34,9 +34,21 @@
  * allocated afterwards. The core never calls malloc.
  *
  * Errors are sticky: once a call returns a negative status the session is
- * over (want() becomes MAILOUT_SMTP_WANT_NONE, except that a QUIT may
- * still be queued for politeness when the connection is healthy), and
- * mailout_smtp_status() repeats the error.
+ * over (want() becomes MAILOUT_SMTP_WANT_NONE; nothing more is written,
+ * not even QUIT: the driver closes the connection), and
+ * mailout_smtp_status() repeats the error; mailout_smtp_failure() says
+ * where it happened and keeps the deciding reply.
+ *
+ * Failures that only concern one message (a 4xx/5xx to MAIL, RCPT, DATA
+ * or the end of data, a refused BDAT chunk, a BDAT body source error) are
+ * not session errors: the result of the job says what happened, the engine
+ * sends RSET, and the session is ready for the next job.
+ *
+ * Server replies: decided by code only. 421 at any point ends the session
+ * with MAILOUT_E_SERVER_SHUTDOWN; bytes when no reply is due (other than a
+ * 421) are MAILOUT_E_PROTO, as is any byte following STARTTLS's 220 in the
+ * same read. Replies are limited by MAILOUT_REPLY_LINE_MAX, _LINES_MAX and
+ * _TOTAL_MAX (MAILOUT_E_REPLY_TOO_LONG).
  */
 #ifndef MAILOUT_SMTP_H
 #define MAILOUT_SMTP_H
@@ -92,7 +104,10 @@ typedef enum mailout_smtp_stage {
 /** @brief Stage name ("MAIL", "RCPT", ...) for messages. */
 MAILOUT_API const char *mailout_smtp_stage_name(mailout_smtp_stage stage);
 
-/** A server reply, as kept by the engine (text truncated to REPLY_TEXT_MAX). */
+/** A server reply, as kept by the engine (text truncated to REPLY_TEXT_MAX).
+ *  The enhanced status code (RFC 3463) is only parsed when the server
+ *  offered ENHANCEDSTATUSCODES and its class agrees with the code; the text
+ *  still begins with it. */
 typedef struct mailout_reply {
     uint16_t code;      /**< 200..599, 0 if none */
     uint8_t enh_class;  /**< enhanced status code class (2, 4, 5), 0 if none */
@@ -113,10 +128,12 @@ typedef struct mailout_smtp_callbacks {
     /** One protocol line (without CRLF). Message data is never traced, and
      *  credentials never appear: AUTH arguments are redacted. */
     void (*trace)(void *ctx, mailout_trace_dir dir, const char *line, size_t len);
-    /** Data bytes handed to the driver so far / total (total is
-     *  MAILOUT_SIZE_UNKNOWN when unknown). */
+    /** Message bytes taken from the body source so far (before
+     *  dot-stuffing) / total as reported by the body's start() (or
+     *  MAILOUT_SIZE_UNKNOWN). Called as the output buffer is filled. */
     void (*progress)(void *ctx, uint64_t sent, uint64_t total);
-    /** The reply to RCPT number @p index (order of the envelope). */
+    /** The reply to RCPT number @p index (order of the envelope), for
+     *  every recipient of every job, accepted or not. */
     void (*rcpt)(void *ctx, size_t index, const mailout_reply *reply);
     void *ctx;
 } mailout_smtp_callbacks;
@@ -132,11 +149,14 @@ typedef struct mailout_smtp_config {
     int allow_plaintext_auth;    /**< allow AUTH without TLS (never the default) */
     int no_pipelining;           /**< do not use PIPELINING even if offered */
     int no_chunking;             /**< do not use CHUNKING/BDAT even if offered */
-    size_t out_buf_size;         /**< output buffer bytes; 0 = 256; minimum 64 */
+    /** Output buffer bytes; 0 = 256; minimum 64. Any size works for any
+     *  command (long ones are written in pieces); BDAT chunks carry
+     *  out_buf_size - 24 bytes each. */
+    size_t out_buf_size;
     /** Per-reply deadlines in ms (RFC 5321 §4.5.3.2); 0 = the RFC's values
      *  (greeting 5 min, MAIL/RCPT 5 min, DATA 2 min, data block 3 min,
      *  end of data 10 min). */
-    uint32_t timeout_ms;
+    uint32_t timeout_ms;         /**< QUIT waits at most 10 s (or timeout_ms if smaller) */
     /** Randomness for SASL nonces (SCRAM); NULL disables SCRAM-SHA-256. */
     int (*random)(void *ctx, void *buf, size_t len);
     void *random_ctx;
@@ -162,6 +182,11 @@ typedef struct mailout_smtp_config {
  * When @p stuffs is 0 the engine itself normalises line endings, stuffs
  * dots and writes the terminator (mailout_line filter) for DATA. Either
  * way the terminator is never sent after a source error.
+ * BDAT (server offers CHUNKING, config.no_chunking unset) sends the bytes
+ * as they come, without MAILOUT_READ_SMTP and without the line filter.
+ * A source that reports is_8bit() to a server without 8BITMIME is refused
+ * at submit() with MAILOUT_E_8BIT. A negative status from start() is
+ * returned by submit() (nothing sent); from read(), see mailout_result.
  */
 typedef struct mailout_body {
     mailout_status (*start)(void *ctx, unsigned flags, uint64_t *size);
@@ -171,14 +196,19 @@ typedef struct mailout_body {
     int stuffs;
 } mailout_body;
 
-/** One message to send: envelope and body. Borrowed until the job ends. */
+/** One message to send: envelope and body. Borrowed until the job ends.
+ *  Addresses are addr-specs without <>: printable ASCII (quoted local
+ *  parts allowed) or UTF-8 when the server offers SMTPUTF8; local part
+ *  <= 64, whole <= MAILOUT_MAX_ADDRESS_LEN. DSN parameters (NOTIFY,
+ *  ORCPT=rfc822;xtext, RET, ENVID) are sent only when the server offers
+ *  DSN; ORCPT is left out for a UTF-8 address. */
 typedef struct mailout_job {
     const char *mail_from;        /**< without <>; "" = null reverse-path */
     const char *const *rcpt;      /**< envelope recipients (without <>) */
     size_t rcpt_count;            /**< 1..MAILOUT_MAX_RECIPIENTS */
     unsigned dsn_notify;          /**< MAILOUT_NOTIFY_* or 0 = no DSN */
     mailout_dsn_ret dsn_ret;
-    const char *dsn_envid;        /**< xtext-safe or NULL */
+    const char *dsn_envid;        /**< printable ASCII, 1..100 chars, or NULL; xtext-encoded by the engine */
     int smtputf8;                 /**< envelope or headers need SMTPUTF8 */
     mailout_body body;
 } mailout_job;
@@ -196,19 +226,28 @@ MAILOUT_API mailout_status mailout_job_from_msg(mailout_job *job, mailout_msg *m
 /** Outcome of one message. */
 typedef struct mailout_result {
     /** MAILOUT_OK: accepted (2xx after the data) for every recipient;
-     *  MAILOUT_E_PARTIAL: accepted for some, see rcpt_ok/the rcpt callback;
-     *  MAILOUT_E_REJ_PERM / MAILOUT_E_REJ_TEMP: refused (5xx / 4xx);
-     *  MAILOUT_E_DELIVERY_UNKNOWN: the data was sent but no final reply
-     *  came (the server may or may not deliver it);
-     *  MAILOUT_E_SIZE: larger than the server's SIZE limit (nothing sent);
-     *  MAILOUT_E_SMTPUTF8: the message needs SMTPUTF8, not offered;
-     *  any other error of the session. */
+     *  MAILOUT_E_PARTIAL: accepted for some, see rcpt_ok/the rcpt callback
+     *      (stage END, reply = the final 2xx);
+     *  MAILOUT_E_REJ_PERM / MAILOUT_E_REJ_TEMP: refused (5xx / 4xx) at
+     *      stage MAIL, RCPT (no recipient accepted: the last refusal),
+     *      DATA, BODY (a BDAT chunk) or END; the first refusal decides.
+     *      When DATA was answered 354 anyway, only "." was sent;
+     *  MAILOUT_E_DELIVERY_UNKNOWN: all data was sent (terminator or BDAT
+     *      LAST acknowledged by the driver) but no usable final reply came
+     *      (connection lost, timeout, malformed reply): the server may or
+     *      may not deliver it;
+     *  the body source's error (e.g. MAILOUT_E_SOURCE), stage BODY: with
+     *      DATA the session ends with it too (no terminator can be sent;
+     *      close the connection); with BDAT the engine sends RSET and the
+     *      session stays usable;
+     *  any other error of the session (MAILOUT_E_SERVER_SHUTDOWN,
+     *      MAILOUT_E_CLOSED, MAILOUT_E_TIMEOUT...), with its stage. */
     mailout_status status;
     mailout_smtp_stage stage;  /**< where it was decided */
     mailout_reply reply;       /**< the deciding reply (code 0 if none) */
     size_t rcpt_ok;            /**< recipients accepted */
     size_t rcpt_failed;        /**< recipients refused */
-    uint64_t data_bytes;       /**< message bytes sent */
+    uint64_t data_bytes;       /**< message bytes taken from the body source */
 } mailout_result;
 
 /* ------------------------------------------------------------------ */
@@ -221,7 +260,7 @@ typedef struct mailout_result {
 #define MAILOUT_SMTP_WANT_READ 2u   /**< waiting for server bytes */
 #define MAILOUT_SMTP_WANT_TLS 4u    /**< start TLS now, then tls_done() */
 #define MAILOUT_SMTP_WANT_IDLE 8u   /**< ready: submit() a job or quit() */
-#define MAILOUT_SMTP_WANT_BODY 16u  /**< the body source said AGAIN: call out_buf() later */
+#define MAILOUT_SMTP_WANT_BODY 16u  /**< the body source said AGAIN: call out_buf() later (may be set with READ) */
 
 /**
  * @brief Create an engine for one connection (nothing is sent yet; the
@@ -255,7 +294,9 @@ MAILOUT_API const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *l
 /** @brief @p n bytes (<= len) of out_buf() were sent. */
 MAILOUT_API mailout_status mailout_smtp_out_ack(mailout_smtp *s, size_t n);
 
-/** @brief Room for received bytes (*cap >= 1). Valid until the next call. */
+/** @brief Room for received bytes (*cap >= 1, currently 512). Valid until
+ *  the next call. Received bytes are parsed at once by in_ack(): nothing
+ *  is kept between calls but the parser's state. */
 MAILOUT_API unsigned char *mailout_smtp_in_buf(mailout_smtp *s, size_t *cap);
 
 /**
@@ -266,8 +307,10 @@ MAILOUT_API mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n);
 
 /**
  * @brief The transport failed or the server closed the connection (@p why:
- * MAILOUT_E_CLOSED, MAILOUT_E_IO, MAILOUT_E_TIMEOUT...). A job in its data
- * phase ends as MAILOUT_E_DELIVERY_UNKNOWN if all data was sent.
+ * MAILOUT_E_CLOSED, MAILOUT_E_IO, MAILOUT_E_TIMEOUT...; a non-negative
+ * value counts as MAILOUT_E_IO). A job whose data was all sent ends as
+ * MAILOUT_E_DELIVERY_UNKNOWN (session status too). After QUIT, or once
+ * the session is finished, closing is normal: MAILOUT_OK.
  * @return the resulting sticky status.
  */
 MAILOUT_API mailout_status mailout_smtp_abort(mailout_smtp *s, mailout_status why);
@@ -279,7 +322,11 @@ MAILOUT_API mailout_status mailout_smtp_abort(mailout_smtp *s, mailout_status wh
  */
 MAILOUT_API mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake);
 
-/** @brief Current time in ms (any monotonic origin); call before each step. */
+/** @brief Current time in ms (any monotonic origin); call before each step.
+ *  The first call fixes the origin: a deadline armed before it counts
+ *  from there. Passing a deadline fails the session with
+ *  MAILOUT_E_TIMEOUT (DELIVERY_UNKNOWN for a job awaiting its final
+ *  reply); while waiting for QUIT's reply it just ends the session. */
 MAILOUT_API void mailout_smtp_set_time(mailout_smtp *s, uint64_t now_ms);
 
 /**
@@ -291,10 +338,15 @@ MAILOUT_API uint64_t mailout_smtp_deadline(const mailout_smtp *s);
 
 /**
  * @brief Start sending @p job (only when want() has MAILOUT_SMTP_WANT_IDLE).
- * Validates the envelope first (controls, CR/LF, lengths, SMTPUTF8 need,
- * SIZE limit): on failure nothing is sent and the session stays usable.
- * @return MAILOUT_OK, MAILOUT_E_STATE, MAILOUT_E_ADDRESS, MAILOUT_E_INVAL,
- *         MAILOUT_E_SIZE, MAILOUT_E_SMTPUTF8.
+ * Validates the envelope first (controls, CR/LF, spaces, <>, lengths,
+ * every command <= MAILOUT_COMMAND_MAX with its CRLF, SMTPUTF8 need),
+ * then calls the body's start() (SIZE limit, 8-bit need): on failure
+ * nothing is sent and the session stays usable. After the first job each
+ * job begins with RSET (pipelined with MAIL when PIPELINING is offered).
+ * @return MAILOUT_OK, MAILOUT_E_STATE, MAILOUT_E_ADDRESS (bad address),
+ *         MAILOUT_E_INVAL (bad job, DSN parameters, command too long),
+ *         MAILOUT_E_SIZE, MAILOUT_E_SMTPUTF8, MAILOUT_E_8BIT, or the
+ *         status of body.start(); the session's error if it has one.
  */
 MAILOUT_API mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job);
 
@@ -316,7 +368,8 @@ MAILOUT_API const mailout_result *mailout_smtp_failure(const mailout_smtp *s);
 /** @brief The reply code to RCPT @p index of the last job (0 if not sent). */
 MAILOUT_API uint16_t mailout_smtp_rcpt_code(const mailout_smtp *s, size_t index);
 
-/** @brief Queue QUIT; the session ends after its reply (or the server's close). */
+/** @brief Queue QUIT (only when IDLE, else MAILOUT_E_STATE); the session
+ *  ends with MAILOUT_OK after any reply, the server's close, or 10 s. */
 MAILOUT_API mailout_status mailout_smtp_quit(mailout_smtp *s);
 
 /** @brief The sticky session status (MAILOUT_OK while healthy). */

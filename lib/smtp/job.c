@@ -8,15 +8,14 @@
 static mailout_status msg_start(void *ctx, unsigned flags, uint64_t *size)
 {
     mailout_msg *m = ctx;
-    /* size() runs the same code as reading and leaves the message ready
-     * to read from its first byte; a producer of unknown length only
-     * costs the SIZE= parameter */
-    mailout_status st = mailout_msg_size(m, flags, size);
-    if (st == MAILOUT_E_SIZE_UNKNOWN) {
+    /* SIZE= counts the message itself, not the dot-stuffed DATA stream;
+     * a producer of unknown length only costs the SIZE= parameter */
+    mailout_status st = mailout_msg_size(m, flags & ~MAILOUT_READ_SMTP, size);
+    if (st == MAILOUT_E_SIZE_UNKNOWN)
         *size = MAILOUT_SIZE_UNKNOWN;
-        st = mailout_msg_read_start(m, flags);
-    }
-    return st;
+    else if (st != MAILOUT_OK)
+        return st;
+    return mailout_msg_read_start(m, flags);
 }
 
 static mailout_status msg_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)

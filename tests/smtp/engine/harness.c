@@ -190,7 +190,8 @@ mailout_status hrun_go(hrun *r, const hstep *script, const hmode *m, int tls_act
     static hstate h;
     h.got_len = 0;
     mailout_allocator a = mailout_heap_allocator();
-    r->cfg.out_buf_size = m->out_size;
+    if (m->out_size)
+        r->cfg.out_buf_size = m->out_size;
     assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, tls_active));
     mailout_smtp *s = r->s;
     size_t pos = 0;
