@@ -93,13 +93,13 @@ void mailout_pump_close(mailout_pump *p);
 mailout_status mailout_pump_step(mailout_pump *p, uint64_t now_ms);
 
 /*
- * After AGAIN: the transport to wait on and the directions for it (the TLS
- * session's during and after a handshake, else the lower one), with
- * *want as the transport's pollfd() adjusted it (TLS can need to read
- * while the engine wants to write). Returns the fd to poll, or -1 (no
- * pollfd, or nothing to wait for: *want 0).
+ * After AGAIN, non-blocking drivers: the fd to poll and *want, the
+ * directions as the transport's pollfd() adjusted them (TLS, during and
+ * after a handshake, can need to read while the engine wants to write).
+ * -1 with *want 0 when there is nothing to poll (settled, or only the body
+ * source is waiting).
  */
-int mailout_pump_poll(const mailout_pump *p, const mailout_transport **t, unsigned *want);
+int mailout_pump_poll(const mailout_pump *p, unsigned *want);
 
 /*
  * After AGAIN, blocking drivers: wait on the transport (the TLS session's

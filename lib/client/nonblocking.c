@@ -195,7 +195,7 @@ int mailout_client_pollfd(const mailout_client *c, unsigned *want)
     int fd = -1;
 
     if (c && !c->finished && c->sticky >= 0)
-        fd = mailout_pump_poll(&c->pump, NULL, &w);
+        fd = mailout_pump_poll(&c->pump, &w);
     if (want)
         *want = w;
     return fd;

@@ -219,16 +219,14 @@ mailout_status mailout_pump_step(mailout_pump *p, uint64_t now_ms)
     }
 }
 
-int mailout_pump_poll(const mailout_pump *p, const mailout_transport **t, unsigned *want)
+int mailout_pump_poll(const mailout_pump *p, unsigned *want)
 {
-    const mailout_transport *tt = p->tls ? &p->tls_t : &p->lower;
+    const mailout_transport *t = p->tls ? &p->tls_t : &p->lower;
     unsigned w = p->wait_dir;
     int fd = -1;
 
-    if (w && tt->pollfd)
-        fd = tt->pollfd(tt->ctx, &w);
-    if (t)
-        *t = tt;
+    if (w && t->pollfd)
+        fd = t->pollfd(t->ctx, &w);
     *want = w;
     return w ? fd : -1;
 }

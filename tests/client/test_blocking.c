@@ -325,6 +325,37 @@ static void test_flaky_transport_with_wait(void **state)
     srv_free(&s);
 }
 
+/* A body source that says AGAIN now and then: the blocking driver comes
+ * back to it (nothing to poll for it) and the bytes are the same. */
+static void test_body_source_again(void **state)
+{
+    srv s;
+    mailout_transport t;
+    mailout_tcp *tcp;
+    mailout_smtp_config cfg = plain_cfg();
+    ct_body b1;
+    mailout_job job;
+    mailout_result res;
+    char *exp;
+    (void)state;
+
+    assert_int_equal(srv_tcp_listen(&s, "220 srv.test ESMTP\r\n", 10000), 0);
+    srv_rules_plain(&s);
+    assert_int_equal(srv_tcp_start(&s), 0);
+    tcp = connect_tcp(s.port, &t);
+    job = make_job(&b1, rcpt1, 1);
+    job.body = ct_body_source(&b1, body_text, 3, 2);
+    assert_status(MAILOUT_OK, mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, clock_ms, NULL));
+    assert_status(MAILOUT_OK, res.status);
+    assert_true(b1.reads > 2 * (sizeof body_text / 3));
+    mailout_tcp_free(tcp);
+    srv_join(&s);
+    exp = wire_for(rcpt1, 1, 1, body_text);
+    assert_bytes_equal(exp, strlen(exp), s.log, s.log_len);
+    free(exp);
+    srv_free(&s);
+}
+
 /* Over a transport that returns 0 and has no wait(): the blocking driver cannot go on. */
 static void test_would_block_without_wait(void **state)
 {
@@ -375,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_quit_unanswered_is_bounded),
         cmocka_unit_test(test_flaky_transport_with_wait),
+        cmocka_unit_test(test_body_source_again),
         cmocka_unit_test(test_would_block_without_wait),
         cmocka_unit_test(test_send_jobs_invalid),
     };

@@ -407,6 +407,44 @@ static void test_client_untrusted(void **state)
     assert_bytes_equal(exp, sizeof exp - 1, got, (size_t)len);
 }
 
+/*
+ * STARTTLS hygiene: bytes that follow the 220 in the same read are an
+ * attacker's (they would be taken as the first TLS reply). The session
+ * fails at STARTTLS and no TLS byte (ClientHello) is sent.
+ */
+static void test_jobs_bytes_after_220(void **state)
+{
+    tls_fx *f = *state;
+    peer_handle h;
+    unsigned short port;
+    mailout_transport t;
+    mailout_tcp *tcp;
+    mailout_smtp_config sc = smtp_cfg(MAILOUT_TLS_REQUIRED);
+    mailout_tls_config tls = tls_cfg(f);
+    ct_body b;
+    mailout_job job = make_job(&b);
+    mailout_result res;
+    char got[256];
+    long len;
+    static const char exp[] = "EHLO client.test\r\nSTARTTLS\r\n";
+
+    assert_int_equal(peer_start_script("[{\"send\": \"220 peer ESMTP\\r\\n\"},"
+                                       "{\"expect_line\": \"EHLO client.test\\r\\n\", \"reply\": "
+                                       "\"250-peer\\r\\n250 STARTTLS\\r\\n\"},"
+                                       "{\"expect_line\": \"STARTTLS\\r\\n\"},"
+                                       "{\"inject_after_220\": \"250-injected\\r\\n250 AUTH PLAIN\\r\\n\"},"
+                                       "{\"expect_eof\": true}]",
+                                       f->rec, &port, &h),
+                     0);
+    tcp = tcp_to(port, &t);
+    assert_status(MAILOUT_E_PROTO, mailout_send_jobs(&t, &sc, &tls, &job, 1, &res, clock_ms, NULL));
+    assert_status(MAILOUT_E_STATE, res.status); /* never attempted */
+    mailout_tcp_free(tcp);
+    wait_peer_ok(&h);
+    len = peer_read_file(f->rec, got, sizeof got);
+    assert_bytes_equal(exp, sizeof exp - 1, got, (size_t)len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_implicit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_starttls_flaky, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_untrusted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_bytes_after_220, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
