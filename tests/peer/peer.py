@@ -59,7 +59,9 @@ Each step is an object with exactly one action key, plus options:
         "reply": ...
     {"delay": 0.2}                    sleep
     {"close": "fin"}                  shutdown(WR), drain the client, close
-    {"close": "rst"}                  close with SO_LINGER 0 (sends RST)
+    {"close": "rst"}                  close with SO_LINGER 0 (sends RST; as
+                                      the first steps, the RST can reach the
+                                      client before its connect() returns)
     {"close": "notify"}               TLS close_notify, then as "fin"
     {"starttls": true}                TLS handshake as server
         "cert": "server"              NAME.pem/NAME.key from the certs dir

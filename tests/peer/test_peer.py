@@ -255,16 +255,21 @@ class LibraryTests(unittest.TestCase):
         self.assertIn('message data differ at offset 2', res.error)
 
     def test_two_connections(self):
-        script = {'timeout': 10, 'connections': [[GREETING, {'close': 'rst'}],
+        # connection 0 waits for the client before its RST: an immediate RST
+        # can reach the client before its connect() has returned
+        script = {'timeout': 10, 'connections': [[GREETING, {'expect': 'NOOP'}, {'close': 'rst'}],
                                                  [GREETING, QUIT]]}
         with peer.Peer(script) as p:
             s = connect(p)
-            s.recv(100)
+            s.sendall(b'NOOP\r\n')
+            with self.assertRaises(ConnectionResetError):
+                while s.recv(100):
+                    pass
             s.close()
             c = smtplib.SMTP('127.0.0.1', p.port, timeout=5)
             c.quit()
         res = p.check()
-        self.assertEqual(res.records, [b'', b'quit\r\n'])
+        self.assertEqual(res.records, [b'NOOP\r\n', b'quit\r\n'])
 
     def test_bad_script(self):
         with self.assertRaises(peer.ScriptError):
