@@ -80,6 +80,9 @@ static void on_progress(void *ctx, uint64_t sent, uint64_t total)
         rc->progress_shown = 1;
         return;
     }
+    /* the engine may count the DATA terminator too: never show > 100 % */
+    if (sent > total)
+        sent = total;
     permille = (int)(sent >= total ? 1000 : sent * 1000 / total);
     if (permille / 10 == rc->last_permille / 10 && rc->progress_shown)
         return;
