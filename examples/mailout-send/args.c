@@ -130,6 +130,7 @@ void cli_usage(FILE *f)
 /* smtp://host[:port][/] or smtps://...; host may be [IPv6]. */
 static int parse_server(cli_config *cfg, const char *url, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     const char *p, *host, *host_end, *port = NULL;
     size_t hlen;
     int implicit;
@@ -141,14 +142,15 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
         implicit = 1;
         p = url + 8;
     } else {
-        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n", url);
+        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n",
+                cli_printable(url, q, sizeof q));
         return -1;
     }
     if (*p == '[') {
         host = p + 1;
         host_end = strchr(host, ']');
         if (!host_end) {
-            fprintf(err, "mailout-send: --server %s: missing ']'\n", url);
+            fprintf(err, "mailout-send: --server %s: missing ']'\n", cli_printable(url, q, sizeof q));
             return -1;
         }
         p = host_end + 1;
@@ -165,7 +167,8 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
         p++;
     hlen = (size_t)(host_end - host);
     if (*p != '\0' || hlen == 0 || hlen >= sizeof cfg->host || (port && port == p)) {
-        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n", url);
+        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n",
+                cli_printable(url, q, sizeof q));
         return -1;
     }
     memcpy(cfg->host, host, hlen);
@@ -174,7 +177,7 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
     if (port) {
         unsigned long v = strtoul(port, NULL, 10);
         if (v == 0 || v > 65535) {
-            fprintf(err, "mailout-send: --server %s: bad port\n", url);
+            fprintf(err, "mailout-send: --server %s: bad port\n", cli_printable(url, q, sizeof q));
             return -1;
         }
         cfg->port = (uint16_t)v;
@@ -187,11 +190,12 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
 /* sha256//BASE64 (curl's spelling) → 32 bytes. */
 static int parse_pin(cli_config *cfg, const char *arg, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     size_t n = 0;
     const char *b64;
 
     if (strncmp(arg, "sha256//", 8) != 0) {
-        fprintf(err, "mailout-send: --pin %s: expected sha256//BASE64\n", arg);
+        fprintf(err, "mailout-send: --pin %s: expected sha256//BASE64\n", cli_printable(arg, q, sizeof q));
         return -1;
     }
     b64 = arg + 8;
@@ -278,6 +282,7 @@ static int parse_tail(cli_attach *a, char *spec, FILE *err)
 
 static int parse_dsn(cli_config *cfg, const char *arg, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     const char *p = arg;
     unsigned v = 0;
 
@@ -299,7 +304,8 @@ static int parse_dsn(cli_config *cfg, const char *arg, FILE *err)
     }
     /* NEVER must stand alone (RFC 3461 §4.1) */
     if (v == 0 || v > 15u || ((v & MAILOUT_NOTIFY_NEVER) && v != MAILOUT_NOTIFY_NEVER)) {
-        fprintf(err, "mailout-send: --dsn %s: expected never, or a list of success,failure,delay\n", arg);
+        fprintf(err, "mailout-send: --dsn %s: expected never, or a list of success,failure,delay\n",
+                cli_printable(arg, q, sizeof q));
         return -1;
     }
     cfg->dsn_notify = v;
@@ -308,6 +314,7 @@ static int parse_dsn(cli_config *cfg, const char *arg, FILE *err)
 
 static int parse_auth(cli_config *cfg, const char *arg, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     static const struct {
         const char *name;
         unsigned bit;
@@ -322,7 +329,8 @@ static int parse_auth(cli_config *cfg, const char *arg, FILE *err)
             return 0;
         }
     }
-    fprintf(err, "mailout-send: --auth %s: expected PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2\n", arg);
+    fprintf(err, "mailout-send: --auth %s: expected PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2\n",
+            cli_printable(arg, q, sizeof q));
     return -1;
 }
 
@@ -364,6 +372,7 @@ static int set_once(const char **slot, const char *val, const char *opt, FILE *e
 /* One option; returns 0, -1 (error printed) or 1 (help or version shown). */
 static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     cli_attach *a;
     unsigned long long v;
 
@@ -376,7 +385,7 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
         else if (strcmp(arg, "none") == 0)
             *tls_opt = 2;
         else {
-            fprintf(err, "mailout-send: --tls %s: expected required or none\n", arg);
+            fprintf(err, "mailout-send: --tls %s: expected required or none\n", cli_printable(arg, q, sizeof q));
             return -1;
         }
         return 0;
@@ -402,7 +411,7 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
             return -1;
         }
         if (!strchr(arg, ':') || arg[0] == ':') {
-            fprintf(err, "mailout-send: --header %s: expected \"Name: value\"\n", arg);
+            fprintf(err, "mailout-send: --header %s: expected \"Name: value\"\n", cli_printable(arg, q, sizeof q));
             return -1;
         }
         cfg->headers[cfg->nheaders++] = arg;
@@ -452,7 +461,8 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
         return 0;
     case OPT_TIMEOUT:
         if (parse_uint(arg, 86400, &v) != 0 || v == 0) {
-            fprintf(err, "mailout-send: --timeout %s: expected seconds (1..86400)\n", arg);
+            fprintf(err, "mailout-send: --timeout %s: expected seconds (1..86400)\n",
+                    cli_printable(arg, q, sizeof q));
             return -1;
         }
         cfg->timeout_s = (unsigned)v;
@@ -499,7 +509,7 @@ static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
         fprintf(err, "mailout-send: --password-file/--oauth-token-file need --user\n");
         return -1;
     }
-    if (cfg->text && cfg->html && strcmp(cfg->html, "-") == 0) {
+    if (cfg->html && strcmp(cfg->html, "-") == 0) {
         fprintf(err, "mailout-send: --html - is not supported; use a file\n");
         return -1;
     }
@@ -524,7 +534,9 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg, FILE *out, FILE *err)
             return CLI_EX_USAGE;
     }
     if (optind < argc) {
-        fprintf(err, "mailout-send: unexpected argument '%s' (recipients go in --to)\n", argv[optind]);
+        char q[CLI_PRINTABLE_MAX + 8];
+        fprintf(err, "mailout-send: unexpected argument '%s' (recipients go in --to)\n",
+                cli_printable(argv[optind], q, sizeof q));
         return CLI_EX_USAGE;
     }
     return check_combination(cfg, tls_opt, err) == 0 ? 0 : CLI_EX_USAGE;

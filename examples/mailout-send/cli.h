@@ -150,6 +150,11 @@ typedef struct cli_rcpt_log {
     mailout_reply reply[CLI_MAX_RCPT]; /* code 0: no reply recorded */
 } cli_rcpt_log;
 
+/* @p s made fit for a one-line error message: control bytes escaped
+ * (\r, \n, \t, \xNN) and long text cut with "...". Returns @p buf. */
+#define CLI_PRINTABLE_MAX 100
+const char *cli_printable(const char *s, char *buf, size_t cap);
+
 /* Format one reply as "550 5.1.1 user unknown" into @p buf. */
 void cli_format_reply(const mailout_reply *r, char *buf, size_t cap);
 

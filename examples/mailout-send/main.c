@@ -80,6 +80,9 @@ static void on_progress(void *ctx, uint64_t sent, uint64_t total)
         rc->progress_shown = 1;
         return;
     }
+    /* the engine may count the DATA terminator too: never show > 100 % */
+    if (sent > total)
+        sent = total;
     permille = (int)(sent >= total ? 1000 : sent * 1000 / total);
     if (permille / 10 == rc->last_permille / 10 && rc->progress_shown)
         return;
@@ -182,6 +185,8 @@ static int send_message(cli_body *b, const cli_config *cfg, const cli_secrets *s
 
     memset(&res, 0, sizeof res);
     mailout_send(&cc, b->msg, &res);
+    if (rc->progress_shown && rc->last_permille < 0 && res.status == MAILOUT_OK)
+        fprintf(stderr, "\rsending: %llu bytes, done", (unsigned long long)res.data_bytes);
     if (rc->progress_shown)
         fputc('\n', stderr);
     if ((res.status == MAILOUT_E_SOURCE || res.status == MAILOUT_E_FILE) && cli_body_explain(b, stderr))
