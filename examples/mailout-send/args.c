@@ -41,11 +41,17 @@ enum {
     OPT_NO_PIPELINING,
     OPT_NO_CHUNKING,
     OPT_TIMEOUT,
+    OPT_QUEUE,
+    OPT_FLUSH,
+    OPT_LIST,
     OPT_HELP,
     OPT_VERSION
 };
 
 static const struct option long_opts[] = {
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"flush", required_argument, NULL, OPT_FLUSH},
+    {"list", required_argument, NULL, OPT_LIST},
     {"server", required_argument, NULL, OPT_SERVER},
     {"tls", required_argument, NULL, OPT_TLS},
     {"cafile", required_argument, NULL, OPT_CAFILE},
@@ -118,6 +124,11 @@ void cli_usage(FILE *f)
           "  --progress            progress bar on stderr\n"
           "  --no-pipelining       do not pipeline commands\n"
           "  --no-chunking         do not use BDAT\n"
+          "Outbox (nothing lost when the network or the server is down):\n"
+          "  --queue DIR           on a temporary failure keep the message in DIR\n"
+          "                        (exit 0, \"queued\") instead of failing\n"
+          "  --flush DIR           retry the messages queued in DIR (needs --server)\n"
+          "  --list DIR            show the messages queued in DIR and their last error\n"
           "  --help, --version\n"
           "\n"
           "Exit status (sysexits): 0 sent; 64 usage; 66 input missing or failed;\n"
@@ -445,6 +456,12 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
     case OPT_DRY_RUN:
         cfg->dry_run = 1;
         return 0;
+    case OPT_QUEUE:
+        return set_once(&cfg->queue_dir, arg, "--queue", err);
+    case OPT_FLUSH:
+        return set_once(&cfg->flush_dir, arg, "--flush", err);
+    case OPT_LIST:
+        return set_once(&cfg->list_dir, arg, "--list", err);
     case OPT_VERBOSE:
         cfg->verbose = 1;
         return 0;
@@ -479,9 +496,29 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
     }
 }
 
+static int check_tls(cli_config *cfg, int tls_opt, FILE *err);
+
 /* Rules that involve several options. */
 static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
 {
+    int modes = !!cfg->queue_dir + !!cfg->flush_dir + !!cfg->list_dir + !!cfg->dry_run;
+    if (modes > 1) {
+        fprintf(err, "mailout-send: --queue, --flush, --list and --dry-run exclude each other\n");
+        return -1;
+    }
+    if (cfg->list_dir)
+        return 0; /* only reads the queue */
+    if (cfg->flush_dir) {
+        if (cfg->from || cfg->nrcpt || cfg->text || cfg->html || cfg->nattach || cfg->subject) {
+            fprintf(err, "mailout-send: --flush sends what is queued; it takes no message options\n");
+            return -1;
+        }
+        if (!cfg->have_server) {
+            fprintf(err, "mailout-send: --flush needs --server\n");
+            return -1;
+        }
+        return check_tls(cfg, tls_opt, err);
+    }
     if (!cfg->from) {
         fprintf(err, "mailout-send: --from is required\n");
         return -1;
@@ -494,6 +531,18 @@ static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
         fprintf(err, "mailout-send: --server is required (or --dry-run)\n");
         return -1;
     }
+    if (check_tls(cfg, tls_opt, err) != 0)
+        return -1;
+    if (cfg->html && strcmp(cfg->html, "-") == 0) {
+        fprintf(err, "mailout-send: --html - is not supported; use a file\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* TLS and credential options that must agree (also for --flush). */
+static int check_tls(cli_config *cfg, int tls_opt, FILE *err)
+{
     if (tls_opt == 2) {
         if (cfg->tls == MAILOUT_TLS_IMPLICIT) {
             fprintf(err, "mailout-send: --tls none contradicts smtps://\n");
@@ -507,10 +556,6 @@ static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
     }
     if ((cfg->password_file || cfg->oauth_token_file) && !cfg->user) {
         fprintf(err, "mailout-send: --password-file/--oauth-token-file need --user\n");
-        return -1;
-    }
-    if (cfg->html && strcmp(cfg->html, "-") == 0) {
-        fprintf(err, "mailout-send: --html - is not supported; use a file\n");
         return -1;
     }
     return 0;

@@ -4,7 +4,7 @@
     test_cli.py --bindir BUILD/examples GROUP [GROUP...]
 
 GROUP is one of the TestCase classes below (Usage, DryRun, Peer, Tls,
-RealServer, Examples); meson runs one test per group so they run in
+RealServer, Examples, Queue); meson runs one test per group so they run in
 parallel. Servers come from tests/servers/servers.py: the scripted peer
 (tests/peer/peer.py) for exact dialogues and faults, Debian's aiosmtpd for a
 real server with STARTTLS and AUTH, Postfix's smtp-sink for rejections.
@@ -784,6 +784,104 @@ class Examples(unittest.TestCase):
         self.assertEqual(cmdpart.get_payload(decode=True).replace(b'\r\n', b'\n'), b'uptime 42\ndisk ok\n')
         self.assertEqual(r2.returncode, 1)
         self.assertIn(b'not sent', r2.stderr)
+
+
+# ---------------------------------------------------------------- outbox
+
+class Queue(PeerTests):
+    """--queue / --flush / --list (issue 8) against the scripted peer."""
+
+    def setUp(self):
+        super().setUp()
+        self.q = os.path.join(self.f.dir, 'queue')
+
+    def queued(self):
+        r = run(['--list', self.q])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().splitlines()
+
+    def flush(self, script):
+        with servers.Peer(script, timeout=20) as p:
+            r = run(['--flush', self.q, '--server', 'smtp://127.0.0.1:%d' % p.port, '--tls', 'none'])
+            res = p.wait()
+        return r, res
+
+    def test_down_then_flush_delivers_once(self):
+        r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--text', self.text,
+                '--subject', 'queued', '--queue', self.q)
+        self.assertExit(r, 0, r'^mailout-send: CONNECT: .*\nmailout-send: queued as [0-9a-f]{16}-[0-9a-f]{16} in ')
+        lines = self.queued()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r'^[0-9a-f-]{33} +\d+ bytes  1 rcpt  from dev@example.com  attempts 1  '
+                                   r'next \S+  last: E_CONNECT CONNECT$')
+        # not due yet: nothing is sent, it stays queued
+        r = run(['--flush', self.q, '--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none'])
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b'delivered 0, still queued 1 (not yet due 1), failed 0\n')
+        # make it due, then a server that takes it
+        for name in os.listdir(self.q):
+            if name.endswith('.state'):
+                path = os.path.join(self.q, name)
+                with open(path) as f:
+                    text = f.read()
+                with open(path, 'w') as f:
+                    f.write(re.sub(r'next \d+', 'next 0', text))
+        r, res = self.flush(flow(rcpt(), DATA, BODY, QUIT))
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b'delivered 1, still queued 0 (not yet due 0), failed 0\n')
+        self.assertTrue(res.ok, res.error)
+        self.assertEqual(len(res.bodies), 1)
+        self.assertIn(b'Subject: queued\r\n', res.bodies[0]['bytes'])
+        self.assertEqual(self.queued(), [])
+
+    def test_delivered_at_once_leaves_nothing(self):
+        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT), '--queue', self.q)
+        self.assertExit(r, 0)
+        self.assertEqual(r.stderr, b'')
+        self.assertTrue(res.ok, res.error)
+        self.assertEqual(self.queued(), [])
+
+    def test_temporary_failure_is_queued(self):
+        r, res = self.against(flow(rcpt(reply='451 4.3.0 try later\r\n'), RSET, QUIT), '--queue', self.q)
+        self.assertExit(r, 0, r'RCPT <ops@example.com>: 451 4.3.0 try later\nmailout-send: queued as ')
+        self.assertTrue(res.ok, res.error)
+        lines = self.queued()
+        self.assertEqual(len(lines), 1)
+        self.assertIn('last: E_REJ_TEMP RCPT 451 4.3.0 try later', lines[0])
+
+    def test_permanent_failure_moves_to_failed(self):
+        r, res = self.against(flow(rcpt(reply='550 5.1.1 user unknown\r\n'), RSET, QUIT), '--queue', self.q)
+        self.assertExit(r, 69, r'RCPT <ops@example.com>: 550 5.1.1 user unknown')
+        self.assertEqual(self.queued(), [])
+        failed = sorted(os.listdir(os.path.join(self.q, 'failed')))
+        self.assertEqual(len(failed), 2, failed)
+        self.assertTrue(failed[0].endswith('.msg') and failed[1].endswith('.reason'), failed)
+        with open(os.path.join(self.q, 'failed', failed[1])) as f:
+            self.assertEqual(f.read(), 'E_REJ_PERM RCPT 550 5.1.1 user unknown\n')
+
+    def test_failing_command_queues_nothing(self):
+        r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--queue', self.q,
+                '--attach-cmd', 'echo partial; exit 3')
+        self.assertExit(r, 66, r'exited with status 3')
+        self.assertEqual(self.queued(), [])
+
+    def test_flush_temporary_failure_exit_75(self):
+        r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--text', self.text,
+                '--queue', self.q)
+        self.assertExit(r, 0)
+        for name in os.listdir(self.q):
+            if name.endswith('.state'):
+                os.unlink(os.path.join(self.q, name))  # a fresh entry is due at once
+        r, res = self.flush(flow(rcpt(reply='452 4.2.2 mailbox full\r\n'), RSET, QUIT))
+        self.assertExit(r, 75, r'RCPT <ops@example.com>: 452 4.2.2 mailbox full')
+        self.assertEqual(r.stdout, b'delivered 0, still queued 1 (not yet due 0), failed 0\n')
+        self.assertEqual(len(self.queued()), 1)
+
+    def test_usage(self):
+        self.assertExit(run(['--flush', self.q]), 64, r'--flush needs --server')
+        self.assertExit(run(['--flush', self.q, '--server', 'smtp://x', '--from', FROM]), 64,
+                        r'takes no message options')
+        self.assertExit(cli('--dry-run', '--queue', self.q), 64, r'exclude each other')
 
 
 def main():
