@@ -126,40 +126,105 @@ static void qp_byte(mailout_qp *e, unsigned char c)
         qp_hex(e, c);
 }
 
+/* Bytes the fast path copies: the literal set plus SP and TAB (a blank
+ * before a break is given back afterwards, see qp_run). */
+static inline int qp_is_plain(unsigned char c)
+{
+    return ((unsigned char)(c - 32u) <= 94u && c != '=') || c == '\t';
+}
+
+/* SWAR: nonzero if one of the 8 bytes in v is outside 0x20..0x7E or is '='. */
+#define QP_ONES UINT64_C(0x0101010101010101)
+#define QP_HIGHS UINT64_C(0x8080808080808080)
+static inline uint64_t qp_block_special(uint64_t v)
+{
+    uint64_t below_space = (v - QP_ONES * 0x20) & ~v & QP_HIGHS;
+    uint64_t above_tilde = ((v + QP_ONES) | v) & QP_HIGHS;
+    uint64_t x = v ^ (QP_ONES * '=');
+    uint64_t equals = (x - QP_ONES) & ~x & QP_HIGHS;
+    return below_space | above_tilde | equals;
+}
+
 /*
- * Fast path, used with nothing pending, held or half-seen: copy the run of
- * bytes that are written as themselves straight to the output, up to the
- * end of the output line. A SP/TAB is part of the run only when the byte
- * after it is in the input and is not a line break. Whatever stops the run
- * is left to qp_byte.
+ * Length of the run at in[0..lim) that may be copied as it is. @p n is how
+ * much input is in view (n >= lim). A SP/TAB that ends the run is given
+ * back when what follows it is a line break or the end of the input in
+ * view, so qp_byte can hold it until it knows.
+ */
+static size_t qp_run(const unsigned char *in, size_t lim, size_t n, int text)
+{
+    size_t k = 0;
+    while (lim - k >= 8) {
+        uint64_t v;
+        memcpy(&v, in + k, 8);
+        if (qp_block_special(v))
+            break;
+        k += 8;
+    }
+    while (k < lim && qp_is_plain(in[k]))
+        k++;
+    if (k && (in[k - 1] == ' ' || in[k - 1] == '\t') &&
+        (k >= n || (text && (in[k] == '\r' || in[k] == '\n'))))
+        k--;
+    return k;
+}
+
+/*
+ * Fast path, used with nothing pending, held or half-seen: copy the runs
+ * of bytes that are written as themselves straight to the output, up to
+ * the end of each output line, and write escapes that fit on the line and
+ * (TEXT mode) CRLF / LF breaks directly too. Whatever stops it (a soft
+ * break, a blank before a break, a lone CR, the edge of either window) is
+ * left to qp_byte.
  */
 static void qp_direct(mailout_qp *e, mailout_stream *s)
 {
     const unsigned char *in = s->next_in;
     unsigned char *out = s->next_out;
-    size_t n = s->avail_in;
-    size_t lim = MAILOUT_MIN(n, s->avail_out);
+    size_t n = s->avail_in, room = s->avail_out;
+    size_t i = 0, o = 0;
+    unsigned col = e->col;
     int text = e->flags & MAILOUT_QP_TEXT;
 
-    lim = MAILOUT_MIN(lim, QP_MAXCOL - e->col);
-    if (lim == 0 || (e->col == 0 && in[0] == '.'))
-        return;
-    size_t i = 0;
-    while (i < lim) {
-        unsigned char c = in[i];
-        if (!qp_is_safe(c)) {
-            if (c != ' ' && c != '\t')
-                break;
-            if (i + 1 >= n || (text && (in[i + 1] == '\r' || in[i + 1] == '\n')))
-                break;
+    for (;;) {
+        size_t lim = MAILOUT_MIN(n - i, room - o);
+        lim = MAILOUT_MIN(lim, QP_MAXCOL - col);
+        if (lim && !(col == 0 && in[i] == '.')) {
+            size_t k = qp_run(in + i, lim, n - i, text);
+            memcpy(out + o, in + i, k);
+            i += k;
+            o += k;
+            col += (unsigned)k;
         }
-        out[i++] = c;
+        if (i >= n)
+            break;
+        unsigned char c = in[i];
+        if (text && (c == '\r' || c == '\n')) {
+            /* A hard break: CRLF (both in view) or a lone LF. */
+            if (room - o < 2 || (c == '\r' && (i + 1 >= n || in[i + 1] != '\n')))
+                break;
+            i += c == '\r' ? 2 : 1;
+            out[o] = '\r';
+            out[o + 1] = '\n';
+            o += 2;
+            col = 0;
+            continue;
+        }
+        /* An escape that fits on this line; else qp_byte breaks the line. */
+        if ((qp_is_plain(c) && !(c == '.' && col == 0)) || room - o < 3 || col + 3 > QP_MAXCOL)
+            break;
+        out[o] = '=';
+        out[o + 1] = (unsigned char)qp_hexdig[c >> 4];
+        out[o + 2] = (unsigned char)qp_hexdig[c & 15];
+        o += 3;
+        i++;
+        col += 3;
     }
     s->next_in += i;
     s->avail_in -= i;
-    s->next_out += i;
-    s->avail_out -= i;
-    e->col = (unsigned short)(e->col + i);
+    s->next_out += o;
+    s->avail_out -= o;
+    e->col = (unsigned short)col;
 }
 
 /* Write what is left of e->pend; nonzero when all of it went out. */
