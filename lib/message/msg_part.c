@@ -275,7 +275,7 @@ mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc)
     mailout_status st = part_writable(p, 1);
     if (st != MAILOUT_OK)
         return st;
-    if (enc < MAILOUT_ENC_AUTO || enc > MAILOUT_ENC_BASE64)
+    if ((unsigned)enc > (unsigned)MAILOUT_ENC_BASE64) /* enums may be unsigned */
         return MAILOUT_E_INVAL;
     if (enc == MAILOUT_ENC_QP && !MAILOUT_ENABLE_QP)
         return MAILOUT_E_UNSUPPORTED;
