@@ -38,7 +38,7 @@ size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n,
         out[o++] = ' ';
         f->col++;
     }
-    memcpy(out + o, tok, n);
+    memmove(out + o, tok, n); /* tok may be built in out itself (MAILOUT_HDR_TOK_AT) */
     f->col += (unsigned)n;
     return o + n;
 }
@@ -243,7 +243,7 @@ static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
 
 static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
 {
-    char buf[MAILOUT_HDR_LINE];
+    char *buf = out + MAILOUT_HDR_TOK_AT;
     size_t n = 0;
     buf[n++] = '"';
     for (size_t i = 0; i < t->len; i++) {
@@ -312,7 +312,7 @@ static size_t fill_b(mailout_htext *t, char *w, size_t n, size_t max)
 
 static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
 {
-    char w[MAILOUT_HDR_WORD_MAX + 1];
+    char *w = out + MAILOUT_HDR_TOK_AT;
     size_t max = word_room(t, f);
     memcpy(w, t->mode == HT_Q ? "=?utf-8?Q?" : "=?utf-8?B?", 10);
     size_t n = t->mode == HT_Q ? fill_q(t, w, 10, max) : fill_b(t, w, 10, max);
@@ -445,7 +445,7 @@ static size_t param_segment(mailout_hparam *p, char *w)
 
 size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
 {
-    char w[MAILOUT_HDR_LINE + 16];
+    char *w = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' */
     if (p->mode == HP_DONE)
         return 0;
     size_t n = param_segment(p, w);

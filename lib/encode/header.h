@@ -39,6 +39,11 @@
 /** Room every *_next()/put() output buffer must have. */
 #define MAILOUT_HDR_UNIT_MAX 320
 
+/** Where a token may be built inside the output buffer before it is put
+ *  (the fold written ahead of it is at most 3 bytes: CRLF SP). Building in
+ *  place keeps token buffers off the stack. */
+#define MAILOUT_HDR_TOK_AT 3
+
 /** Column of the line being written (bytes since the last CRLF). */
 typedef struct mailout_hfold {
     unsigned col;
@@ -54,7 +59,8 @@ enum {
 /**
  * Write @p tok (@p n bytes) to @p out joined by @p fws; returns the bytes
  * written (n plus at most 3). A fold happens only when something other
- * than the continuation's leading space is already on the line.
+ * than the continuation's leading space is already on the line. @p tok
+ * may lie inside @p out at or after out + MAILOUT_HDR_TOK_AT.
  */
 size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws);
 

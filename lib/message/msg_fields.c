@@ -59,7 +59,7 @@ static size_t text_field(msg_field *fs, char *out, const char *name, size_t nlen
  * glued on when another mailbox follows). 0 when done. */
 static size_t mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name, int comma, char *out)
 {
-    char tok[MAILOUT_MAX_ADDRESS_LEN + 3];
+    char *tok = out + MAILOUT_HDR_TOK_AT; /* built in place: see header.h */
     size_t n = 0;
     if (fs->sub == 0) {
         fs->sub = 2;
@@ -182,7 +182,8 @@ static size_t f_subject(mailout_msg *m, msg_field *fs, char *out)
 
 static size_t f_message_id(mailout_msg *m, msg_field *fs, char *out)
 {
-    char id[1 + MSG_ID_RANDOM + 1 + MAILOUT_MAX_ADDRESS_LEN + 1];
+    /* built in place behind "Message-ID:" and the fold room (header.h) */
+    char *id = out + 11 + MAILOUT_HDR_TOK_AT;
     if (m->msg_id.s)
         return whole_field(fs, out, "Message-ID", m->msg_id.s, m->msg_id.len);
     size_t dlen, n = 0;
@@ -219,7 +220,7 @@ static size_t f_content_type(mailout_msg *m, msg_field *fs, char *out)
 {
     static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
     const mailout_part *p = m->r.part;
-    char param[MSG_BOUNDARY_LEN + MSG_MAX_CHARSET_LEN + 16];
+    char *param = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' (header.h) */
     size_t n = 0;
     if (fs->step == 0)
         return field_name(fs, out, "Content-Type", 12);

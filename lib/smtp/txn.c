@@ -45,11 +45,10 @@ static mailout_status start_body(mailout_smtp *s, const mailout_job *job)
  * §4.5.3.1.4), checked before the first one is sent. */
 static mailout_status check_lengths(mailout_smtp *s)
 {
-    char line[MAILOUT_COMMAND_MAX];
-    size_t len;
-    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, line, &len);
+    size_t len; /* measured without a buffer: no 512-byte line on the stack */
+    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, NULL, &len);
     for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
-        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, line, &len);
+        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, NULL, &len);
     return st;
 }
 
