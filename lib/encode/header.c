@@ -16,7 +16,9 @@
 enum { HT_PLAIN, HT_QUOTED, HT_Q, HT_B };
 enum { HP_QUOTED, HP_EXT1, HP_EXTN, HP_DONE };
 
+#if MAILOUT_ENABLE_MIME
 static const char hex_digits[16] = "0123456789ABCDEF";
+#endif
 
 static int is_wsp(unsigned char c)
 {
@@ -211,6 +213,15 @@ void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned 
         t->mode = choose_encoding(s, len);
 }
 
+mailout_status mailout_htext_check(const char *s, size_t len, unsigned flags, unsigned col)
+{
+    mailout_htext t;
+    if (MAILOUT_ENABLE_MIME)
+        return MAILOUT_OK;
+    mailout_htext_init(&t, s, len, flags, col);
+    return mailout_htext_encoded(&t) ? MAILOUT_E_UNSUPPORTED : MAILOUT_OK;
+}
+
 int mailout_htext_encoded(const mailout_htext *t)
 {
     return t->mode == HT_Q || t->mode == HT_B;
@@ -256,6 +267,7 @@ static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
     return mailout_hfold_put(f, out, buf, n, MAILOUT_HFWS_SPACE);
 }
 
+#if MAILOUT_ENABLE_MIME
 /* Longest word that may be started now: the rest of this line if a
  * useful word fits there, else a whole new line's worth (or, for the
  * first word, which cannot move to a new line, the shortest useful one). */
@@ -323,6 +335,8 @@ static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
     return mailout_hfold_put(f, out, w, n, MAILOUT_HFWS_SPACE);
 }
 
+#endif /* MAILOUT_ENABLE_MIME */
+
 size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
 {
     if (t->pos >= t->len)
@@ -333,10 +347,15 @@ size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
     case HT_QUOTED:
         return next_quoted(t, f, out);
     default:
+#if MAILOUT_ENABLE_MIME
         return next_word(t, f, out);
+#else
+        return 0; /* never reached: mailout_htext_check() refused the text */
+#endif
     }
 }
 
+#if MAILOUT_ENABLE_MIME
 /* ---- parameters ---------------------------------------------------------- */
 
 /* RFC 2231 attribute-char: a token character that is not '*', '\'' or '%'. */
@@ -454,3 +473,5 @@ size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
     size_t o = mailout_hfold_put(f, out, ";", 1, MAILOUT_HFWS_NONE);
     return o + mailout_hfold_put(f, out + o, w, n, MAILOUT_HFWS_SPACE);
 }
+
+#endif /* MAILOUT_ENABLE_MIME */

@@ -106,10 +106,19 @@ void mailout_htext_init(mailout_htext *t, const char *s, size_t len, unsigned fl
 /** Write the next unit (with the white space before it) to @p out; 0 when done. */
 size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out);
 
+/**
+ * Without MIME (MAILOUT_ENABLE_MIME 0) there are no encoded-words: text is
+ * accepted only if mailout_htext_init() with the same arguments would write
+ * it plain (printable ASCII, no "=?", no white space at either end, words
+ * that fit a line; a display name that fits one quoted-string).
+ * @return MAILOUT_OK (always with MIME), or MAILOUT_E_UNSUPPORTED.
+ */
+mailout_status mailout_htext_check(const char *s, size_t len, unsigned flags, unsigned col);
+
 /** Non-zero if the text is written as encoded-words. */
 int mailout_htext_encoded(const mailout_htext *t);
 
-/* ---- MIME parameters ---------------------------------------------------- */
+/* ---- MIME parameters (only with MAILOUT_ENABLE_MIME) --------------------- */
 
 /** Parameter iterator. Fields are private to header.c. */
 typedef struct mailout_hparam {

@@ -226,14 +226,14 @@ static size_t f_content_type(mailout_msg *m, msg_field *fs, char *out)
         return field_name(fs, out, "Content-Type", 12);
     if (fs->step == 1) {
         fs->step = 2;
-        if (p->multipart)
+        if (MAILOUT_ENABLE_MIME && p->multipart)
             return mailout_hfold_put(&fs->fold, out, kinds[p->mp_kind], strlen(kinds[p->mp_kind]), MAILOUT_HFWS_SPACE);
         const char *type = p->type.s ? p->type.s : "text/plain";
         return mailout_hfold_put(&fs->fold, out, type, strlen(type), MAILOUT_HFWS_SPACE);
     }
     if (fs->step == 2) {
         fs->step = STEP_END;
-        if (p->multipart) {
+        if (MAILOUT_ENABLE_MIME && p->multipart) {
             /* quoted: '=' is a tspecial */
             memcpy(param, "boundary=\"", 10);
             memcpy(param + 10, p->boundary, MSG_BOUNDARY_LEN);
@@ -262,6 +262,7 @@ static size_t f_cte(mailout_msg *m, msg_field *fs, char *out)
     return whole_field(fs, out, "Content-Transfer-Encoding", names[p->enc], strlen(names[p->enc]));
 }
 
+#if MAILOUT_ENABLE_MIME
 /* Written when a disposition or a file name is set; a file name without a
  * disposition makes an attachment (what a named file almost always is). */
 static size_t f_disposition(mailout_msg *m, msg_field *fs, char *out)
@@ -288,6 +289,8 @@ static size_t f_disposition(mailout_msg *m, msg_field *fs, char *out)
     return field_end(fs, out);
 }
 
+#endif
+
 static size_t f_content_id(mailout_msg *m, msg_field *fs, char *out)
 {
     const mailout_part *p = m->r.part;
@@ -301,7 +304,11 @@ static size_t f_part_custom(mailout_msg *m, msg_field *fs, char *out)
 
 static const field_fn message_fields[] = {f_date,    f_from,       f_reply_to, f_to,          f_cc,
                                           f_subject, f_message_id, f_custom,   f_mime_version};
-static const field_fn part_fields[] = {f_content_type, f_cte, f_disposition, f_content_id, f_part_custom};
+static const field_fn part_fields[] = {f_content_type, f_cte,
+#if MAILOUT_ENABLE_MIME
+                                       f_disposition,
+#endif
+                                       f_content_id, f_part_custom};
 
 void msg_fields_reset(msg_field *f)
 {
