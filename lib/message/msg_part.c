@@ -173,7 +173,8 @@ mailout_status mailout_part_set_file(mailout_part *p, const char *path)
         return MAILOUT_E_LIMIT;
     const char *base = NULL;
     size_t blen = 0;
-    int want_name = !p->filename.s || p->filename_from_path;
+    /* without MIME there is no Content-Disposition to carry a file name */
+    int want_name = MAILOUT_ENABLE_MIME && (!p->filename.s || p->filename_from_path);
     if (want_name && (st = basename_of(path, &base, &blen)) != MAILOUT_OK)
         return st;
     msg_str path_copy, name_copy = {NULL, 0};
