@@ -125,3 +125,84 @@ def header_block(raw):
         if i >= 0:
             return raw[:i + len(sep) // 2]
     return raw
+
+
+class Proxy:
+    """A TCP relay in front of a server that records what the client sent
+    (and what the server answered), to show what a real server saw on the
+    wire. After STARTTLS the record is ciphertext.
+
+        with Proxy(port) as px:   # px.port
+            ...
+        px.client_bytes, px.server_bytes
+    """
+
+    def __init__(self, upstream_port, host='127.0.0.1'):
+        import socket
+        import threading
+        self.upstream = (host, upstream_port)
+        self.listener = socket.socket()
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(4)
+        self.listener.settimeout(15)
+        self.port = self.listener.getsockname()[1]
+        self.client_bytes = b''
+        self.server_bytes = b''
+        self.lock = threading.Lock()
+        self.threads = []
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _pump(self, src, dst, attr):
+        import socket
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    setattr(self, attr, getattr(self, attr) + data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _serve(self):
+        import socket
+        import threading
+        try:
+            c, _ = self.listener.accept()
+        except OSError:
+            return
+        self.accepted += 1
+        s = socket.create_connection(self.upstream, timeout=30)
+        c.settimeout(60)
+        s.settimeout(60)
+        self.threads = [threading.Thread(target=self._pump, args=(c, s, 'client_bytes'), daemon=True),
+                        threading.Thread(target=self._pump, args=(s, c, 'server_bytes'), daemon=True)]
+        for t in self.threads:
+            t.start()
+        for t in self.threads:
+            t.join(60)
+        c.close()
+        s.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join(30)
+        self.listener.close()
+        return False
+
+
+def no_connection(listener_sock):
+    """True if nobody connected to a listening socket (nothing in the
+    accept queue)."""
+    import select
+    r, _, _ = select.select([listener_sock], [], [], 0)
+    return not r
