@@ -173,18 +173,26 @@ static mailout_status refused(mailout_status st, const char *what)
             return st_;                               \
     } while (0)
 
+/* "Name: value": split at the first ": " (so that names with a colon
+ * can be tried), else at the first ':'. */
 static mailout_status add_header(mailout_msg *m, const char *spec)
 {
     char name[256];
-    const char *colon = strchr(spec, ':');
-    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    const char *sep = strstr(spec, ": ");
+    const char *value;
+    if (sep) {
+        value = sep + 2;
+    } else {
+        sep = strchr(spec, ':');
+        if (!sep)
+            sep = spec + strlen(spec);
+        value = *sep ? sep + 1 : sep;
+    }
+    size_t n = (size_t)(sep - spec);
     if (n >= sizeof name)
         n = sizeof name - 1;
     memcpy(name, spec, n);
     name[n] = '\0';
-    const char *value = colon ? colon + 1 : "";
-    if (*value == ' ')
-        value++;
     return mailout_msg_add_header(m, name, value);
 }
 
@@ -326,6 +334,7 @@ static void smtp_config(const itool_opts *o, mailout_smtp_config *sc, FILE *trac
     sc->tls = o->tls;
     sc->user = o->user;
     sc->password = o->password;
+    sc->oauth_token = o->oauth_token;
     sc->auth_mechs = o->auth_mechs;
     sc->allow_plaintext_auth = o->allow_plaintext_auth;
     sc->no_pipelining = o->no_pipelining;

@@ -59,6 +59,7 @@ typedef struct itool_opts {
     const char *ehlo;
     const char *user;
     const char *password;
+    const char *oauth_token;
     unsigned auth_mechs;
     int allow_plaintext_auth;
     int no_pipelining;

@@ -15,15 +15,15 @@ void itool_usage(void)
           "  --tls none|starttls|implicit TLS policy (default starttls)\n"
           "  --cafile F --server-name S   trust and reference identity\n"
           "  --ehlo NAME                  EHLO argument (default: derived)\n"
-          "  --user U --password P        AUTH credentials\n"
-          "  --auth plain|login|any       allowed mechanisms (default any)\n"
+          "  --user U --password P        AUTH credentials (--oauth-token T: XOAUTH2)\n"
+          "  --auth any|plain|login|cram-md5|xoauth2  allowed mechanism (default any)\n"
           "  --allow-plaintext-auth --no-pipelining --no-chunking\n"
           "  --timeout-ms N               per-reply deadline\n"
           "  --trace FILE                 the trace callback's lines\n"
           "message:\n"
           "  --from A [--from-name N] [--envelope-from A]\n"
           "  --to A --cc A --bcc A        (repeatable)\n"
-          "  --subject S --header 'Name: value' (repeatable)\n"
+          "  --subject S --header 'Name: value' (repeatable; split at the first \": \")\n"
           "  --message-id ID --date UNIXSECONDS --seed N (deterministic boundaries)\n"
           "  --text FILE | --text-data STR   text body\n"
           "  --html FILE | --html-data STR   HTML alternative\n"
@@ -98,9 +98,10 @@ static int parse_tls(itool_opts *o, const char *v)
 
 static int parse_auth(itool_opts *o, const char *v)
 {
-    static const char *const names[] = {"any", "plain", "login"};
-    static const unsigned bits[] = {MAILOUT_AUTH_ANY, MAILOUT_AUTH_PLAIN, MAILOUT_AUTH_LOGIN};
-    int i = parse_enum(v, names, 3);
+    static const char *const names[] = {"any", "plain", "login", "cram-md5", "xoauth2"};
+    static const unsigned bits[] = {MAILOUT_AUTH_ANY, MAILOUT_AUTH_PLAIN, MAILOUT_AUTH_LOGIN,
+                                    MAILOUT_AUTH_CRAM_MD5, MAILOUT_AUTH_XOAUTH2};
+    int i = parse_enum(v, names, 5);
     if (i < 0)
         return -1;
     o->auth_mechs = bits[i];
@@ -161,6 +162,7 @@ static int parse_valued(itool_opts *o, const char *a, const char *v)
     else if (strcmp(a, "--ehlo") == 0) o->ehlo = v;
     else if (strcmp(a, "--user") == 0) o->user = v;
     else if (strcmp(a, "--password") == 0) o->password = v;
+    else if (strcmp(a, "--oauth-token") == 0) o->oauth_token = v;
     else if (strcmp(a, "--auth") == 0) return parse_auth(o, v);
     else if (strcmp(a, "--timeout-ms") == 0) { if (parse_u64(v, &n) || n > UINT32_MAX) return -1; o->timeout_ms = (uint32_t)n; }
     else if (strcmp(a, "--trace") == 0) o->trace_path = v;
