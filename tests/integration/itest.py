@@ -47,12 +47,16 @@ class Run:
         self.err = proc.stderr.decode('utf-8', 'replace')
         self.results = []
         self.session = None
+        self.rcpt = []   # (index, code) in the order reported
         if isinstance(self.out, bytes):
             text = self.out.decode('utf-8', 'replace')
         for line in text.splitlines():
             m = RESULT_RE.fullmatch(line)
             if m:
                 self.results.append(Result(m))
+            elif line.startswith('RCPT index='):
+                f = dict(kv.split('=') for kv in line.split()[1:])
+                self.rcpt.append((int(f['index']), int(f['code'])))
             elif line.startswith('SESSION status='):
                 self.session = line.split('=', 1)[1].split()[0]
 

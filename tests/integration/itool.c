@@ -50,6 +50,13 @@ static void trace_line(void *ctx, mailout_trace_dir dir, const char *line, size_
     fflush(f);
 }
 
+/* Per-recipient replies, for the pipelining reply-mapping tests. */
+static void rcpt_reply(void *ctx, size_t index, const mailout_reply *reply)
+{
+    (void)ctx;
+    printf("RCPT index=%zu code=%u\n", index, reply->code);
+}
+
 static uint64_t monotonic_ms(void *ctx)
 {
     struct timespec ts;
@@ -340,6 +347,7 @@ static void smtp_config(const itool_opts *o, mailout_smtp_config *sc, FILE *trac
     sc->no_pipelining = o->no_pipelining;
     sc->no_chunking = o->no_chunking;
     sc->timeout_ms = o->timeout_ms;
+    sc->cb.rcpt = rcpt_reply;
     if (trace) {
         sc->cb.trace = trace_line;
         sc->cb.ctx = trace;

@@ -8,7 +8,8 @@
  * Output (stdout), one line per message:
  *   RESULT status=<name> stage=<name> code=<n> enh=<c.s.d> rcpt_ok=<n>
  *          rcpt_failed=<n> bytes=<n> text=<reply text>
- * plus, in the jobs mode, "SESSION status=<name>" for the whole session,
+ * before it, "RCPT index=<i> code=<n>" for each recipient's reply, and
+ * in the jobs mode, "SESSION status=<name>" for the whole session,
  * and for a setter the message API refused (nothing is sent then):
  *   RESULT status=<name> stage=NONE code=0 ... text=refused by <setter>
  * With --dry-run the message bytes (or DATA stream with --dry-run-smtp)

@@ -22,6 +22,8 @@ RSET = {'expect_line': 'RSET\r\n', 'reply': '250 2.0.0 ok\r\n'}
 # seeded boundaries, fixed date and Message-ID).
 MSG_ARGS = ['--from', 'a@example.com', '--to', 'b@example.com', '--subject', 'peer',
             '--seed', '7', '--date', '1700000000', '--message-id', '<p@itest.example>']
+# The same without the recipient, for tests that choose their own.
+MSG_ARGS_NO_RCPT = MSG_ARGS[:2] + MSG_ARGS[4:]
 TEXT = 'hello\n.\nworld\n'
 
 
@@ -77,7 +79,8 @@ def happy(*caps, wire=None):
 def client_args(port, tls='none', text=TEXT, extra=()):
     a = ['--host', '127.0.0.1', '--port', port, '--tls', tls, '--ehlo', EHLO_NAME,
          '--timeout-ms', '4000', '--cafile', servers.ca_file(), '--server-name', 'localhost']
-    a += MSG_ARGS
+    # recipients given by the test replace the default one
+    a += MSG_ARGS_NO_RCPT if '--to' in extra else MSG_ARGS
     if text is not None:
         a += ['--text-data', text]
     return a + list(extra)

@@ -237,7 +237,7 @@ class Content(unittest.TestCase):
         s = session([GREETING, ehlo('8BITMIME', 'SMTPUTF8'),
                      {'expect_re': '(?i)MAIL FROM:<a@example.com>( BODY=8BITMIME)? SMTPUTF8( BODY=8BITMIME)?',
                       'reply': '250 ok\r\n'},
-                     rcpt(), rcpt('j\u00fcrgen@example.com'.encode().decode('latin-1')), data_cmd(), data(), QUIT],
+                     rcpt('j\u00fcrgen@example.com'.encode().decode('latin-1')), data_cmd(), data(), QUIT],
                     args=['--to', 'j\u00fcrgen@example.com'])
         self.assertEqual(s.r.status, 'OK', s)
 
