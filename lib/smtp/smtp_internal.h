@@ -151,6 +151,7 @@ struct mailout_smtp {
     smtp_txn t;
     mailout_result result;
     mailout_result failure;
+    int quit_then_fail; /* failure is decided; QUIT goes first (§3.1) */
     uint16_t rcpt_code[MAILOUT_MAX_RECIPIENTS];
 };
 
@@ -161,6 +162,7 @@ size_t smtp_awaiting(const mailout_smtp *s);
 size_t smtp_queue_room(const mailout_smtp *s);
 int smtp_awaits(const mailout_smtp *s, smtp_op op);
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
+void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
 void smtp_info(mailout_smtp *s, const char *text);
 void smtp_arm(mailout_smtp *s);
