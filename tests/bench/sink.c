@@ -6,8 +6,11 @@
  * out near 160 MB/s on this machine; this one is limited by the kernel's
  * loopback copy, so the client is what gets measured.
  *
- *   sink [-p PORT] [-n CONNECTIONS]
- * Prints "PORT n" when listening, and per message "MSG bytes" to stdout.
+ *   sink [-p PORT] [-n CONNECTIONS] [-v] [-t CERT KEYFILE]
+ * Prints "PORT n" when listening, and with -v per message "MSG bytes".
+ * With -t (built with wolfSSL) every connection is implicit TLS (port 465
+ * style) with that certificate and key; -v then also prints the
+ * negotiated version and cipher.
  * Exits after CONNECTIONS connections (default: run until killed).
  *
  * Not a conformant server: commands are matched by their first 4 letters
@@ -16,12 +19,20 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <poll.h>
+
+#ifdef SINK_TLS
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+static WOLFSSL_CTX *tls_ctx;
+#endif
 
 #define BUF (1 << 20)
 
@@ -35,24 +46,72 @@ typedef struct conn {
     unsigned long long bdat_left;
     int bdat_last;
     unsigned long long msg_bytes;
+    char out[4096];   /* replies, sent when the input runs dry (pipelining) */
+    size_t out_len;
+#ifdef SINK_TLS
+    WOLFSSL *ssl;
+#endif
 } conn;
 
-static void reply(conn *c, const char *s)
+static ssize_t io_send(conn *c, const char *s, size_t n)
 {
-    size_t n = strlen(s);
+#ifdef SINK_TLS
+    if (c->ssl)
+        return wolfSSL_write(c->ssl, s, (int)n);
+#endif
+    return send(c->fd, s, n, MSG_NOSIGNAL);
+}
+
+/* Reads what is there; with !block returns -1 rather than wait. */
+static ssize_t io_recv(conn *c, char *buf, size_t cap, int block)
+{
+#ifdef SINK_TLS
+    if (c->ssl) {
+        struct pollfd p = {c->fd, POLLIN, 0};
+        if (!block && wolfSSL_pending(c->ssl) == 0 && poll(&p, 1, 0) == 0)
+            return -1;
+        int n = wolfSSL_read(c->ssl, buf, cap > 1 << 20 ? 1 << 20 : (int)cap);
+        return n > 0 ? n : 0;
+    }
+#endif
+    return recv(c->fd, buf, cap, block ? 0 : MSG_DONTWAIT);
+}
+
+static void flush(conn *c)
+{
+    const char *s = c->out;
+    size_t n = c->out_len;
     while (n) {
-        ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+        ssize_t w = io_send(c, s, n);
         if (w <= 0)
-            return;
+            break;
         s += w;
         n -= (size_t)w;
     }
+    c->out_len = 0;
 }
+
+/* Replies are collected and sent in one write when all input read so far
+ * has been handled, as pipelining servers do (RFC 2920 §3.2): one reply
+ * per segment would leave the second one waiting on Nagle's algorithm for
+ * the client's delayed ACK (40 ms per transaction on Linux). */
+static void reply(conn *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (c->out_len + n > sizeof c->out)
+        flush(c);
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+static int verbose;
 
 static void end_message(conn *c)
 {
-    printf("MSG %llu\n", c->msg_bytes);
-    fflush(stdout);
+    if (verbose) {
+        printf("MSG %llu\n", c->msg_bytes);
+        fflush(stdout);
+    }
     c->msg_bytes = 0;
     reply(c, "250 2.0.0 Ok: discarded\r\n");
 }
@@ -110,6 +169,7 @@ static void command(conn *c, char *line)
             reply(c, "250 2.0.0 chunk\r\n");
     } else if (!strncasecmp(line, "QUIT", 4)) {
         reply(c, "221 bye\r\n");
+        flush(c);
         shutdown(c->fd, SHUT_WR);
     } else
         reply(c, "250 OK\r\n");
@@ -117,12 +177,30 @@ static void command(conn *c, char *line)
 
 static void serve(int fd)
 {
+    int one = 1;
     conn c;
     memset(&c, 0, sizeof c);
     c.fd = fd;
     c.buf = malloc(BUF);
     if (!c.buf)
         exit(1);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef SINK_TLS
+    if (tls_ctx) {
+        c.ssl = wolfSSL_new(tls_ctx);
+        if (!c.ssl || wolfSSL_set_fd(c.ssl, fd) != WOLFSSL_SUCCESS || wolfSSL_accept(c.ssl) != WOLFSSL_SUCCESS) {
+            fprintf(stderr, "sink: TLS handshake failed\n");
+            wolfSSL_free(c.ssl);
+            close(fd);
+            free(c.buf);
+            return;
+        }
+        if (verbose) {
+            printf("TLS %s %s\n", wolfSSL_get_version(c.ssl), wolfSSL_get_cipher(c.ssl));
+            fflush(stdout);
+        }
+    }
+#endif
     reply(&c, "220 sink ESMTP\r\n");
     for (;;) {
         ssize_t n;
@@ -133,7 +211,16 @@ static void serve(int fd)
             c.len -= c.pos;
             c.pos = 0;
         }
-        n = recv(fd, c.buf + c.len, BUF - c.len, 0);
+        if (c.out_len) {
+            /* nothing more to parse without new input: answer first */
+            n = io_recv(&c, c.buf + c.len, BUF - c.len, 0);
+            if (n < 0) {
+                flush(&c);
+                n = io_recv(&c, c.buf + c.len, BUF - c.len, 1);
+            }
+        } else {
+            n = io_recv(&c, c.buf + c.len, BUF - c.len, 1);
+        }
         if (n <= 0)
             break;
         c.len += (size_t)n;
@@ -164,6 +251,12 @@ static void serve(int fd)
             }
         }
     }
+#ifdef SINK_TLS
+    if (c.ssl) {
+        wolfSSL_shutdown(c.ssl);
+        wolfSSL_free(c.ssl);
+    }
+#endif
     close(fd);
     free(c.buf);
 }
@@ -173,8 +266,27 @@ int main(int argc, char **argv)
     struct sockaddr_in a;
     socklen_t alen = sizeof a;
     int port = 0, conns = -1, opt, one = 1, ls;
-    while ((opt = getopt(argc, argv, "p:n:")) != -1) {
-        if (opt == 'p')
+    while ((opt = getopt(argc, argv, "p:n:vt:")) != -1) {
+        if (opt == 'v')
+            verbose = 1;
+        else if (opt == 't') {
+#ifdef SINK_TLS
+            /* -t CERT KEY: the key is the next argument */
+            if (optind >= argc)
+                return 64;
+            wolfSSL_Init();
+            tls_ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
+            if (!tls_ctx || wolfSSL_CTX_use_certificate_chain_file(tls_ctx, optarg) != WOLFSSL_SUCCESS ||
+                wolfSSL_CTX_use_PrivateKey_file(tls_ctx, argv[optind++], WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+                fprintf(stderr, "sink: cannot load the certificate\n");
+                return 66;
+            }
+#else
+            fprintf(stderr, "sink: built without TLS\n");
+            return 69;
+#endif
+        }
+        else if (opt == 'p')
             port = atoi(optarg);
         else if (opt == 'n')
             conns = atoi(optarg);
