@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *re = malloc(len + 1);
             FZ_CHECK(re != NULL);
             FZ_CHECK(mailout_b64_encode_block(dec, dlen, re, len + 1) == len);
-            FZ_CHECK(memcmp(re, in, len) == 0);
+            FZ_CHECK(fz_memeq(re, in, len));
             if (dlen) /* one byte too little room */
                 FZ_CHECK(mailout_b64_decode_block((const char *)in, len, dec, dlen - 1, &dlen) ==
                          MAILOUT_E_LIMIT);
@@ -110,24 +110,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(mailout_b64_init(&e, line_len) == MAILOUT_OK);
     FZ_CHECK(fz_run(b64_fn, &e, in, len, &ctl, &chunked, &consumed) == MAILOUT_DONE);
     FZ_CHECK(consumed == len);
-    FZ_CHECK(chunked.len == once.len && memcmp(chunked.p, once.p, once.len) == 0);
+    FZ_CHECK(chunked.len == once.len && fz_memeq(chunked.p, once.p, once.len));
 
     unbreak(&once, line_len, &flat);
     FZ_CHECK(flat.len == (len + 2) / 3 * 4);
     ref_decode(flat.p, flat.len, &dec);
-    FZ_CHECK(dec.len == len && memcmp(dec.p, in, len) == 0);
+    FZ_CHECK(dec.len == len && fz_memeq(dec.p, in, len));
 
     char *block = malloc(flat.len + 1);
     FZ_CHECK(block != NULL);
     FZ_CHECK(mailout_b64_encode_block(in, len, block, flat.len + 1) == flat.len);
-    FZ_CHECK(memcmp(block, flat.p, flat.len) == 0);
+    FZ_CHECK(fz_memeq(block, flat.p, flat.len));
     if (flat.len)
         FZ_CHECK(mailout_b64_encode_block(in, len, block, flat.len - 1) == 0);
     unsigned char *back = malloc(len + 1);
     FZ_CHECK(back != NULL);
     size_t blen = 0;
     FZ_CHECK(mailout_b64_decode_block(block, flat.len, back, len, &blen) == MAILOUT_OK);
-    FZ_CHECK(blen == len && memcmp(back, in, len) == 0);
+    FZ_CHECK(blen == len && fz_memeq(back, in, len));
 
     free(back);
     free(block);

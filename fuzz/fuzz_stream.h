@@ -24,6 +24,13 @@
 
 typedef mailout_status (*fz_fn)(void *state, mailout_stream *s, int end);
 
+/* Equal bytes; an empty fz_buf has p == NULL, and memcmp(NULL, ..., 0)
+ * is undefined (UBSan's nonnull-attribute check reports it). */
+static inline int fz_memeq(const void *a, const void *b, size_t n)
+{
+    return n == 0 || memcmp(a, b, n) == 0;
+}
+
 /* A growing output buffer. */
 typedef struct fz_buf {
     unsigned char *p;

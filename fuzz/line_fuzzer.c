@@ -74,7 +74,7 @@ static void check_output(const fz_buf *o, unsigned flags, mailout_status st)
         /* ".\r\n" as a line: exactly once on success (last), never on error. */
         FZ_CHECK(dot_lines == (st == MAILOUT_DONE));
         if (st == MAILOUT_DONE)
-            FZ_CHECK(o->len >= 3 && memcmp(o->p + o->len - 3, ".\r\n", 3) == 0 &&
+            FZ_CHECK(o->len >= 3 && fz_memeq(o->p + o->len - 3, ".\r\n", 3) &&
                      (o->len == 3 || o->p[o->len - 4] == '\n'));
     }
     if (st == MAILOUT_DONE && (flags & (MAILOUT_LINE_TERMINATE | MAILOUT_LINE_FINAL_CRLF)) && o->len)
@@ -130,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     FZ_CHECK(s1 == s3 && s2 == s3);
     FZ_CHECK(c1 == c3 && c2 == c3);
-    FZ_CHECK(once.len == ref.len && memcmp(once.p, ref.p, ref.len) == 0);
-    FZ_CHECK(chunked.len == ref.len && memcmp(chunked.p, ref.p, ref.len) == 0);
+    FZ_CHECK(once.len == ref.len && fz_memeq(once.p, ref.p, ref.len));
+    FZ_CHECK(chunked.len == ref.len && fz_memeq(chunked.p, ref.p, ref.len));
     check_output(&once, flags, s1);
     check_scan(in, len, &ctl, breaks, s3 == MAILOUT_DONE);
 

@@ -104,14 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(mailout_qp_init(&e, flags) == MAILOUT_OK);
     FZ_CHECK(fz_run(qp_fn, &e, in, len, &ctl, &chunked, &consumed) == MAILOUT_DONE);
     FZ_CHECK(consumed == len);
-    FZ_CHECK(chunked.len == once.len && memcmp(chunked.p, once.p, once.len) == 0);
+    FZ_CHECK(chunked.len == once.len && fz_memeq(chunked.p, once.p, once.len));
 
     check_and_decode(&once, &dec);
     if (flags & MAILOUT_QP_TEXT) {
         normalise(in, len, &norm);
-        FZ_CHECK(dec.len == norm.len && memcmp(dec.p, norm.p, norm.len) == 0);
+        FZ_CHECK(dec.len == norm.len && fz_memeq(dec.p, norm.p, norm.len));
     } else {
-        FZ_CHECK(dec.len == len && memcmp(dec.p, in, len) == 0);
+        FZ_CHECK(dec.len == len && fz_memeq(dec.p, in, len));
     }
 
     fz_free(&once);

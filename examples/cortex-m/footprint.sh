@@ -3,7 +3,8 @@
 # -mthumb, see cortex-m3.cross), in two configurations:
 #   full     every feature (config-full.h)
 #   minimal  text body, PLAIN/LOGIN, no PIPELINING/BDAT/DSN (config-minimal.h)
-# Prints text/data/bss per object and in total, and the worst stack frame
+# Prints text/data/bss per object and in total, the firmware image
+# (firmware.c) and the library's share of it, RAM per session, and the worst stack frame
 # (worst call chain from -fcallgraph-info, stack.py). With --check, fails when a total exceeds the budget in
 # footprint-budget.txt (lower the budget as the code shrinks).
 #
@@ -38,6 +39,24 @@ for cfg in full minimal; do
     rom=$(arm-none-eabi-size -t "$dir/lib/libmailout_core.a" | awk 'END { print $1 + $2 }')
     ram=$(arm-none-eabi-size -t "$dir/lib/libmailout_core.a" | awk 'END { print $2 + $3 }')
     echo "ROM (text+data): $rom bytes; static RAM (data+bss): $ram bytes"
+    # The firmware image (firmware.c over a stub transport) with and without
+    # the mailout calls: the difference is the library's share of a real
+    # image after --gc-sections, libc helpers it pulls in included.
+    ninja -C "$dir" examples/cortex-m/firmware.elf examples/cortex-m/firmware-baseline.elf \
+        examples/cortex-m/libramsize.a >/dev/null
+    img=$(arm-none-eabi-size "$dir/examples/cortex-m/firmware.elf" | awk 'NR == 2 { print $1, $2, $3 }')
+    base=$(arm-none-eabi-size "$dir/examples/cortex-m/firmware-baseline.elf" | awk 'NR == 2 { print $1, $2, $3 }')
+    set -- $img $base
+    share=$(( ($1 + $2) - ($4 + $5) ))
+    echo "image firmware.elf: text $1 data $2 bss $3; baseline: text $4 data $5 bss $6"
+    echo "library share of the image ROM (text+data, image - baseline): $share bytes"
+    # RAM per session: the engine (struct + 256 B output buffer + its 128 B
+    # staging half, as mailout_smtp_new allocates) + message + one part.
+    eval "$(arm-none-eabi-nm -S -t d "$dir/examples/cortex-m/libramsize.a" |
+        awk '$4 ~ /^ramsize_/ { sub(/^ramsize_/, "", $4); printf "sz_%s=%d\n", $4, $2 }')"
+    engine=$(( (sz_smtp + 15) / 16 * 16 + 256 + 128 ))
+    echo "RAM per session (out_buf_size 256): engine $engine (struct $sz_smtp + 384 buffers)" \
+        "+ message $sz_msg + part $sz_part = $((engine + sz_msg + sz_part)) bytes, plus copied strings"
     stack_report=$(/usr/bin/python3 "$here/stack.py" "$dir/lib") || {
         echo "$stack_report"
         status=1
@@ -54,6 +73,13 @@ for cfg in full minimal; do
             status=1
         else
             echo "ok: $cfg ROM $rom <= budget $budget"
+        fi
+        ibudget=$(awk -v c="image-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
+        if [ -z "$ibudget" ] || [ "$share" -gt "$ibudget" ]; then
+            echo "FAIL: $cfg image share $share > budget ${ibudget:-?}"
+            status=1
+        else
+            echo "ok: $cfg image share $share <= budget $ibudget"
         fi
         sbudget=$(awk '$1 == "stack" { print $2 }' "$here/footprint-budget.txt")
         if [ -z "$stack" ] || [ "$stack" -gt "$sbudget" ]; then

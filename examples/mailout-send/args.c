@@ -41,11 +41,17 @@ enum {
     OPT_NO_PIPELINING,
     OPT_NO_CHUNKING,
     OPT_TIMEOUT,
+    OPT_QUEUE,
+    OPT_FLUSH,
+    OPT_LIST,
     OPT_HELP,
     OPT_VERSION
 };
 
 static const struct option long_opts[] = {
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"flush", required_argument, NULL, OPT_FLUSH},
+    {"list", required_argument, NULL, OPT_LIST},
     {"server", required_argument, NULL, OPT_SERVER},
     {"tls", required_argument, NULL, OPT_TLS},
     {"cafile", required_argument, NULL, OPT_CAFILE},
@@ -118,6 +124,11 @@ void cli_usage(FILE *f)
           "  --progress            progress bar on stderr\n"
           "  --no-pipelining       do not pipeline commands\n"
           "  --no-chunking         do not use BDAT\n"
+          "Outbox (nothing lost when the network or the server is down):\n"
+          "  --queue DIR           on a temporary failure keep the message in DIR\n"
+          "                        (exit 0, \"queued\") instead of failing\n"
+          "  --flush DIR           retry the messages queued in DIR (needs --server)\n"
+          "  --list DIR            show the messages queued in DIR and their last error\n"
           "  --help, --version\n"
           "\n"
           "Exit status (sysexits): 0 sent; 64 usage; 66 input missing or failed;\n"
@@ -130,6 +141,7 @@ void cli_usage(FILE *f)
 /* smtp://host[:port][/] or smtps://...; host may be [IPv6]. */
 static int parse_server(cli_config *cfg, const char *url, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     const char *p, *host, *host_end, *port = NULL;
     size_t hlen;
     int implicit;
@@ -141,14 +153,15 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
         implicit = 1;
         p = url + 8;
     } else {
-        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n", url);
+        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n",
+                cli_printable(url, q, sizeof q));
         return -1;
     }
     if (*p == '[') {
         host = p + 1;
         host_end = strchr(host, ']');
         if (!host_end) {
-            fprintf(err, "mailout-send: --server %s: missing ']'\n", url);
+            fprintf(err, "mailout-send: --server %s: missing ']'\n", cli_printable(url, q, sizeof q));
             return -1;
         }
         p = host_end + 1;
@@ -165,7 +178,8 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
         p++;
     hlen = (size_t)(host_end - host);
     if (*p != '\0' || hlen == 0 || hlen >= sizeof cfg->host || (port && port == p)) {
-        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n", url);
+        fprintf(err, "mailout-send: --server %s: expected smtp://host[:port] or smtps://host[:port]\n",
+                cli_printable(url, q, sizeof q));
         return -1;
     }
     memcpy(cfg->host, host, hlen);
@@ -174,7 +188,7 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
     if (port) {
         unsigned long v = strtoul(port, NULL, 10);
         if (v == 0 || v > 65535) {
-            fprintf(err, "mailout-send: --server %s: bad port\n", url);
+            fprintf(err, "mailout-send: --server %s: bad port\n", cli_printable(url, q, sizeof q));
             return -1;
         }
         cfg->port = (uint16_t)v;
@@ -187,11 +201,12 @@ static int parse_server(cli_config *cfg, const char *url, FILE *err)
 /* sha256//BASE64 (curl's spelling) → 32 bytes. */
 static int parse_pin(cli_config *cfg, const char *arg, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     size_t n = 0;
     const char *b64;
 
     if (strncmp(arg, "sha256//", 8) != 0) {
-        fprintf(err, "mailout-send: --pin %s: expected sha256//BASE64\n", arg);
+        fprintf(err, "mailout-send: --pin %s: expected sha256//BASE64\n", cli_printable(arg, q, sizeof q));
         return -1;
     }
     b64 = arg + 8;
@@ -278,6 +293,7 @@ static int parse_tail(cli_attach *a, char *spec, FILE *err)
 
 static int parse_dsn(cli_config *cfg, const char *arg, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     const char *p = arg;
     unsigned v = 0;
 
@@ -299,7 +315,8 @@ static int parse_dsn(cli_config *cfg, const char *arg, FILE *err)
     }
     /* NEVER must stand alone (RFC 3461 §4.1) */
     if (v == 0 || v > 15u || ((v & MAILOUT_NOTIFY_NEVER) && v != MAILOUT_NOTIFY_NEVER)) {
-        fprintf(err, "mailout-send: --dsn %s: expected never, or a list of success,failure,delay\n", arg);
+        fprintf(err, "mailout-send: --dsn %s: expected never, or a list of success,failure,delay\n",
+                cli_printable(arg, q, sizeof q));
         return -1;
     }
     cfg->dsn_notify = v;
@@ -308,6 +325,7 @@ static int parse_dsn(cli_config *cfg, const char *arg, FILE *err)
 
 static int parse_auth(cli_config *cfg, const char *arg, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     static const struct {
         const char *name;
         unsigned bit;
@@ -322,7 +340,8 @@ static int parse_auth(cli_config *cfg, const char *arg, FILE *err)
             return 0;
         }
     }
-    fprintf(err, "mailout-send: --auth %s: expected PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2\n", arg);
+    fprintf(err, "mailout-send: --auth %s: expected PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2\n",
+            cli_printable(arg, q, sizeof q));
     return -1;
 }
 
@@ -364,6 +383,7 @@ static int set_once(const char **slot, const char *val, const char *opt, FILE *e
 /* One option; returns 0, -1 (error printed) or 1 (help or version shown). */
 static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out, FILE *err)
 {
+    char q[CLI_PRINTABLE_MAX + 8];
     cli_attach *a;
     unsigned long long v;
 
@@ -376,7 +396,7 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
         else if (strcmp(arg, "none") == 0)
             *tls_opt = 2;
         else {
-            fprintf(err, "mailout-send: --tls %s: expected required or none\n", arg);
+            fprintf(err, "mailout-send: --tls %s: expected required or none\n", cli_printable(arg, q, sizeof q));
             return -1;
         }
         return 0;
@@ -402,7 +422,7 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
             return -1;
         }
         if (!strchr(arg, ':') || arg[0] == ':') {
-            fprintf(err, "mailout-send: --header %s: expected \"Name: value\"\n", arg);
+            fprintf(err, "mailout-send: --header %s: expected \"Name: value\"\n", cli_printable(arg, q, sizeof q));
             return -1;
         }
         cfg->headers[cfg->nheaders++] = arg;
@@ -436,6 +456,12 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
     case OPT_DRY_RUN:
         cfg->dry_run = 1;
         return 0;
+    case OPT_QUEUE:
+        return set_once(&cfg->queue_dir, arg, "--queue", err);
+    case OPT_FLUSH:
+        return set_once(&cfg->flush_dir, arg, "--flush", err);
+    case OPT_LIST:
+        return set_once(&cfg->list_dir, arg, "--list", err);
     case OPT_VERBOSE:
         cfg->verbose = 1;
         return 0;
@@ -452,7 +478,8 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
         return 0;
     case OPT_TIMEOUT:
         if (parse_uint(arg, 86400, &v) != 0 || v == 0) {
-            fprintf(err, "mailout-send: --timeout %s: expected seconds (1..86400)\n", arg);
+            fprintf(err, "mailout-send: --timeout %s: expected seconds (1..86400)\n",
+                    cli_printable(arg, q, sizeof q));
             return -1;
         }
         cfg->timeout_s = (unsigned)v;
@@ -469,9 +496,29 @@ static int apply_opt(cli_config *cfg, int c, char *arg, int *tls_opt, FILE *out,
     }
 }
 
+static int check_tls(cli_config *cfg, int tls_opt, FILE *err);
+
 /* Rules that involve several options. */
 static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
 {
+    int modes = !!cfg->queue_dir + !!cfg->flush_dir + !!cfg->list_dir + !!cfg->dry_run;
+    if (modes > 1) {
+        fprintf(err, "mailout-send: --queue, --flush, --list and --dry-run exclude each other\n");
+        return -1;
+    }
+    if (cfg->list_dir)
+        return 0; /* only reads the queue */
+    if (cfg->flush_dir) {
+        if (cfg->from || cfg->nrcpt || cfg->text || cfg->html || cfg->nattach || cfg->subject) {
+            fprintf(err, "mailout-send: --flush sends what is queued; it takes no message options\n");
+            return -1;
+        }
+        if (!cfg->have_server) {
+            fprintf(err, "mailout-send: --flush needs --server\n");
+            return -1;
+        }
+        return check_tls(cfg, tls_opt, err);
+    }
     if (!cfg->from) {
         fprintf(err, "mailout-send: --from is required\n");
         return -1;
@@ -484,6 +531,18 @@ static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
         fprintf(err, "mailout-send: --server is required (or --dry-run)\n");
         return -1;
     }
+    if (check_tls(cfg, tls_opt, err) != 0)
+        return -1;
+    if (cfg->html && strcmp(cfg->html, "-") == 0) {
+        fprintf(err, "mailout-send: --html - is not supported; use a file\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* TLS and credential options that must agree (also for --flush). */
+static int check_tls(cli_config *cfg, int tls_opt, FILE *err)
+{
     if (tls_opt == 2) {
         if (cfg->tls == MAILOUT_TLS_IMPLICIT) {
             fprintf(err, "mailout-send: --tls none contradicts smtps://\n");
@@ -497,10 +556,6 @@ static int check_combination(cli_config *cfg, int tls_opt, FILE *err)
     }
     if ((cfg->password_file || cfg->oauth_token_file) && !cfg->user) {
         fprintf(err, "mailout-send: --password-file/--oauth-token-file need --user\n");
-        return -1;
-    }
-    if (cfg->text && cfg->html && strcmp(cfg->html, "-") == 0) {
-        fprintf(err, "mailout-send: --html - is not supported; use a file\n");
         return -1;
     }
     return 0;
@@ -524,7 +579,9 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg, FILE *out, FILE *err)
             return CLI_EX_USAGE;
     }
     if (optind < argc) {
-        fprintf(err, "mailout-send: unexpected argument '%s' (recipients go in --to)\n", argv[optind]);
+        char q[CLI_PRINTABLE_MAX + 8];
+        fprintf(err, "mailout-send: unexpected argument '%s' (recipients go in --to)\n",
+                cli_printable(argv[optind], q, sizeof q));
         return CLI_EX_USAGE;
     }
     return check_combination(cfg, tls_opt, err) == 0 ? 0 : CLI_EX_USAGE;

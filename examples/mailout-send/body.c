@@ -151,6 +151,7 @@ static int cmd_start(cli_source *s)
         /* child: stdout into the pipe, stdin from /dev/null so that it
          * never competes with --text - */
         int devnull = open("/dev/null", O_RDONLY);
+        signal(SIGPIPE, SIG_DFL); /* mailout-send ignores it; the command must not */
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
             close(devnull);
@@ -255,7 +256,10 @@ static const char *guess_type(const char *path)
 /* Print one line for a refused setter; returns the exit code. */
 static int refused(mailout_status st, const char *opt, const char *arg, FILE *err)
 {
-    fprintf(err, "mailout-send: %s%s%s: %s\n", opt, arg ? " " : "", arg ? arg : "", mailout_strerror(st));
+    char q[CLI_PRINTABLE_MAX + 8];
+
+    fprintf(err, "mailout-send: %s%s%s: %s\n", opt, arg ? " " : "", arg ? cli_printable(arg, q, sizeof q) : "",
+            mailout_strerror(st));
     return cli_exit_code(st);
 }
 
@@ -525,8 +529,9 @@ void cli_body_free(cli_body *b)
             close(s->fd);
         s->fd = -1;
         if (s->pid > 0) {
-            /* sending stopped before the command finished */
-            kill(s->pid, SIGTERM);
+            /* sending stopped before the command finished; SIGKILL so
+             * that the wait below is bounded */
+            kill(s->pid, SIGKILL);
             while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
             s->pid = 0;

@@ -5,6 +5,7 @@
  *   body.c      cli_config → mailout_msg (text, html, attachments, producers)
  *   exitcodes.c mailout_status + stage → sysexits code and one error line
  *   main.c      orchestration: parse, build, dry-run or send, report
+ *   queue.c     --queue / --flush / --list over the persistent outbox
  */
 #ifndef MAILOUT_SEND_CLI_H
 #define MAILOUT_SEND_CLI_H
@@ -85,6 +86,10 @@ typedef struct cli_config {
     int progress;
     int no_pipelining;
     int no_chunking;
+    /* outbox (at most one of them) */
+    const char *queue_dir; /* --queue DIR: keep the message on temporary failure */
+    const char *flush_dir; /* --flush DIR: retry what is queued */
+    const char *list_dir;  /* --list DIR: show what is queued */
 } cli_config;
 
 /* Secrets read from files or the environment; wiped by cli_secrets_wipe(). */
@@ -150,6 +155,11 @@ typedef struct cli_rcpt_log {
     mailout_reply reply[CLI_MAX_RCPT]; /* code 0: no reply recorded */
 } cli_rcpt_log;
 
+/* @p s made fit for a one-line error message: control bytes escaped
+ * (\r, \n, \t, \xNN) and long text cut with "...". Returns @p buf. */
+#define CLI_PRINTABLE_MAX 100
+const char *cli_printable(const char *s, char *buf, size_t cap);
+
 /* Format one reply as "550 5.1.1 user unknown" into @p buf. */
 void cli_format_reply(const mailout_reply *r, char *buf, size_t cap);
 
@@ -160,5 +170,26 @@ void cli_format_reply(const mailout_reply *r, char *buf, size_t cap);
  * gets a line, and the code is 69 if any rejection was permanent, else 75.
  * @p rcpts may be NULL. */
 int cli_report_result(const mailout_result *res, const cli_rcpt_log *rcpts, FILE *err);
+
+/* queue.c */
+
+/* How the queue sends one job (main.c: the blocking driver + reporting).
+ * Returns the exit code the attempt alone would give. */
+typedef int (*cli_send_job_fn)(void *ctx, const mailout_job *job, mailout_result *res);
+
+/* --queue DIR: spool @p msg into the outbox, then try to deliver it.
+ * Delivered → 0; refused for good → the refusal's code (entry moved to
+ * DIR/failed); temporary failure → 0 with a "queued" notice (the entry
+ * stays for --flush). -1 when spooling failed (*spool says why: a source
+ * or file error; nothing was queued or sent). */
+int cli_queue_send(const char *dir, mailout_msg *msg, cli_send_job_fn send, void *ctx, mailout_status *spool,
+                   FILE *err);
+
+/* --flush DIR: retry every due entry. 0 when nothing is left failing now,
+ * 75 when some stay queued, 69 when some were refused for good. */
+int cli_queue_flush(const char *dir, cli_send_job_fn send, void *ctx, FILE *out, FILE *err);
+
+/* --list DIR: one line per queued entry on @p out. */
+int cli_queue_list(const char *dir, FILE *out, FILE *err);
 
 #endif /* MAILOUT_SEND_CLI_H */

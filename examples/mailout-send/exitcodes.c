@@ -70,6 +70,27 @@ int cli_exit_code(mailout_status st)
     return CLI_EX_SOFTWARE;
 }
 
+const char *cli_printable(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    for (; *s && n + 8 < cap && n < CLI_PRINTABLE_MAX; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\r' || c == '\n' || c == '\t')
+            n += (size_t)snprintf(buf + n, cap - n, "\\%c", c == '\r' ? 'r' : c == '\n' ? 'n' : 't');
+        else if (c < 0x20 || c == 0x7f)
+            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+        else
+            buf[n++] = (char)c;
+    }
+    if (*s && n + 4 <= cap) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 void cli_format_reply(const mailout_reply *r, char *buf, size_t cap)
 {
     char enh[24] = "";

@@ -80,6 +80,9 @@ static void on_progress(void *ctx, uint64_t sent, uint64_t total)
         rc->progress_shown = 1;
         return;
     }
+    /* the engine may count the DATA terminator too: never show > 100 % */
+    if (sent > total)
+        sent = total;
     permille = (int)(sent >= total ? 1000 : sent * 1000 / total);
     if (permille / 10 == rc->last_permille / 10 && rc->progress_shown)
         return;
@@ -154,44 +157,108 @@ static void client_config(mailout_client_config *cc, const cli_config *cfg, cons
     cc->tls.pin_sha256 = cfg->have_pin ? cfg->pin : NULL;
 }
 
-static int send_message(cli_body *b, const cli_config *cfg, const cli_secrets *sec)
-{
-    const char *addrs[CLI_MAX_RCPT];
+/* One attempt through the blocking driver, reported as one error line
+ * (or one per refused recipient). Also the outbox's sender. */
+typedef struct sender {
+    run_ctx *rc;
     mailout_client_config cc;
-    mailout_result res;
-    run_ctx *rc = calloc(1, sizeof *rc);
-    mailout_env env = mailout_posix_env();
+} sender;
+
+static int send_job(void *ctx, const mailout_job *job, mailout_result *res)
+{
+    sender *s = ctx;
+    run_ctx *rc = s->rc;
     int code;
 
-    if (!rc) {
+    memset(&rc->rcpts, 0, sizeof rc->rcpts);
+    rc->rcpts.addr = job->rcpt;
+    rc->rcpts.count = job->rcpt_count;
+    rc->last_permille = -10;
+    rc->last_sent = 0;
+    if (rc->cfg->verbose)
+        fprintf(stderr, "* connecting to %s port %u\n", rc->cfg->host, (unsigned)rc->cfg->port);
+    memset(res, 0, sizeof *res);
+    mailout_send_job(&s->cc, job, res);
+    if (rc->progress_shown && rc->last_permille < 0 && res->status == MAILOUT_OK)
+        fprintf(stderr, "\rsending: %llu bytes, done", (unsigned long long)res->data_bytes);
+    if (rc->progress_shown)
+        fputc('\n', stderr);
+    rc->progress_shown = 0;
+    code = cli_report_result(res, &rc->rcpts, stderr);
+    if (code == CLI_EX_OK && rc->cfg->verbose)
+        fprintf(stderr, "* sent: %llu bytes to %zu recipient(s)\n", (unsigned long long)res->data_bytes,
+                res->rcpt_ok);
+    return code;
+}
+
+static int sender_init(sender *s, const cli_config *cfg, const cli_secrets *sec)
+{
+    mailout_env env = mailout_posix_env();
+
+    s->rc = calloc(1, sizeof *s->rc);
+    if (!s->rc) {
         fprintf(stderr, "mailout-send: out of memory\n");
         return CLI_EX_SOFTWARE;
     }
-    rc->cfg = cfg;
-    rc->sec = sec;
-    rc->last_permille = -10;
-    rc->rcpts.count = mailout_msg_recipient_count(b->msg);
-    for (size_t i = 0; i < rc->rcpts.count && i < CLI_MAX_RCPT; i++)
-        addrs[i] = mailout_msg_recipient(b->msg, i);
-    rc->rcpts.addr = addrs;
-    client_config(&cc, cfg, sec, rc);
-    cc.smtp.random = env.random;
-    cc.smtp.random_ctx = env.ctx;
-    if (cfg->verbose)
-        fprintf(stderr, "* connecting to %s port %u\n", cfg->host, (unsigned)cfg->port);
+    s->rc->cfg = cfg;
+    s->rc->sec = sec;
+    client_config(&s->cc, cfg, sec, s->rc);
+    s->cc.smtp.random = env.random;
+    s->cc.smtp.random_ctx = env.ctx;
+    return 0;
+}
 
-    memset(&res, 0, sizeof res);
-    mailout_send(&cc, b->msg, &res);
-    if (rc->progress_shown)
-        fputc('\n', stderr);
-    if ((res.status == MAILOUT_E_SOURCE || res.status == MAILOUT_E_FILE) && cli_body_explain(b, stderr))
-        code = cli_exit_code(res.status);
-    else
-        code = cli_report_result(&res, &rc->rcpts, stderr);
-    if (code == CLI_EX_OK && cfg->verbose)
-        fprintf(stderr, "* sent: %llu bytes to %zu recipient(s)\n", (unsigned long long)res.data_bytes,
-                res.rcpt_ok);
-    free(rc);
+/* A body source failure is explained by the body (which command, which
+ * file); anything else by the result. */
+static int explain_source(cli_body *b, mailout_status st, int code)
+{
+    if ((st == MAILOUT_E_SOURCE || st == MAILOUT_E_FILE) && cli_body_explain(b, stderr))
+        return cli_exit_code(st);
+    return code;
+}
+
+static int send_message(cli_body *b, const cli_config *cfg, const cli_secrets *sec)
+{
+    const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
+    mailout_job job;
+    mailout_result res;
+    mailout_status st;
+    sender s;
+    int code = sender_init(&s, cfg, sec);
+
+    if (code)
+        return code;
+    if (cfg->queue_dir) {
+        code = cli_queue_send(cfg->queue_dir, b->msg, send_job, &s, &st, stderr);
+        if (code == -1) {
+            code = explain_source(b, st, cli_exit_code(st));
+            if (code == cli_exit_code(st) && st != MAILOUT_E_SOURCE)
+                fprintf(stderr, "mailout-send: --queue %s: %s\n", cfg->queue_dir, mailout_strerror(st));
+        }
+    } else if ((st = mailout_job_from_msg(&job, b->msg, rcpt_store)) != MAILOUT_OK) {
+        fprintf(stderr, "mailout-send: %s\n", mailout_strerror(st));
+        code = cli_exit_code(st);
+    } else {
+        code = send_job(&s, &job, &res);
+        code = explain_source(b, res.status, code);
+    }
+    free(s.rc);
+    return code;
+}
+
+/* --flush DIR / --list DIR: no message is composed. */
+static int run_queue(const cli_config *cfg, const cli_secrets *sec)
+{
+    sender s;
+    int code;
+
+    if (cfg->list_dir)
+        return cli_queue_list(cfg->list_dir, stdout, stderr);
+    code = sender_init(&s, cfg, sec);
+    if (code)
+        return code;
+    code = cli_queue_flush(cfg->flush_dir, send_job, &s, stdout, stderr);
+    free(s.rc);
     return code;
 }
 
@@ -215,6 +282,10 @@ int main(int argc, char **argv)
     code = cli_parse_args(argc, argv, cfg, stdout, stderr);
     if (code == CLI_HELP_SHOWN)
         code = CLI_EX_OK;
+    else if (code == 0 && cfg->list_dir)
+        code = run_queue(cfg, sec);
+    else if (code == 0 && cfg->flush_dir)
+        code = (code = cli_load_secrets(cfg, sec, stderr)) == 0 ? run_queue(cfg, sec) : code;
     /* a dry run needs no secrets */
     else if (code == 0 && (cfg->dry_run || (code = cli_load_secrets(cfg, sec, stderr)) == 0) &&
              (code = cli_check_inputs(cfg, stderr)) == 0 && (code = cli_body_build(&body, cfg, stderr)) == 0)

@@ -238,9 +238,9 @@ int main(void)
         }
 
         /* the rest of the firmware keeps running */
-        if (brd.now_ms % 250 == 0)
+        if (brd.now_ms % 20 == 0) /* blink at 25 Hz */
             led_toggles++;
-        if (brd.now_ms % 10 == 0)
+        if (brd.now_ms % 5 == 0)
             samples++;
     }
     printf("superloop: %lu loop passes, %lu LED toggles and %lu sensor samples meanwhile\n", passes,

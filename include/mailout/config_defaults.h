@@ -117,9 +117,23 @@
 
 /* ---- feature switches (0 = compiled out, 1 = compiled in) ------------- */
 
+/*
+ * MIME off: one body part only (mailout_part_new() with parent NULL, from a
+ * buffer, file or producer; text/plain unless set otherwise), written with
+ * MIME-Version, Content-Type and Content-Transfer-Encoding. Refused with
+ * MAILOUT_E_UNSUPPORTED: multiparts and child parts, dispositions and file
+ * names, and header text that would need RFC 2047 encoding (non-ASCII,
+ * "=?", white space at either end, words too long to fold) in Subject,
+ * display names and added fields. No content scan: a text buffer is 7bit
+ * unless it has 8-bit bytes; 8-bit text, files and producers are 8bit with
+ * 8BITMIME, else quoted-printable (base64 without QP); the reader still
+ * fails on content that breaks 7bit/8bit rules (NUL, lines > 998).
+ */
 #ifndef MAILOUT_ENABLE_MIME /* multipart trees, attachments, RFC 2047/2231 */
 #define MAILOUT_ENABLE_MIME 1
 #endif
+/* QP off: mailout_qp_init/encode and forcing MAILOUT_ENC_QP return
+ * MAILOUT_E_UNSUPPORTED; text that would be QP is sent base64. */
 #ifndef MAILOUT_ENABLE_QP /* quoted-printable encoder */
 #define MAILOUT_ENABLE_QP 1
 #endif

@@ -93,6 +93,8 @@ MAILOUT_API size_t mailout_b64_encode_block(const void *in, size_t len, char *ou
 /**
  * @brief One-shot strict decode (SASL challenges): no whitespace, padding
  * required, non-zero trailing bits rejected.
+ * @p out may be @p in itself (decoding in place: output never overtakes
+ * the input it comes from).
  * @param out_len receives the decoded length.
  * @return MAILOUT_OK, MAILOUT_E_INVAL for malformed input, MAILOUT_E_LIMIT
  *         if @p cap is too small (out is then unspecified).

@@ -27,5 +27,6 @@
 #include <mailout/status.h>
 #include <mailout/transport.h>
 #include <mailout/client.h>
+#include <mailout/outbox.h>
 
 #endif /* MAILOUT_MAILOUT_H */

@@ -141,9 +141,15 @@ MAILOUT_API mailout_status mailout_msg_set_env(mailout_msg *m, const mailout_env
  * Addresses: an addr-spec "local@domain" (no angle brackets, no display
  * name) of printable ASCII, or UTF-8 when the server offers SMTPUTF8 (the
  * engine checks). Rejected with MAILOUT_E_ADDRESS: controls, spaces, <,>,
- * missing '@', local part > 64 or total > MAILOUT_MAX_ADDRESS_LEN.
- * Display names: UTF-8 text without controls (MAILOUT_E_HEADER),
- * RFC 2047-encoded when needed, quoted otherwise. NULL = none.
+ * missing '@', local part > 64 or total > MAILOUT_MAX_ADDRESS_LEN, a
+ * local part that is not a dot-atom (quoted local parts are not
+ * supported), a domain that is not a dot-separated name or a [literal].
+ * Display names: UTF-8 text without controls, TAB included
+ * (MAILOUT_E_HEADER); invalid UTF-8 is MAILOUT_E_UTF8; longer than
+ * MAILOUT_MAX_DISPLAY_NAME_LEN is MAILOUT_E_LIMIT. Written as a quoted-string
+ * when printable ASCII, else as RFC 2047 encoded-words. NULL or "" = none.
+ * Every setter returns MAILOUT_E_INVAL for NULL arguments that are not
+ * optional, and MAILOUT_E_STATE once reading has started.
  */
 
 /** @brief The From field and, unless set otherwise, the envelope sender. */
@@ -169,7 +175,10 @@ typedef enum mailout_rcpt_kind {
 MAILOUT_API mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind, const char *addr,
                                                      const char *display_name);
 
-/** @brief Subject (UTF-8, RFC 2047-encoded when needed, folded). */
+/**
+ * @brief Subject (UTF-8, RFC 2047-encoded when needed, folded).
+ * Same rules and codes as a mailout_msg_add_header() value.
+ */
 MAILOUT_API mailout_status mailout_msg_set_subject(mailout_msg *m, const char *subject);
 
 /**
@@ -188,12 +197,19 @@ MAILOUT_API mailout_status mailout_msg_set_message_id(mailout_msg *m, const char
  * @brief Add a header field, written in the order added.
  *
  * @p name: printable ASCII 33..126 without ':', 1..MAILOUT_MAX_HEADER_NAME_LEN.
- * @p value: UTF-8 text without CR, LF, NUL or other controls except TAB;
- * folded and RFC 2047-encoded as needed. Fields the typed setters own
+ * A name starting with "--" is refused (it could pass for a MIME boundary).
+ * @p value: UTF-8 text without CR, LF, NUL or other controls except TAB
+ * (MAILOUT_E_HEADER), valid UTF-8 (MAILOUT_E_UTF8), at most
+ * MAILOUT_MAX_HEADER_VALUE_LEN bytes (MAILOUT_E_LIMIT). Printable ASCII is
+ * written as is, folded at its white space (words of up to 250 characters
+ * stay whole, for structured fields such as List-Unsubscribe); anything
+ * else — non-ASCII, "=?", white space at either end, longer words — is
+ * written entirely as RFC 2047 encoded-words. Fields the typed setters own
  * (From, Sender, To, Cc, Bcc, Reply-To, Subject, Date, Message-ID,
  * MIME-Version, Content-*) are refused, so each appears once.
- * @return MAILOUT_OK, MAILOUT_E_HEADER (nothing stored), MAILOUT_E_LIMIT,
- *         MAILOUT_E_NOMEM.
+ * @return MAILOUT_OK, MAILOUT_E_HEADER (nothing stored), MAILOUT_E_UTF8,
+ *         MAILOUT_E_LIMIT (name > MAILOUT_MAX_HEADER_NAME_LEN, value too long,
+ *         more than MAILOUT_MAX_HEADERS fields), MAILOUT_E_NOMEM.
  */
 MAILOUT_API mailout_status mailout_msg_add_header(mailout_msg *m, const char *name, const char *value);
 
@@ -207,7 +223,10 @@ typedef enum mailout_dsn_ret { MAILOUT_DSN_RET_DEFAULT = 0, MAILOUT_DSN_RET_FULL
 /**
  * @brief Request delivery status notifications: NOTIFY for every recipient
  * (NEVER alone, or any of SUCCESS|FAILURE|DELAY), RET, and ENVID (xtext
- * characters only; NULL = none). ORCPT is sent as "rfc822;<addr>".
+ * characters only, at most 100; NULL = none). ORCPT is sent as
+ * "rfc822;<addr>".
+ * @return MAILOUT_OK, MAILOUT_E_INVAL, MAILOUT_E_NOMEM, MAILOUT_E_UNSUPPORTED
+ *         (MAILOUT_ENABLE_DSN is 0).
  */
 MAILOUT_API mailout_status mailout_msg_set_dsn(mailout_msg *m, unsigned notify, mailout_dsn_ret ret,
                                                const char *envid);
@@ -241,9 +260,15 @@ typedef enum mailout_multipart_kind {
  * @brief Create a multipart container.
  * @param parent a multipart to append to, or NULL to make it the message
  *        body (MAILOUT_E_STATE if the body is already set).
- * @return MAILOUT_OK, MAILOUT_E_INVAL (parent is not a multipart),
- *         MAILOUT_E_LIMIT (deeper than MAILOUT_MAX_DEPTH), MAILOUT_E_STATE,
- *         MAILOUT_E_NOMEM.
+ * Only multiparts count towards MAILOUT_MAX_DEPTH: a chain of that many
+ * multiparts is allowed, and leaves may go into the deepest one. A
+ * multipart must get at least one part before reading (RFC 2046 §5.1.1;
+ * else mailout_msg_read_start() fails with MAILOUT_E_STATE).
+ * Boundaries are "=_" and 24 random characters, distinct per multipart.
+ * @return MAILOUT_OK, MAILOUT_E_INVAL (parent is not a multipart of this
+ *         message), MAILOUT_E_LIMIT (deeper than MAILOUT_MAX_DEPTH),
+ *         MAILOUT_E_STATE, MAILOUT_E_NOMEM, MAILOUT_E_UNSUPPORTED
+ *         (MAILOUT_ENABLE_MIME is 0).
  */
 MAILOUT_API mailout_status mailout_part_new_multipart(mailout_msg *m, mailout_part *parent,
                                                       mailout_multipart_kind kind, mailout_part **out);
@@ -254,13 +279,21 @@ MAILOUT_API mailout_status mailout_part_new_multipart(mailout_msg *m, mailout_pa
  */
 MAILOUT_API mailout_status mailout_part_new(mailout_msg *m, mailout_part *parent, mailout_part **out);
 
-/** @brief Body from a caller buffer, borrowed (not copied): see the file comment. */
+/**
+ * @brief Body from a caller buffer, borrowed (not copied): see the file
+ * comment. The part setters below return MAILOUT_E_INVAL when called on a
+ * multipart (except Content-ID and extra fields) and replace an earlier
+ * source.
+ */
 MAILOUT_API mailout_status mailout_part_set_data(mailout_part *p, const void *data, size_t len);
 
 /**
  * @brief Body from a file, opened through the env's file hooks when the
- * reader gets there (and once more by the scan for text types). Sets the
- * filename to the path's last component unless one is set.
+ * reader gets there (and once more by the scan for text types: the hooks
+ * must not return MAILOUT_AGAIN then, it counts as MAILOUT_E_FILE). Sets the
+ * filename to the path's last component unless one was set with
+ * mailout_part_set_filename(). The size from open() must match the bytes
+ * read (else MAILOUT_E_SOURCE: the file changed).
  */
 MAILOUT_API mailout_status mailout_part_set_file(mailout_part *p, const char *path);
 
@@ -292,28 +325,40 @@ MAILOUT_API mailout_status mailout_part_set_producer(mailout_part *p, mailout_pr
                                                      void *ctx, uint64_t size);
 
 /**
- * @brief Media type "type/subtype" (tokens per RFC 2045 §5.1). Default
- * text/plain. "text/..." bodies are treated as text: line endings normalised to
- * CRLF.
+ * @brief Media type "type/subtype" (tokens per RFC 2045 §5.1, no
+ * parameters). Default text/plain. "text/..." bodies are treated as text:
+ * line endings normalised to CRLF when sent 7bit, 8bit or quoted-printable
+ * (base64 sends the bytes as they are). "multipart/..." is refused: use
+ * mailout_part_new_multipart().
+ * @return MAILOUT_OK, MAILOUT_E_HEADER (syntax, controls), MAILOUT_E_LIMIT
+ *         (longer than MAILOUT_MAX_MEDIA_TYPE_LEN), MAILOUT_E_NOMEM.
  */
 MAILOUT_API mailout_status mailout_part_set_type(mailout_part *p, const char *media_type);
 
-/** @brief charset parameter for "text/..." types (token); default "utf-8". */
+/** @brief charset parameter for "text/..." types (token of at most 40; else
+ * MAILOUT_E_HEADER / MAILOUT_E_LIMIT); default "utf-8". */
 MAILOUT_API mailout_status mailout_part_set_charset(mailout_part *p, const char *charset);
 
 typedef enum mailout_disposition { MAILOUT_DISPOSITION_NONE = 0, MAILOUT_INLINE, MAILOUT_ATTACHMENT } mailout_disposition;
 
-/** @brief Content-Disposition (written when not NONE or when a filename is set). */
+/** @brief Content-Disposition (written when not NONE or when a filename is
+ * set; a filename with NONE is written as "attachment"). */
 MAILOUT_API mailout_status mailout_part_set_disposition(mailout_part *p, mailout_disposition d);
 
 /**
- * @brief File name (UTF-8). Only the last path component is kept. Written
- * as filename="..." (quoted, escaped) when short printable ASCII, else as
- * RFC 2231 filename*= (with continuations for long names).
+ * @brief File name (UTF-8). Only the last path component is kept ('/' and
+ * '\\' separate components). Written as filename="..." (quoted, escaped)
+ * when short printable ASCII without "=?", else as RFC 2231 filename*=
+ * (with continuations for long names).
+ * @return MAILOUT_OK, MAILOUT_E_HEADER (controls; empty, "." or ".." last
+ *         component), MAILOUT_E_UTF8, MAILOUT_E_LIMIT (component longer
+ *         than MAILOUT_MAX_FILENAME_LEN), MAILOUT_E_NOMEM.
  */
 MAILOUT_API mailout_status mailout_part_set_filename(mailout_part *p, const char *name);
 
-/** @brief Content-ID "<id@host>" (with the brackets). */
+/** @brief Content-ID "<id@host>" (with the brackets; printable ASCII, one
+ * '@', at most 250 characters; else MAILOUT_E_HEADER / MAILOUT_E_LIMIT).
+ * Message-IDs follow the same rules. */
 MAILOUT_API mailout_status mailout_part_set_content_id(mailout_part *p, const char *cid);
 
 typedef enum mailout_encoding {
@@ -327,13 +372,17 @@ typedef enum mailout_encoding {
 /**
  * @brief Force a Content-Transfer-Encoding.
  *
- * AUTO chooses per part: non-text types → base64; text scanned first:
- * NUL or other controls → base64; lines > 998, 8-bit bytes without
- * 8BITMIME, or a line that could be mistaken for a boundary →
- * quoted-printable; else 7bit (or 8bit with 8-bit bytes and 8BITMIME).
+ * AUTO chooses per part: non-text types → base64; text from a producer
+ * (which cannot be read twice) → quoted-printable; other text is scanned
+ * first: NUL or other controls (DEL included) → base64; lines > 998, 8-bit
+ * bytes without 8BITMIME, or a line starting "--=_" (could be mistaken for
+ * a boundary) → quoted-printable; else 7bit (or 8bit with 8-bit bytes and
+ * 8BITMIME). 7bit/8bit content is checked again while it is sent; if a
+ * file changed since the scan the reader fails with MAILOUT_E_SOURCE.
  * Forcing 7bit/8bit on data that breaks its rules makes the reader fail
- * (MAILOUT_E_8BIT / MAILOUT_E_LINE_TOO_LONG / MAILOUT_E_INVAL for NUL)
- * rather than send something invalid.
+ * (MAILOUT_E_8BIT / MAILOUT_E_LINE_TOO_LONG / MAILOUT_E_INVAL for NUL or,
+ * inside a multipart, a line starting "--=_") rather than send something
+ * invalid.
  */
 MAILOUT_API mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc);
 
@@ -359,10 +408,16 @@ MAILOUT_API mailout_status mailout_part_add_header(mailout_part *p, const char *
  *
  * Without MAILOUT_READ_SMTP the bytes are the message itself (what a dry
  * run prints, what BDAT sends); with it they are the DATA stream: the same
- * bytes dot-stuffed, then ".\r\n". Either way the message ends with CRLF.
- * @return MAILOUT_OK, MAILOUT_E_STATE (no sender, no recipient, no clock
- *         and no date, no randomness where needed), MAILOUT_E_FILE,
- *         MAILOUT_E_SOURCE.
+ * bytes dot-stuffed, then ".\r\n". Either way the message ends with CRLF:
+ * a single-part body that does not gets a CRLF added (7bit/8bit: the body
+ * gains a final line break; quoted-printable: a soft line break, so the
+ * content is unchanged). Date, Message-ID and boundaries are made by the
+ * first successful call and kept, so every read gives the same bytes.
+ * @return MAILOUT_OK, MAILOUT_E_INVAL (unknown flags), MAILOUT_E_STATE (no
+ *         sender, no recipient, no clock and no date, no randomness where
+ *         needed, an empty multipart, a producer without rewind already
+ *         read), MAILOUT_E_FILE (a text file cannot be scanned),
+ *         MAILOUT_E_SOURCE (a rewind failed).
  */
 MAILOUT_API mailout_status mailout_msg_read_start(mailout_msg *m, unsigned flags);
 
@@ -378,8 +433,12 @@ MAILOUT_API mailout_status mailout_msg_read_start(mailout_msg *m, unsigned flags
  *                  MAILOUT_E_8BIT, MAILOUT_E_LINE_TOO_LONG, MAILOUT_E_INVAL.
  *                  The end of the message (and with MAILOUT_READ_SMTP the
  *                  terminator) is never produced after a failure.
+ * After MAILOUT_DONE, further calls return MAILOUT_DONE with no bytes.
  * The output for a given message and flags is the same for every sequence
- * of window sizes.
+ * of window sizes. After a failure the bytes produced are a prefix of that
+ * output; how long a prefix depends on the windows.
+ * @return additionally MAILOUT_E_INVAL for bad arguments (cap 0) and
+ *         MAILOUT_E_STATE without a successful mailout_msg_read_start().
  */
 MAILOUT_API mailout_status mailout_msg_read(mailout_msg *m, unsigned char *buf, size_t cap, size_t *out_len);
 

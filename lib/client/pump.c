@@ -73,6 +73,12 @@ static mailout_status pump_handshake(mailout_pump *p)
 
     if (r == MAILOUT_AGAIN)
         return r;
+    /* A server that drops the connection during the handshake (after its
+     * STARTTLS 220, or on port 465) failed the handshake: reported as such
+     * (SECURITY-RULES case 11), never as an ordinary closed connection a
+     * caller might retry in plaintext. */
+    if (r == MAILOUT_E_CLOSED || r == MAILOUT_E_IO)
+        r = MAILOUT_E_TLS_HANDSHAKE;
     p->tls_deadline = UINT64_MAX;
     if (r == MAILOUT_OK)
         p->active = &p->tls_t; /* from now on every SMTP byte goes through TLS */

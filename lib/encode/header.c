@@ -16,7 +16,9 @@
 enum { HT_PLAIN, HT_QUOTED, HT_Q, HT_B };
 enum { HP_QUOTED, HP_EXT1, HP_EXTN, HP_DONE };
 
+#if MAILOUT_ENABLE_MIME
 static const char hex_digits[16] = "0123456789ABCDEF";
+#endif
 
 static int is_wsp(unsigned char c)
 {
@@ -38,7 +40,7 @@ size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n,
         out[o++] = ' ';
         f->col++;
     }
-    memcpy(out + o, tok, n);
+    memmove(out + o, tok, n); /* tok may be built in out itself (MAILOUT_HDR_TOK_AT) */
     f->col += (unsigned)n;
     return o + n;
 }
@@ -211,6 +213,15 @@ void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned 
         t->mode = choose_encoding(s, len);
 }
 
+mailout_status mailout_htext_check(const char *s, size_t len, unsigned flags, unsigned col)
+{
+    mailout_htext t;
+    if (MAILOUT_ENABLE_MIME)
+        return MAILOUT_OK;
+    mailout_htext_init(&t, s, len, flags, col);
+    return mailout_htext_encoded(&t) ? MAILOUT_E_UNSUPPORTED : MAILOUT_OK;
+}
+
 int mailout_htext_encoded(const mailout_htext *t)
 {
     return t->mode == HT_Q || t->mode == HT_B;
@@ -243,7 +254,7 @@ static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
 
 static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
 {
-    char buf[MAILOUT_HDR_LINE];
+    char *buf = out + MAILOUT_HDR_TOK_AT;
     size_t n = 0;
     buf[n++] = '"';
     for (size_t i = 0; i < t->len; i++) {
@@ -256,6 +267,7 @@ static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
     return mailout_hfold_put(f, out, buf, n, MAILOUT_HFWS_SPACE);
 }
 
+#if MAILOUT_ENABLE_MIME
 /* Longest word that may be started now: the rest of this line if a
  * useful word fits there, else a whole new line's worth (or, for the
  * first word, which cannot move to a new line, the shortest useful one). */
@@ -312,7 +324,7 @@ static size_t fill_b(mailout_htext *t, char *w, size_t n, size_t max)
 
 static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
 {
-    char w[MAILOUT_HDR_WORD_MAX + 1];
+    char *w = out + MAILOUT_HDR_TOK_AT;
     size_t max = word_room(t, f);
     memcpy(w, t->mode == HT_Q ? "=?utf-8?Q?" : "=?utf-8?B?", 10);
     size_t n = t->mode == HT_Q ? fill_q(t, w, 10, max) : fill_b(t, w, 10, max);
@@ -322,6 +334,8 @@ static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
         return htext_first(t, f, out, w, n);
     return mailout_hfold_put(f, out, w, n, MAILOUT_HFWS_SPACE);
 }
+
+#endif /* MAILOUT_ENABLE_MIME */
 
 size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
 {
@@ -333,10 +347,15 @@ size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
     case HT_QUOTED:
         return next_quoted(t, f, out);
     default:
+#if MAILOUT_ENABLE_MIME
         return next_word(t, f, out);
+#else
+        return 0; /* never reached: mailout_htext_check() refused the text */
+#endif
     }
 }
 
+#if MAILOUT_ENABLE_MIME
 /* ---- parameters ---------------------------------------------------------- */
 
 /* RFC 2231 attribute-char: a token character that is not '*', '\'' or '%'. */
@@ -445,7 +464,7 @@ static size_t param_segment(mailout_hparam *p, char *w)
 
 size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
 {
-    char w[MAILOUT_HDR_LINE + 16];
+    char *w = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' */
     if (p->mode == HP_DONE)
         return 0;
     size_t n = param_segment(p, w);
@@ -454,3 +473,5 @@ size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
     size_t o = mailout_hfold_put(f, out, ";", 1, MAILOUT_HFWS_NONE);
     return o + mailout_hfold_put(f, out + o, w, n, MAILOUT_HFWS_SPACE);
 }
+
+#endif /* MAILOUT_ENABLE_MIME */

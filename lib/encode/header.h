@@ -39,6 +39,11 @@
 /** Room every *_next()/put() output buffer must have. */
 #define MAILOUT_HDR_UNIT_MAX 320
 
+/** Where a token may be built inside the output buffer before it is put
+ *  (the fold written ahead of it is at most 3 bytes: CRLF SP). Building in
+ *  place keeps token buffers off the stack. */
+#define MAILOUT_HDR_TOK_AT 3
+
 /** Column of the line being written (bytes since the last CRLF). */
 typedef struct mailout_hfold {
     unsigned col;
@@ -54,7 +59,8 @@ enum {
 /**
  * Write @p tok (@p n bytes) to @p out joined by @p fws; returns the bytes
  * written (n plus at most 3). A fold happens only when something other
- * than the continuation's leading space is already on the line.
+ * than the continuation's leading space is already on the line. @p tok
+ * may lie inside @p out at or after out + MAILOUT_HDR_TOK_AT.
  */
 size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws);
 
@@ -100,10 +106,19 @@ void mailout_htext_init(mailout_htext *t, const char *s, size_t len, unsigned fl
 /** Write the next unit (with the white space before it) to @p out; 0 when done. */
 size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out);
 
+/**
+ * Without MIME (MAILOUT_ENABLE_MIME 0) there are no encoded-words: text is
+ * accepted only if mailout_htext_init() with the same arguments would write
+ * it plain (printable ASCII, no "=?", no white space at either end, words
+ * that fit a line; a display name that fits one quoted-string).
+ * @return MAILOUT_OK (always with MIME), or MAILOUT_E_UNSUPPORTED.
+ */
+mailout_status mailout_htext_check(const char *s, size_t len, unsigned flags, unsigned col);
+
 /** Non-zero if the text is written as encoded-words. */
 int mailout_htext_encoded(const mailout_htext *t);
 
-/* ---- MIME parameters ---------------------------------------------------- */
+/* ---- MIME parameters (only with MAILOUT_ENABLE_MIME) --------------------- */
 
 /** Parameter iterator. Fields are private to header.c. */
 typedef struct mailout_hparam {

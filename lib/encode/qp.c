@@ -5,6 +5,8 @@
 
 #include <mailout/encode.h>
 
+#if MAILOUT_ENABLE_QP
+
 /* e->state */
 #define QP_AFTER_CR 1u /* TEXT: the last input byte was a CR; an LF now is part of its break */
 #define QP_FINISHED 2u /* MAILOUT_DONE was returned */
@@ -266,3 +268,23 @@ mailout_status mailout_qp_encode(mailout_qp *e, mailout_stream *s, int end)
         s->avail_in--;
     }
 }
+
+#else /* !MAILOUT_ENABLE_QP: the API stays, refusing */
+
+mailout_status mailout_qp_init(mailout_qp *e, unsigned flags)
+{
+    (void)flags;
+    if (e)
+        memset(e, 0, sizeof *e);
+    return MAILOUT_E_UNSUPPORTED;
+}
+
+mailout_status mailout_qp_encode(mailout_qp *e, mailout_stream *s, int end)
+{
+    (void)e;
+    (void)s;
+    (void)end;
+    return MAILOUT_E_UNSUPPORTED;
+}
+
+#endif /* MAILOUT_ENABLE_QP */

@@ -60,6 +60,8 @@ mailout_status msg_hdr_add(mailout_msg *m, msg_hdr_list *list, const char *name,
     mailout_status st = msg_check_header_name(name, &nlen);
     if (st == MAILOUT_OK)
         st = msg_check_header_value(value, &vlen);
+    if (st == MAILOUT_OK)
+        st = mailout_htext_check(value, vlen, MAILOUT_HTEXT_LONG_WORDS, (unsigned)nlen + 1);
     if (st != MAILOUT_OK)
         return st;
     if (owned_field(name, nlen))
@@ -166,6 +168,8 @@ static mailout_status copy_mailbox(mailout_msg *m, const char *addr, const char 
     mailout_status st = msg_check_address(addr, &alen);
     if (st == MAILOUT_OK && name && name[0])
         st = msg_check_display_name(name, &nlen);
+    if (st == MAILOUT_OK && nlen) /* without MIME: only names that need no encoding */
+        st = mailout_htext_check(name, nlen, MAILOUT_HTEXT_PHRASE, 0);
     if (st != MAILOUT_OK)
         return st;
     st = msg_strdup(m, a, addr, alen);
@@ -262,6 +266,8 @@ mailout_status mailout_msg_set_subject(mailout_msg *m, const char *subject)
     mailout_status st = writable(m);
     if (st == MAILOUT_OK)
         st = msg_check_header_value(subject, &len);
+    if (st == MAILOUT_OK)
+        st = mailout_htext_check(subject, len, 0, 8); /* after "Subject:" */
     if (st == MAILOUT_OK)
         st = msg_str_replace(m, &m->subject, subject, len);
     if (st == MAILOUT_OK)

@@ -59,7 +59,7 @@ static size_t text_field(msg_field *fs, char *out, const char *name, size_t nlen
  * glued on when another mailbox follows). 0 when done. */
 static size_t mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name, int comma, char *out)
 {
-    char tok[MAILOUT_MAX_ADDRESS_LEN + 3];
+    char *tok = out + MAILOUT_HDR_TOK_AT; /* built in place: see header.h */
     size_t n = 0;
     if (fs->sub == 0) {
         fs->sub = 2;
@@ -182,7 +182,8 @@ static size_t f_subject(mailout_msg *m, msg_field *fs, char *out)
 
 static size_t f_message_id(mailout_msg *m, msg_field *fs, char *out)
 {
-    char id[1 + MSG_ID_RANDOM + 1 + MAILOUT_MAX_ADDRESS_LEN + 1];
+    /* built in place behind "Message-ID:" and the fold room (header.h) */
+    char *id = out + 11 + MAILOUT_HDR_TOK_AT;
     if (m->msg_id.s)
         return whole_field(fs, out, "Message-ID", m->msg_id.s, m->msg_id.len);
     size_t dlen, n = 0;
@@ -219,20 +220,20 @@ static size_t f_content_type(mailout_msg *m, msg_field *fs, char *out)
 {
     static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
     const mailout_part *p = m->r.part;
-    char param[MSG_BOUNDARY_LEN + MSG_MAX_CHARSET_LEN + 16];
+    char *param = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' (header.h) */
     size_t n = 0;
     if (fs->step == 0)
         return field_name(fs, out, "Content-Type", 12);
     if (fs->step == 1) {
         fs->step = 2;
-        if (p->multipart)
+        if (MAILOUT_ENABLE_MIME && p->multipart)
             return mailout_hfold_put(&fs->fold, out, kinds[p->mp_kind], strlen(kinds[p->mp_kind]), MAILOUT_HFWS_SPACE);
         const char *type = p->type.s ? p->type.s : "text/plain";
         return mailout_hfold_put(&fs->fold, out, type, strlen(type), MAILOUT_HFWS_SPACE);
     }
     if (fs->step == 2) {
         fs->step = STEP_END;
-        if (p->multipart) {
+        if (MAILOUT_ENABLE_MIME && p->multipart) {
             /* quoted: '=' is a tspecial */
             memcpy(param, "boundary=\"", 10);
             memcpy(param + 10, p->boundary, MSG_BOUNDARY_LEN);
@@ -261,6 +262,7 @@ static size_t f_cte(mailout_msg *m, msg_field *fs, char *out)
     return whole_field(fs, out, "Content-Transfer-Encoding", names[p->enc], strlen(names[p->enc]));
 }
 
+#if MAILOUT_ENABLE_MIME
 /* Written when a disposition or a file name is set; a file name without a
  * disposition makes an attachment (what a named file almost always is). */
 static size_t f_disposition(mailout_msg *m, msg_field *fs, char *out)
@@ -287,6 +289,8 @@ static size_t f_disposition(mailout_msg *m, msg_field *fs, char *out)
     return field_end(fs, out);
 }
 
+#endif
+
 static size_t f_content_id(mailout_msg *m, msg_field *fs, char *out)
 {
     const mailout_part *p = m->r.part;
@@ -300,7 +304,11 @@ static size_t f_part_custom(mailout_msg *m, msg_field *fs, char *out)
 
 static const field_fn message_fields[] = {f_date,    f_from,       f_reply_to, f_to,          f_cc,
                                           f_subject, f_message_id, f_custom,   f_mime_version};
-static const field_fn part_fields[] = {f_content_type, f_cte, f_disposition, f_content_id, f_part_custom};
+static const field_fn part_fields[] = {f_content_type, f_cte,
+#if MAILOUT_ENABLE_MIME
+                                       f_disposition,
+#endif
+                                       f_content_id, f_part_custom};
 
 void msg_fields_reset(msg_field *f)
 {

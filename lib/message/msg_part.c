@@ -173,7 +173,8 @@ mailout_status mailout_part_set_file(mailout_part *p, const char *path)
         return MAILOUT_E_LIMIT;
     const char *base = NULL;
     size_t blen = 0;
-    int want_name = !p->filename.s || p->filename_from_path;
+    /* without MIME there is no Content-Disposition to carry a file name */
+    int want_name = MAILOUT_ENABLE_MIME && (!p->filename.s || p->filename_from_path);
     if (want_name && (st = basename_of(path, &base, &blen)) != MAILOUT_OK)
         return st;
     msg_str path_copy, name_copy = {NULL, 0};
@@ -275,7 +276,7 @@ mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc)
     mailout_status st = part_writable(p, 1);
     if (st != MAILOUT_OK)
         return st;
-    if (enc < MAILOUT_ENC_AUTO || enc > MAILOUT_ENC_BASE64)
+    if ((unsigned)enc > (unsigned)MAILOUT_ENC_BASE64) /* enums may be unsigned */
         return MAILOUT_E_INVAL;
     if (enc == MAILOUT_ENC_QP && !MAILOUT_ENABLE_QP)
         return MAILOUT_E_UNSUPPORTED;

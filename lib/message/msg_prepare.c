@@ -54,6 +54,7 @@ static mailout_status fix_date(mailout_msg *m)
     return MAILOUT_OK;
 }
 
+#if MAILOUT_ENABLE_MIME
 static int boundary_taken(const mailout_msg *m, const mailout_part *self)
 {
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p))
@@ -86,6 +87,7 @@ static mailout_status fix_boundaries(mailout_msg *m)
     }
     return MAILOUT_OK;
 }
+#endif
 
 /* ---- transfer encodings -------------------------------------------------------- */
 
@@ -94,6 +96,7 @@ static mailout_encoding fallback_qp(void)
     return MAILOUT_ENABLE_QP ? MAILOUT_ENC_QP : MAILOUT_ENC_BASE64;
 }
 
+#if MAILOUT_ENABLE_MIME
 /* The table of message.h (mailout_part_set_encoding). */
 static mailout_encoding decide(const mailout_scan *sc, unsigned flags)
 {
@@ -130,10 +133,27 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
     ops->close(m->env.ctx, fh);
     return st;
 }
+#endif
+
+#if !MAILOUT_ENABLE_MIME
+/* Without MIME there is no scan: a text buffer is 7bit unless it has
+ * 8-bit bytes; files and producers are 8bit where the server takes it,
+ * else QP (or base64 without QP), which is safe for any content. 7bit and
+ * 8bit content is still checked as it is sent (NUL, lines > 998, 8-bit
+ * bytes in 7bit: the reader fails rather than send something invalid). */
+static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
+{
+    int high = p->src != SRC_DATA && p->src != SRC_NONE;
+    for (size_t i = 0; !high && i < p->data_len; i++)
+        high = p->data[i] >= 0x80;
+    if (!high)
+        return MAILOUT_ENC_7BIT;
+    return (flags & MAILOUT_READ_8BIT) ? MAILOUT_ENC_8BIT : fallback_qp();
+}
+#endif
 
 static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
 {
-    mailout_scan sc;
     if (p->forced != MAILOUT_ENC_AUTO) {
         p->enc = p->forced;
         return MAILOUT_OK;
@@ -142,6 +162,12 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         p->enc = MAILOUT_ENC_BASE64;
         return MAILOUT_OK;
     }
+#if !MAILOUT_ENABLE_MIME
+    (void)m;
+    p->enc = choose_text(p, flags);
+    return MAILOUT_OK;
+#else
+    mailout_scan sc;
     mailout_scan_init(&sc);
     if (p->src == SRC_PRODUCER) {
         /* cannot be read twice without waiting: QP is safe for any text */
@@ -158,6 +184,7 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
     mailout_scan_final(&sc);
     p->enc = decide(&sc, flags);
     return MAILOUT_OK;
+#endif
 }
 
 static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
@@ -185,7 +212,11 @@ mailout_status msg_prepare(mailout_msg *m, unsigned flags)
         return st;
     if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
         return st;
-    if ((st = fix_boundaries(m)) != MAILOUT_OK || (st = choose_encodings(m, flags)) != MAILOUT_OK ||
+#if MAILOUT_ENABLE_MIME
+    if ((st = fix_boundaries(m)) != MAILOUT_OK)
+        return st;
+#endif
+    if ((st = choose_encodings(m, flags)) != MAILOUT_OK ||
         (st = rewind_producers(m)) != MAILOUT_OK)
         return st;
     m->frozen = 1;
@@ -213,7 +244,7 @@ static mailout_status sizable(mailout_msg *m)
 
 mailout_status mailout_msg_size(mailout_msg *m, unsigned flags, uint64_t *size)
 {
-    unsigned char buf[256];
+    unsigned char buf[64]; /* bytes are only counted; small keeps the stack chain short */
     uint64_t total = 0;
     size_t n;
     if (!m || !size)

@@ -48,6 +48,7 @@ static void pend_drain(msg_reader *r, mailout_stream *o)
         r->pend_pos = r->pend_len = 0;
 }
 
+#if MAILOUT_ENABLE_MIME
 /* "\r\n--" boundary [ "--" ] [ "\r\n" ] into r->pend. */
 static void pend_delimiter(msg_reader *r, const mailout_part *mp, int leading_crlf, int close)
 {
@@ -70,6 +71,7 @@ static void pend_delimiter(msg_reader *r, const mailout_part *mp, int leading_cr
     }
     pend_set(r, buf, n);
 }
+#endif
 
 /* ---- sources ------------------------------------------------------------------ */
 
@@ -198,7 +200,8 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
     r->src_size = MAILOUT_SIZE_UNKNOWN;
     r->src_eof = p->src == SRC_NONE || p->src == SRC_DATA;
     r->enc_done = 0;
-    mailout_scan_init(&r->watch);
+    if (MAILOUT_ENABLE_MIME)
+        mailout_scan_init(&r->watch);
     if (p->src == SRC_FILE) {
         if (!m->env.files || m->env.files->open(m->env.ctx, p->path.s, &r->fh, &r->src_size) != MAILOUT_OK)
             return MAILOUT_E_FILE;
@@ -217,7 +220,9 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
  * the scan would have sent to base64, fails the part. */
 static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned char *in, size_t n)
 {
-    if (p->enc != MAILOUT_ENC_7BIT && p->enc != MAILOUT_ENC_8BIT)
+    /* without MIME there are no boundaries, and no scan chose the
+     * encoding: the line filter's own checks are all there is */
+    if (!MAILOUT_ENABLE_MIME || (p->enc != MAILOUT_ENC_7BIT && p->enc != MAILOUT_ENC_8BIT))
         return MAILOUT_OK;
     mailout_scan_update(&r->watch, in, n);
     if (p->forced == MAILOUT_ENC_AUTO && (r->watch.boundary_like || r->watch.has_ctl))
@@ -301,10 +306,11 @@ static void leave_part(mailout_msg *m)
 {
     msg_reader *r = &m->r;
     mailout_part *p = r->part, *parent = p->parent;
-    if (!parent) {
+    if (!MAILOUT_ENABLE_MIME || !parent) { /* without MIME the body is the only part */
         r->phase = PH_FINAL;
         return;
     }
+#if MAILOUT_ENABLE_MIME
     if (p->next) {
         pend_delimiter(r, parent, 1, 0);
         enter_part(r, p->next);
@@ -312,6 +318,7 @@ static void leave_part(mailout_msg *m)
     }
     pend_delimiter(r, parent, 1, 1);
     r->part = parent; /* stays in PH_NEXT */
+#endif
 }
 
 /* The message ends with CRLF. Only a single-part body can end without one:
@@ -353,10 +360,12 @@ static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
     case PH_BODY_START:
         r->phase = PH_BODY;
         return body_begin(m, r->part);
+#if MAILOUT_ENABLE_MIME
     case PH_FIRST_CHILD:
         pend_delimiter(r, r->part, 0, 0);
         enter_part(r, r->part->first_child);
         return MAILOUT_OK;
+#endif
     case PH_BODY: {
         mailout_status st = body_run(m, r->part, o);
         if (st == MAILOUT_OK && r->enc_done)

@@ -186,7 +186,8 @@ static void app_bytes(line_app *a, const char *v, size_t n)
         a->over = 1;
         return;
     }
-    memcpy(a->p + a->len, v, n);
+    if (a->p) /* NULL: measuring only (see check_lengths in txn.c) */
+        memcpy(a->p + a->len, v, n);
     a->len += n;
 }
 
@@ -284,8 +285,8 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
     }
 }
 
-/* The text of a command without CRLF; E_INVAL when it would exceed
- * MAILOUT_COMMAND_MAX with its CRLF. */
+/* The text of a command without CRLF (@p line NULL: only its length);
+ * E_INVAL when it would exceed MAILOUT_COMMAND_MAX with its CRLF. */
 mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len)
 {
     line_app a = {line, 0, MAILOUT_COMMAND_MAX - 2, 0};

@@ -62,6 +62,11 @@ void mailout_hash_update(mailout_hash *c, const void *data, size_t len);
 /** Writes mailout_hash_len() bytes to @p out; @p c must be re-initialised
  *  before reuse. */
 void mailout_hash_final(mailout_hash *c, unsigned char *out);
+/** Start a hash with the block (key XOR pad) already absorbed, built in
+ *  place in the context (HMAC's ipad/opad block); @p key_len <= 64. The
+ *  block stays in c->blk: wipe the context when done. */
+void mailout_hash_start_keyed(mailout_hash *c, mailout_hash_alg alg, const unsigned char *key, size_t key_len,
+                              unsigned char pad);
 /** One-shot digest. */
 void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsigned char *out);
 
@@ -89,8 +94,16 @@ void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, co
  * @p iterations of 0 is treated as 1. Blocks are numbered from 1; out_len
  * may be any size (the last block is truncated).
  */
-void mailout_pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
-                           uint32_t iterations, unsigned char *out, size_t out_len);
+typedef struct mailout_pbkdf2_ws {
+    mailout_hash ctx;                 /* the running hash */
+    uint32_t ih[8], oh[8];            /* SHA-256 state after the ipad / opad block */
+    unsigned char u[MAILOUT_SHA256_LEN], t[MAILOUT_SHA256_LEN];
+} mailout_pbkdf2_ws;
+
+/* @p ws is the working memory (about 240 bytes; the SASL state holds one,
+ * so that none of it is on the stack) and is wiped on return. */
+void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
+                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len);
 
 /** Zero @p len bytes in a way the compiler may not elide. */
 void mailout_crypto_wipe(void *p, size_t len);

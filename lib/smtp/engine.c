@@ -302,11 +302,11 @@ static int body_ready(const mailout_smtp *s)
 {
     if (!s->t.body_on || s->t.body_again)
         return 0;
-    if (!s->t.bdat || s->t.empty_data)
+    if (!SMTP_BDAT(s) || s->t.empty_data)
         return 1;
     if (smtp_queue_room(s) == 0)
         return 0;
-    return s->t.pipelined || smtp_awaiting(s) == 0;
+    return SMTP_PIPELINED(s) || smtp_awaiting(s) == 0;
 }
 
 unsigned mailout_smtp_want(const mailout_smtp *s)

@@ -81,6 +81,16 @@ void mailout_hash_final(mailout_hash *c, unsigned char *out)
             out[4 * i + j] = (unsigned char)(c->h[i] >> (le ? 8 * j : 24 - 8 * j));
 }
 
+void mailout_hash_start_keyed(mailout_hash *c, mailout_hash_alg alg, const unsigned char *key, size_t key_len,
+                              unsigned char pad)
+{
+    mailout_hash_init(c, alg);
+    for (size_t i = 0; i < MAILOUT_HASH_BLOCK; i++)
+        c->blk[i] = (unsigned char)((i < key_len ? key[i] : 0) ^ pad);
+    c->len = MAILOUT_HASH_BLOCK;
+    hash_block(c);
+}
+
 void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsigned char *out)
 {
     mailout_hash c;

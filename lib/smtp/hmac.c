@@ -29,24 +29,20 @@ int mailout_crypto_equal(const void *a, const void *b, size_t len)
 
 void mailout_hmac_init(mailout_hmac *m, mailout_hash_alg alg, const void *key, size_t key_len)
 {
-    unsigned char k[MAILOUT_HASH_BLOCK];
-
-    memset(k, 0, sizeof k);
-    if (key_len > MAILOUT_HASH_BLOCK)
-        mailout_hash_once(alg, key, key_len, k); /* K = H(key), zero-padded */
-    else if (key_len > 0)
-        memcpy(k, key, key_len);
-
-    /* ipad = 0x36, opad = 0x5c; 0x36 ^ 0x6a == 0x5c turns one into the other */
-    for (unsigned i = 0; i < MAILOUT_HASH_BLOCK; i++)
-        k[i] ^= 0x36;
-    mailout_hash_init(&m->inner, alg);
-    mailout_hash_update(&m->inner, k, sizeof k);
-    for (unsigned i = 0; i < MAILOUT_HASH_BLOCK; i++)
-        k[i] ^= 0x36 ^ 0x5c;
-    mailout_hash_init(&m->outer, alg);
-    mailout_hash_update(&m->outer, k, sizeof k);
-    mailout_crypto_wipe(k, sizeof k);
+    /* The pad blocks are built inside the contexts (mailout_hash_start_keyed):
+     * no 64-byte key copy on the stack, and K = H(key) only needs a digest. */
+    unsigned char kh[MAILOUT_HASH_MAX_LEN];
+    const unsigned char *k = key;
+    if (key_len > MAILOUT_HASH_BLOCK) {
+        mailout_hash_init(&m->outer, alg); /* scratch until its own start below */
+        mailout_hash_update(&m->outer, key, key_len);
+        mailout_hash_final(&m->outer, kh);
+        k = kh;
+        key_len = mailout_hash_len(alg);
+    }
+    mailout_hash_start_keyed(&m->inner, alg, k, key_len, 0x36);
+    mailout_hash_start_keyed(&m->outer, alg, k, key_len, 0x5c);
+    mailout_crypto_wipe(kh, sizeof kh);
 }
 
 void mailout_hmac_update(mailout_hmac *m, const void *data, size_t len)
@@ -77,39 +73,60 @@ void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, co
 
 #if MAILOUT_CRYPTO_SHA256
 
-void mailout_pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
-                           uint32_t iterations, unsigned char *out, size_t out_len)
+/* Continue from a saved state that has absorbed exactly one block. */
+static void resume(mailout_hash *c, const uint32_t h[8])
 {
-    /* The keyed HMAC state is computed once and copied for every U_j: the
-     * key's two pad blocks then cost nothing per iteration, which halves
-     * the work of the 4096+ rounds SCRAM asks for. */
-    mailout_hmac keyed, m;
-    unsigned char u[MAILOUT_SHA256_LEN], t[MAILOUT_SHA256_LEN];
+    mailout_hash_init(c, MAILOUT_HASH_SHA256);
+    memcpy(c->h, h, sizeof c->h);
+    c->len = MAILOUT_HASH_BLOCK;
+}
 
-    mailout_hmac_init(&keyed, MAILOUT_HASH_SHA256, password, password_len);
+/* ws->u = HMAC(P, a || b) from the saved pad states. */
+static void prf(mailout_pbkdf2_ws *ws, const void *a, size_t alen, const void *b, size_t blen)
+{
+    resume(&ws->ctx, ws->ih);
+    mailout_hash_update(&ws->ctx, a, alen);
+    mailout_hash_update(&ws->ctx, b, blen);
+    mailout_hash_final(&ws->ctx, ws->u);
+    resume(&ws->ctx, ws->oh);
+    mailout_hash_update(&ws->ctx, ws->u, sizeof ws->u);
+    mailout_hash_final(&ws->ctx, ws->u);
+}
+
+void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
+                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len)
+{
+    /* The key's two pad blocks are hashed once and their states kept: every
+     * U_j then costs two compressions instead of four, which halves the
+     * work of the 4096+ rounds SCRAM asks for. */
+    const unsigned char *key = password;
+    if (password_len > MAILOUT_HASH_BLOCK) {
+        mailout_hash_init(&ws->ctx, MAILOUT_HASH_SHA256);
+        mailout_hash_update(&ws->ctx, password, password_len);
+        mailout_hash_final(&ws->ctx, ws->t);
+        key = ws->t;
+        password_len = MAILOUT_SHA256_LEN;
+    }
+    mailout_hash_start_keyed(&ws->ctx, MAILOUT_HASH_SHA256, key, password_len, 0x36);
+    memcpy(ws->ih, ws->ctx.h, sizeof ws->ih);
+    mailout_hash_start_keyed(&ws->ctx, MAILOUT_HASH_SHA256, key, password_len, 0x5c);
+    memcpy(ws->oh, ws->ctx.h, sizeof ws->oh);
     for (uint32_t block = 1; out_len > 0; block++) {
         unsigned char be[4] = {(unsigned char)(block >> 24), (unsigned char)(block >> 16),
                                (unsigned char)(block >> 8), (unsigned char)block};
-        m = keyed; /* U_1 = PRF(P, S || INT(i)) */
-        mailout_hmac_update(&m, salt, salt_len);
-        mailout_hmac_update(&m, be, sizeof be);
-        mailout_hmac_final(&m, u);
-        memcpy(t, u, sizeof t);
+        prf(ws, salt, salt_len, be, sizeof be); /* U_1 = PRF(P, S || INT(i)) */
+        memcpy(ws->t, ws->u, sizeof ws->t);
         for (uint32_t j = 1; j < iterations; j++) { /* U_j = PRF(P, U_{j-1}) */
-            m = keyed;
-            mailout_hmac_update(&m, u, sizeof u);
-            mailout_hmac_final(&m, u);
-            for (unsigned i = 0; i < sizeof t; i++)
-                t[i] ^= u[i];
+            prf(ws, ws->u, sizeof ws->u, NULL, 0);
+            for (unsigned i = 0; i < sizeof ws->t; i++)
+                ws->t[i] ^= ws->u[i];
         }
-        size_t n = out_len < sizeof t ? out_len : sizeof t;
-        memcpy(out, t, n);
+        size_t n = out_len < sizeof ws->t ? out_len : sizeof ws->t;
+        memcpy(out, ws->t, n);
         out += n;
         out_len -= n;
     }
-    mailout_crypto_wipe(&keyed, sizeof keyed);
-    mailout_crypto_wipe(u, sizeof u);
-    mailout_crypto_wipe(t, sizeof t);
+    mailout_crypto_wipe(ws, sizeof *ws);
 }
 
 #endif /* MAILOUT_CRYPTO_SHA256 */

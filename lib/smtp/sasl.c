@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "internal.h"
+
+#include <mailout/encode.h>
 #include "smtp/crypto.h"
 #include "smtp/sasl.h"
 
@@ -52,66 +54,6 @@ static void out_add(mailout_sasl_out *out, const void *p, size_t n)
 
 /* A string literal as a segment (its bytes live in .rodata). */
 #define OUT_LIT(out, lit) out_add((out), (lit), sizeof(lit) - 1)
-
-/* ---- base64 (SCRAM only: the engine encodes the SMTP side) ----------- */
-
-#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
-
-static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Encode @p n bytes; writes 4 * ceil(n / 3) chars, returns that count. */
-static size_t b64_encode(const unsigned char *in, size_t n, unsigned char *dst)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        for (unsigned k = 0; k < 4; k++)
-            dst[o + k] = (i + k <= n) ? (unsigned char)b64_alphabet[(v >> (18 - 6 * k)) & 63] : '=';
-        o += 4;
-    }
-    return o;
-}
-
-static int b64_value(unsigned char c)
-{
-    const char *p = c ? strchr(b64_alphabet, c) : NULL;
-    return p ? (int)(p - b64_alphabet) : -1;
-}
-
-/* Strict decode (RFC 4648 §3.5 canonical): length a multiple of 4, '='
- * only as one or two final pad chars, zero bits under the padding. Returns the decoded length, or -1 (bad input or > cap). */
-static long b64_decode(const unsigned char *in, size_t n, unsigned char *dst, size_t cap)
-{
-    size_t o = 0;
-    if (n % 4 != 0)
-        return -1;
-    for (size_t i = 0; i < n; i += 4) {
-        unsigned pad = 0;
-        if (i + 4 == n && in[n - 1] == '=')
-            pad = in[n - 2] == '=' ? 2 : 1;
-        uint32_t v = 0;
-        for (unsigned k = 0; k < 4; k++) {
-            int d = k < 4 - pad ? b64_value(in[i + k]) : 0;
-            if (d < 0)
-                return -1;
-            v = v << 6 | (uint32_t)d;
-        }
-        if (v & ((1u << (8 * pad)) - 1)) /* non-canonical: bits set under the padding */
-            return -1;
-        for (unsigned k = 0; k < 3 - pad; k++) {
-            if (o >= cap)
-                return -1;
-            dst[o++] = (unsigned char)(v >> (16 - 8 * k));
-        }
-    }
-    return (long)o;
-}
-
-#endif
 
 /* ---- start ------------------------------------------------------------ */
 
@@ -223,7 +165,7 @@ static mailout_status scram_start(mailout_sasl *s, int (*random)(void *ctx, void
         return MAILOUT_E_INVAL;
     if (random(random_ctx, rnd, sizeof rnd) != 0)
         return MAILOUT_E_INTERNAL;
-    b64_encode(rnd, sizeof rnd, nonce); /* 24 bytes: no '=' padding */
+    mailout_b64_encode_block(rnd, sizeof rnd, (char *)nonce, sizeof nonce); /* 24 bytes: no '=' padding */
     mailout_status st = scram_first(s, nonce, sizeof nonce, out);
     mailout_crypto_wipe(rnd, sizeof rnd);
     return st;
@@ -301,7 +243,9 @@ static mailout_status cram_step(mailout_sasl *s, const unsigned char *ch, size_t
 
     if (s->step != STEP_START || len == 0)
         return MAILOUT_E_AUTH;
-    mailout_hmac_once(MAILOUT_HASH_MD5, s->secret, s->secret_len, ch, len, mac);
+    mailout_hmac_init(&s->work.mac, MAILOUT_HASH_MD5, s->secret, s->secret_len);
+    mailout_hmac_update(&s->work.mac, ch, len);
+    mailout_hmac_final(&s->work.mac, mac); /* wipes the context */
     for (unsigned i = 0; i < sizeof mac; i++) {
         s->buf[2 * i] = (unsigned char)hex[mac[i] >> 4];
         s->buf[2 * i + 1] = (unsigned char)hex[mac[i] & 15];
@@ -351,24 +295,28 @@ static int scram_iterations(const unsigned char *v, size_t n, uint32_t *out)
     return 0;
 }
 
-/* Keys derived from the password; a struct so one wipe clears them all.
- * The salt is dead once PBKDF2 has run, so the HMAC context reuses it. */
-typedef struct scram_keys {
-    unsigned char salted[MAILOUT_SHA256_LEN];
-    unsigned char client_key[MAILOUT_SHA256_LEN];
-    unsigned char stored_key[MAILOUT_SHA256_LEN];
-    unsigned char server_key[MAILOUT_SHA256_LEN];
-    unsigned char client_sig[MAILOUT_SHA256_LEN];
-    union {
-        unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
-        mailout_hmac mac;
-    } u;
-} scram_keys;
+/* Strict base64 (sasl.h: canonical, padded) into @p dst; -1 if malformed or too long. */
+static long b64_decode(const unsigned char *in, size_t n, unsigned char *dst, size_t cap)
+{
+    size_t got;
+    if (mailout_b64_decode_block((const char *)in, n, dst, cap, &got) != MAILOUT_OK)
+        return -1;
+    return (long)got;
+}
+
+/* HMAC-SHA-256(key, data) with the context in the SASL state, not on the stack. */
+static void scram_hmac(mailout_scram_keys *k, const unsigned char *key, const char *data, size_t n,
+                       unsigned char *out)
+{
+    mailout_hmac_init(&k->u.mac, MAILOUT_HASH_SHA256, key, MAILOUT_SHA256_LEN);
+    mailout_hmac_update(&k->u.mac, data, n);
+    mailout_hmac_final(&k->u.mac, out);
+}
 
 /* HMAC(key, AuthMessage) without assembling AuthMessage: it is
  * client-first-bare (in buf) "," server-first "," client-final-without-proof.
  * Run once per key rather than two contexts at once, to save stack. */
-static void scram_auth_mac(const mailout_sasl *s, scram_keys *k, const unsigned char *key,
+static void scram_auth_mac(const mailout_sasl *s, mailout_scram_keys *k, const unsigned char *key,
                            const unsigned char *server_first, size_t len, const unsigned char *nonce,
                            size_t nonce_n, unsigned char *out)
 {
@@ -391,7 +339,7 @@ static void scram_auth_mac(const mailout_sasl *s, scram_keys *k, const unsigned 
  *   ServerSignature = HMAC(ServerKey, AuthMessage), kept for the last step
  */
 static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *ch, size_t len,
-                                         mailout_sasl_out *out, scram_keys *k)
+                                         mailout_sasl_out *out, mailout_scram_keys *k)
 {
     const unsigned char *p = ch, *end = ch + len, *nonce, *salt64, *iter;
     size_t nonce_n, salt64_n, iter_n;
@@ -406,15 +354,17 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     if (nonce_n <= s->nonce_len || nonce_n + fixed > sizeof s->buf || !scram_nonce_ok(nonce, nonce_n) ||
         memcmp(nonce, s->buf + s->bare_len - s->nonce_len, s->nonce_len) != 0)
         return MAILOUT_E_AUTH;
-    long salt_n = b64_decode(salt64, salt64_n, k->u.salt, sizeof k->u.salt);
+    long salt_n = b64_decode(salt64, salt64_n, k->u.p.salt, sizeof k->u.p.salt);
     if (salt_n <= 0 || scram_iterations(iter, iter_n, &iterations))
         return MAILOUT_E_AUTH;
 
-    mailout_pbkdf2_sha256(s->secret, s->secret_len, k->u.salt, (size_t)salt_n, iterations, k->salted,
-                          sizeof k->salted);
-    mailout_hmac_once(MAILOUT_HASH_SHA256, k->salted, sizeof k->salted, "Client Key", 10, k->client_key);
-    mailout_hash_once(MAILOUT_HASH_SHA256, k->client_key, sizeof k->client_key, k->stored_key);
-    mailout_hmac_once(MAILOUT_HASH_SHA256, k->salted, sizeof k->salted, "Server Key", 10, k->server_key);
+    mailout_pbkdf2_sha256(&k->u.p.ws, s->secret, s->secret_len, k->u.p.salt, (size_t)salt_n, iterations,
+                          k->salted, sizeof k->salted);
+    scram_hmac(k, k->salted, "Client Key", 10, k->client_key);
+    mailout_hash_init(&k->u.mac.inner, MAILOUT_HASH_SHA256); /* StoredKey = H(ClientKey) */
+    mailout_hash_update(&k->u.mac.inner, k->client_key, sizeof k->client_key);
+    mailout_hash_final(&k->u.mac.inner, k->stored_key);
+    scram_hmac(k, k->salted, "Server Key", 10, k->server_key);
     scram_auth_mac(s, k, k->stored_key, ch, len, nonce, nonce_n, k->client_sig);
     scram_auth_mac(s, k, k->server_key, ch, len, nonce, nonce_n, s->server_sig);
 
@@ -425,7 +375,9 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     memcpy(b + 9 + nonce_n, ",p=", 3);
     for (unsigned i = 0; i < MAILOUT_SHA256_LEN; i++)
         k->client_key[i] ^= k->client_sig[i]; /* ClientProof */
-    s->buf_len = 12 + nonce_n + b64_encode(k->client_key, MAILOUT_SHA256_LEN, b + 12 + nonce_n);
+    s->buf_len = 12 + nonce_n +
+                 mailout_b64_encode_block(k->client_key, MAILOUT_SHA256_LEN, (char *)b + 12 + nonce_n,
+                                          sizeof s->buf - 12 - nonce_n);
     s->bare_len = 0;
     out_add(out, b, s->buf_len);
     s->step = STEP_1;
@@ -458,9 +410,8 @@ static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_
         return MAILOUT_OK;
     }
     if (s->step == STEP_START) {
-        scram_keys k;
-        mailout_status st = scram_server_first(s, ch, len, out, &k);
-        mailout_crypto_wipe(&k, sizeof k);
+        mailout_status st = scram_server_first(s, ch, len, out, &s->work.keys);
+        mailout_crypto_wipe(&s->work.keys, sizeof s->work.keys);
         return st;
     }
     if (s->step == STEP_1)

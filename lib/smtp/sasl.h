@@ -83,6 +83,30 @@
 /** Longest client nonce mailout_sasl_start_scram_nonce() accepts. */
 #define MAILOUT_SCRAM_NONCE_MAX 64
 
+#include "smtp/crypto.h"
+
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+
+/* SCRAM's keys and working memory, derived from the password. They live in
+ * the SASL state (in the engine's one allocation) rather than on the stack,
+ * which keeps the worst call chain of the core small; wiped after use. The
+ * salt is dead once PBKDF2 has run, so the HMAC context reuses it. */
+typedef struct mailout_scram_keys {
+    unsigned char salted[32];
+    unsigned char client_key[32];
+    unsigned char stored_key[32];
+    unsigned char server_key[32];
+    unsigned char client_sig[32];
+    union {
+        struct {
+            unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
+            mailout_pbkdf2_ws ws;
+        } p;
+        mailout_hmac mac;
+    } u;
+} mailout_scram_keys;
+#endif
+
 typedef struct mailout_sasl_seg {
     const unsigned char *p;
     size_t n;
@@ -109,6 +133,15 @@ typedef struct mailout_sasl {
     unsigned char server_sig[32];     /* SCRAM: expected ServerSignature */
     size_t user_len, secret_len;
     size_t nonce_len;                 /* SCRAM: client nonce, at the end of the bare */
+#if MAILOUT_CRYPTO_HMAC
+    /* HMAC contexts and SCRAM keys: here rather than on the stack */
+    union {
+        mailout_hmac mac; /* CRAM-MD5 */
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+        mailout_scram_keys keys; /* only during the server-first step */
+#endif
+    } work;
+#endif
 } mailout_sasl;
 
 /**

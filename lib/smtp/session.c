@@ -131,7 +131,8 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
  * a challenge we cannot use is cancelled with "*" (RFC 4954 §4). */
 static void auth_continue(mailout_smtp *s)
 {
-    unsigned char dec[SMTP_CHAL_MAX / 4 * 3];
+    /* decoded in place: base64 output never overtakes its input */
+    unsigned char *dec = (unsigned char *)s->chal;
     size_t dlen = 0;
     if (s->ir_pending) {
         s->ir_pending = 0;
@@ -140,12 +141,12 @@ static void auth_continue(mailout_smtp *s)
     }
     mailout_status st = MAILOUT_E_AUTH;
     if (!s->rp.cap_over &&
-        mailout_b64_decode_block(s->chal, s->rp.cap_len, dec, sizeof dec, &dlen) == MAILOUT_OK) {
+        mailout_b64_decode_block(s->chal, s->rp.cap_len, dec, sizeof s->chal, &dlen) == MAILOUT_OK) {
         memset(&s->sasl_out, 0, sizeof s->sasl_out);
         st = mailout_sasl_step(&s->sasl, dec, dlen, &s->sasl_out);
         s->auth_steps++;
     }
-    memset(dec, 0, sizeof dec);
+    memset(s->chal, 0, sizeof s->chal);
     if (st != MAILOUT_OK) {
         s->auth_cancelled = 1;
         memset(&s->sasl_out, 0, sizeof s->sasl_out);
@@ -159,7 +160,7 @@ static void auth_continue(mailout_smtp *s)
  * finish() fails unless the signature was verified earlier. */
 static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
 {
-    unsigned char dec[SMTP_CHAL_MAX / 4 * 3];
+    unsigned char *dec = (unsigned char *)s->chal; /* in place, as above */
     size_t off = 0, dlen = 0;
     if (s->rp.cap_over)
         return;
@@ -170,12 +171,12 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
     }
     if (off >= s->rp.cap_len)
         return;
-    if (mailout_b64_decode_block(s->chal + off, s->rp.cap_len - off, dec, sizeof dec, &dlen) == MAILOUT_OK &&
+    if (mailout_b64_decode_block(s->chal + off, s->rp.cap_len - off, dec, sizeof s->chal, &dlen) == MAILOUT_OK &&
         dlen > 2 && dec[0] == 'v' && dec[1] == '=') {
         mailout_sasl_out ignored;
         mailout_sasl_step(&s->sasl, dec, dlen, &ignored);
     }
-    memset(dec, 0, sizeof dec);
+    memset(s->chal, 0, sizeof s->chal);
 }
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)

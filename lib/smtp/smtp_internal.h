@@ -71,6 +71,11 @@ typedef struct smtp_writer {
     unsigned crlf;       /* CRLF bytes written */
 } smtp_writer;
 
+/* Whether the transaction uses BDAT / PIPELINING: constant 0 when the
+ * feature is compiled out, so its code is dropped as dead. */
+#define SMTP_BDAT(s) (MAILOUT_ENABLE_CHUNKING && (s)->t.bdat)
+#define SMTP_PIPELINED(s) (MAILOUT_ENABLE_PIPELINING && (s)->t.pipelined)
+
 /** The message being sent. */
 typedef struct smtp_txn {
     int active;

@@ -24,7 +24,7 @@ static mailout_status start_body(mailout_smtp *s, const mailout_job *job)
     unsigned flags = 0;
     if (s->caps.caps & MAILOUT_CAP_8BITMIME)
         flags |= MAILOUT_READ_8BIT;
-    if (job->body.stuffs && !s->t.bdat)
+    if (job->body.stuffs && !SMTP_BDAT(s))
         flags |= MAILOUT_READ_SMTP;
     uint64_t size = MAILOUT_SIZE_UNKNOWN;
     mailout_status st = job->body.start(job->body.ctx, flags, &size);
@@ -45,11 +45,10 @@ static mailout_status start_body(mailout_smtp *s, const mailout_job *job)
  * §4.5.3.1.4), checked before the first one is sent. */
 static mailout_status check_lengths(mailout_smtp *s)
 {
-    char line[MAILOUT_COMMAND_MAX];
-    size_t len;
-    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, line, &len);
+    size_t len; /* measured without a buffer: no 512-byte line on the stack */
+    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, NULL, &len);
     for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
-        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, line, &len);
+        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, NULL, &len);
     return st;
 }
 
@@ -88,7 +87,7 @@ mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
         memset(&s->t, 0, sizeof s->t);
         return st;
     }
-    if (!job->body.stuffs && !s->t.bdat)
+    if (!job->body.stuffs && !SMTP_BDAT(s))
         mailout_line_init(&s->t.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
     s->t.active = 1;
     s->phase = PH_RUN;
@@ -96,14 +95,14 @@ mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
         s->t.rset_first = 1;
         smtp_push(s, OP_RSET, RSET_BEFORE);
     }
-    if (s->t.pipelined) {
+    if (SMTP_PIPELINED(s)) {
         /* RSET, MAIL and RCPT may be anywhere in a group, DATA only last
          * (RFC 2920 §3.1); BDAT waits for the RCPT replies so no content
          * goes out for a transaction without recipients */
         smtp_push(s, OP_MAIL, 0);
         for (size_t i = 0; i < job->rcpt_count; i++)
             smtp_push(s, OP_RCPT, (unsigned)i);
-        if (!s->t.bdat)
+        if (!SMTP_BDAT(s))
             smtp_push(s, OP_DATA, 0);
     } else if (!s->t.rset_first) {
         smtp_push(s, OP_MAIL, 0);
@@ -193,7 +192,7 @@ static void after_rcpts(mailout_smtp *s)
     } else if (s->t.rcpt_ok_n == 0) {
         no_recipients(s);
         finish_failed(s);
-    } else if (s->t.bdat) {
+    } else if (SMTP_BDAT(s)) {
         s->t.body_on = 1;
     } else {
         smtp_push(s, OP_DATA, 0);
@@ -218,16 +217,16 @@ static void rcpt_reply(mailout_smtp *s, unsigned i, const mailout_reply *r)
     if (s->cfg.cb.rcpt)
         s->cfg.cb.rcpt(s->cfg.cb.ctx, i, r);
     int last = s->t.rcpt_replied == s->job.rcpt_count;
-    if (!s->t.pipelined && !last && s->t.fail == MAILOUT_OK)
+    if (!SMTP_PIPELINED(s) && !last && s->t.fail == MAILOUT_OK)
         smtp_push(s, OP_RCPT, i + 1);
-    else if (last && (!s->t.pipelined || s->t.bdat))
+    else if (last && (!SMTP_PIPELINED(s) || SMTP_BDAT(s)))
         after_rcpts(s);
 }
 
 static void mail_reply(mailout_smtp *s, const mailout_reply *r)
 {
     if (r->code >= 200 && r->code < 300) {
-        if (!s->t.pipelined)
+        if (!SMTP_PIPELINED(s))
             smtp_push(s, OP_RCPT, 0);
         return;
     }
@@ -238,7 +237,7 @@ static void mail_reply(mailout_smtp *s, const mailout_reply *r)
     txn_failed(s, refusal(r->code), MAILOUT_STAGE_MAIL, r);
     /* pipelined: the RCPT (and DATA) replies are still due; the last of
      * them finishes the transaction */
-    if (!s->t.pipelined)
+    if (!SMTP_PIPELINED(s))
         finish_failed(s);
 }
 
@@ -310,7 +309,7 @@ static void rset_reply(mailout_smtp *s, unsigned why, const mailout_reply *r)
         s->phase = PH_IDLE;
         return;
     }
-    if (!s->t.pipelined)
+    if (!SMTP_PIPELINED(s))
         smtp_push(s, OP_MAIL, 0);
 }
 
@@ -521,7 +520,7 @@ size_t smtp_body_fill(mailout_smtp *s, size_t n)
         data_end(s, OP_END, 0);
         return n + 3;
     }
-    if (s->t.bdat)
+    if (SMTP_BDAT(s))
         n = fill_bdat(s, n);
     else if (s->job.body.stuffs)
         n = fill_stuffed(s, n);

@@ -9,7 +9,7 @@
 
 #include <mailout/transport.h>
 
-#if MAILOUT_HAVE_MX
+#ifdef MAILOUT_HAVE_MX
 
 #include <arpa/nameser.h>
 #include <netdb.h>

@@ -4,7 +4,7 @@
     test_cli.py --bindir BUILD/examples GROUP [GROUP...]
 
 GROUP is one of the TestCase classes below (Usage, DryRun, Peer, Tls,
-RealServer, Examples); meson runs one test per group so they run in
+RealServer, Examples, Queue); meson runs one test per group so they run in
 parallel. Servers come from tests/servers/servers.py: the scripted peer
 (tests/peer/peer.py) for exact dialogues and faults, Debian's aiosmtpd for a
 real server with STARTTLS and AUTH, Postfix's smtp-sink for rejections.
@@ -54,6 +54,11 @@ def cli(*args, **kw):
 
 def parse(raw):
     return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def text_of(part):
+    """A text part's decoded content with LF line ends (the wire has CRLF)."""
+    return part.get_content().replace('\r\n', '\n')
 
 
 def check_wire_form(tc, raw):
@@ -261,9 +266,9 @@ class DryRun(unittest.TestCase):
         self.assertEqual(alt.get_content_type(), 'multipart/alternative')
         plain, rich = list(alt.iter_parts())
         self.assertEqual(plain.get_content_type(), 'text/plain')
-        self.assertEqual(plain.get_content(), text)
+        self.assertEqual(text_of(plain), text)
         self.assertEqual(rich.get_content_type(), 'text/html')
-        self.assertEqual(rich.get_content(), html)
+        self.assertEqual(text_of(rich), html)
         self.assertIsNone(plain.get_filename())
 
         att = parts[1:]
@@ -282,12 +287,12 @@ class DryRun(unittest.TestCase):
         _, msg = self.dry('--subject', 'hi', '--text', self.f.write('t', 'just text\n'))
         self.assertEqual(msg.get_content_type(), 'text/plain')
         self.assertFalse(msg.is_multipart())
-        self.assertEqual(msg.get_content(), 'just text\n')
+        self.assertEqual(text_of(msg), 'just text\n')
 
     def test_no_body_is_empty_text(self):
         raw, msg = self.dry('--subject', 'empty')
         self.assertFalse(msg.is_multipart())
-        self.assertEqual(msg.get_content().strip(), '')
+        self.assertEqual(text_of(msg).strip(), '')
 
     def test_html_only(self):
         _, msg = self.dry('--html', self.f.write('h.html', '<p>x</p>\n'))
@@ -296,13 +301,13 @@ class DryRun(unittest.TestCase):
     def test_text_from_stdin_pipe_and_file(self):
         body = ''.join('%d: stdin line\n' % i for i in range(1000))
         _, msg = self.dry('--text', '-', input=body.encode())
-        self.assertEqual(msg.get_content(), body)
+        self.assertEqual(text_of(msg), body)
         path = self.f.write('in.txt', body)
         with open(path, 'rb') as f:
             r = subprocess.run([exe('mailout-send'), '--from', FROM, '--to', TO, '--dry-run', '--text', '-'],
                                stdin=f, capture_output=True, timeout=RUN_TIMEOUT)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(parse(r.stdout).get_content(), body)
+        self.assertEqual(text_of(parse(r.stdout)), body)
 
     def test_attach_tail_shorter_file_is_whole(self):
         lg = self.f.write('small.log', 'only this\n')
@@ -355,6 +360,7 @@ MAIL = {'expect_re': '(?i)MAIL FROM:<%s>.*' % re.escape(FROM), 'reply': '250 2.1
 DATA = {'expect_line': 'DATA\r\n', 'reply': '354 go ahead\r\n'}
 BODY = {'expect_data': True, 'reply': '250 2.0.0 queued as 1\r\n'}
 QUIT = {'expect_line': 'QUIT\r\n', 'reply': '221 2.0.0 bye\r\n'}
+RSET = {'expect_line': 'RSET\r\n', 'reply': '250 2.0.0 ok\r\n'}
 
 
 def rcpt(addr=TO, reply='250 2.1.5 ok\r\n', extra=''):
@@ -375,10 +381,10 @@ class PeerTests(unittest.TestCase):
     def tearDown(self):
         self.f.cleanup()
 
-    def against(self, script, *args, timeout=20, **kw):
+    def against(self, script, *args, timeout=20, text=True, **kw):
         with servers.Peer(script, timeout=timeout) as p:
-            r = cli('--server', 'smtp://127.0.0.1:%d' % p.port, '--tls', 'none', '--text', self.text,
-                    '--subject', 'peer test', *args, **kw)
+            r = cli('--server', 'smtp://127.0.0.1:%d' % p.port, '--tls', 'none',
+                    *(['--text', self.text] if text else []), '--subject', 'peer test', *args, **kw)
             res = p.wait()
         return r, res
 
@@ -390,12 +396,16 @@ class PeerTests(unittest.TestCase):
 
 class Peer(PeerTests):
     def test_sent_exit_0(self):
-        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT))
+        dots = self.f.write('dots.txt', '.\n..dots\nend\n.')
+        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT), '--attach', dots)
         self.assertExit(r, 0)
         self.assertTrue(res.ok, res.error)
         self.assertEqual(r.stderr, b'')
         body = res.bodies[0]['bytes']
-        self.assertIn(b'\r\n..\r\n...dots\r\n.\r\n', body)  # dot-stuffed on the wire
+        # the 7bit attachment's lines are dot-stuffed on the wire
+        self.assertIn(b'\r\n\r\n..\r\n...dots\r\nend\r\n..\r\n', body)
+        self.assertTrue(body.endswith(b'\r\n.\r\n'))
+        self.assertEqual(body.count(b'\r\n.\r\n'), 1)
 
     def test_helo(self):
         r, res = self.against([GREET, ehlo(name='my-host.example'), MAIL, rcpt(), DATA, BODY, QUIT],
@@ -424,11 +434,30 @@ class Peer(PeerTests):
         self.assertExit(r, 0)
         self.assertTrue(res.ok, res.error)
 
+    def test_pipelining_by_default(self):
+        # the same server as test_no_pipelining: without the flag, RCPT
+        # follows MAIL before any reply
+        script = [GREET, ehlo('PIPELINING'), {'expect_re': '(?i)MAIL FROM:.*'},
+                  {'expect_re': '(?i)RCPT TO:.*', 'timeout': 2}, {'send': '250 ok\r\n250 ok\r\n'},
+                  {'expect_line': 'DATA\r\n'}, {'send': '354 go\r\n'}, BODY, QUIT]
+        r, res = self.against(script)
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+
+    def test_chunking_by_default(self):
+        # a small message goes as two chunks here, the second one with LAST
+        r, res = self.against(flow(rcpt(), {'expect_bdat': True, 'last': False, 'reply': '250 2.0.0 ok\r\n'},
+                                   {'expect_bdat': True, 'last': True, 'reply': '250 2.0.0 ok\r\n'},
+                                   QUIT, caps=('CHUNKING', '8BITMIME')))
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+
     def test_rcpt_5xx_exit_69(self):
-        script = flow(rcpt(reply='550 5.1.1 user unknown\r\n'), {'read_all': True, 'timeout': 10})
+        script = flow(rcpt(reply='550 5.1.1 user unknown\r\n'), RSET, QUIT)
         r, res = self.against(script)
         self.assertExit(r, 69)
         self.assertEqual(r.stderr.decode(), 'mailout-send: RCPT <%s>: 550 5.1.1 user unknown\n' % TO)
+        self.assertTrue(res.ok, res.error)
         self.assertNotIn(b'DATA\r\n', res.records[0])
 
     def test_partial_failure(self):
@@ -449,15 +478,16 @@ class Peer(PeerTests):
 
     def test_mail_4xx_exit_75(self):
         script = [GREET, ehlo(), {'expect_re': '(?i)MAIL FROM:.*', 'reply': '451 4.7.1 greylisted, come back\r\n'},
-                  {'read_all': True, 'timeout': 10}]
-        r, _ = self.against(script)
+                  RSET, QUIT]
+        r, res = self.against(script)
         self.assertExit(r, 75, r'^mailout-send: MAIL: 451 4.7.1 greylisted, come back\n$')
+        self.assertTrue(res.ok, res.error)
 
     def test_data_end_5xx_exit_69(self):
-        script = flow(rcpt(), DATA, {'expect_data': True, 'reply': '554 5.7.1 spam detected\r\n'},
-                      {'read_all': True, 'timeout': 10})
-        r, _ = self.against(script)
-        self.assertExit(r, 69, r'554 5.7\.1 spam detected')
+        script = flow(rcpt(), DATA, {'expect_data': True, 'reply': '554 5.7.1 spam detected\r\n'}, RSET, QUIT)
+        r, res = self.against(script)
+        self.assertExit(r, 69, r'^mailout-send: END: 554 5.7\.1 spam detected\n$')
+        self.assertTrue(res.ok, res.error)
 
     def test_drop_after_data_delivery_unknown_75(self):
         script = flow(rcpt(), DATA, {'expect_data': True}, {'close': 'fin'})
@@ -495,10 +525,17 @@ class Peer(PeerTests):
 
     def test_progress(self):
         big = self.f.write('big.bin', binary_blob(200000))
-        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT), '--progress', '--attach', big)
+        # size known in advance (base64 of a file): a bar up to 100 %
+        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT), '--progress', '--attach', big, text=False)
         self.assertExit(r, 0)
-        self.assertIn('100%', r.stderr.decode())
         self.assertTrue(res.ok, res.error)
+        self.assertRegex(r.stderr.decode(), r'^(\rsending \[[#.]{30}\] +\d+% \d+/\d+ bytes)+\n$')
+        self.assertRegex(r.stderr.decode(), r'\[#{30}\] 100% (\d+)/\1 bytes\n$')
+        # size unknown (a body that is read once): a byte count, then the total
+        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT), '--progress', '--attach', big,
+                              '--attach-cmd', 'echo x')
+        self.assertExit(r, 0)
+        self.assertRegex(r.stderr.decode(), r'\rsending: \d+ bytes, done\n$')
 
     def test_attach_cmd_failure_not_delivered(self):
         script = flow(rcpt(), DATA, {'read_all': True, 'timeout': 15})
@@ -545,6 +582,24 @@ class Tls(PeerTests):
             r = self.tls_cli(p.port, '--cafile', servers.ca_file())
             p.wait()
         self.assertExit(r, 77)
+
+    def test_xoauth2_token_file(self):
+        token = 'ya29.' + 'T0k3n' * 20
+        tf = self.f.write('token', token + '\n')
+        script = [GREET, ehlo('STARTTLS'), {'expect_line': 'STARTTLS\r\n', 'reply': '220 2.0.0 go\r\n'},
+                  {'starttls': True, 'cert': 'server'}, ehlo('AUTH XOAUTH2'),
+                  {'expect_re': r'AUTH XOAUTH2 (\S+)', 'reply': '235 2.7.0 ok\r\n'},
+                  MAIL, rcpt(), DATA, BODY, QUIT]
+        with servers.Peer(script, timeout=20) as p:
+            r = self.tls_cli(p.port, '--cafile', servers.ca_file(), '--user', 'dev', '--oauth-token-file', tf,
+                             '--verbose')
+            res = p.wait()
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+        self.assertNotIn(token.encode(), r.stderr)
+        line = re.search(rb'AUTH XOAUTH2 (\S+)\r\n', res.records[0]).group(1)
+        self.assertEqual(base64.b64decode(line), b'user=dev\x01auth=Bearer ' + token.encode() + b'\x01\x01')
+        self.assertNotIn(line, r.stderr)
 
     def test_pin(self):
         good = spki_pin(os.path.join(servers.certs_dir(), 'server.pem'))
@@ -677,10 +732,18 @@ class Examples(unittest.TestCase):
         msg = parse(r.stdout)
         self.assertEqual(str(msg['Subject']), 'Logs from device 42')
         body, att = list(msg.iter_parts())
-        self.assertIn('log of device 42', body.get_content())
+        self.assertIn('log of device 42', text_of(body))
         self.assertEqual(att.get_filename(), 'device.log')
         self.assertEqual(att.get_payload(decode=True).replace(b'\r\n', b'\n'), b'boot ok\nsensor 3 offline\n')
         self.assertEqual(run([self.f.dir + '/missing'], prog='compose').returncode, 1)
+
+    def test_readme_example_is_compose_c(self):
+        with open(os.path.join(SRC, 'README.md')) as f:
+            readme = f.read()
+        with open(os.path.join(SRC, 'examples', 'compose', 'compose.c')) as f:
+            code = f.read()
+        block = re.search(r'```c\n(.*?)```', readme, re.S).group(1)
+        self.assertEqual(block, code[code.index('#include <stdio.h>'):])
 
     def test_report(self):
         r = run(['2000'], prog='report')
@@ -689,16 +752,16 @@ class Examples(unittest.TestCase):
         msg = parse(r.stdout)
         self.assertEqual(msg.get_content_type(), 'multipart/alternative')
         text, html = list(msg.iter_parts())
-        rows = [l for l in text.get_content().splitlines() if re.match(r'^\s+\d+\s+s\d\d\s+\d\d\.\d \u00b0C$', l)]
+        rows = [l for l in text_of(text).splitlines() if re.match(r'^\s+\d+\s+s\d\d\s+\d\d\.\d \u00b0C$', l)]
         self.assertEqual(len(rows), 2000)
-        self.assertEqual(html.get_content().count('<tr><td>'), 2000)
+        self.assertEqual(text_of(html).count('<tr><td>'), 2000)
 
     def test_superloop(self):
         r = run([], prog='superloop')
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout.decode()
         self.assertRegex(out, r'message accepted at t=\d+ ms: 250 ')
-        self.assertRegex(out, r'\d+ LED toggles')
+        self.assertRegex(out, r'[1-9]\d* LED toggles and [1-9]\d* sensor samples meanwhile')
 
     def test_support_email(self):
         log = ''.join('%06d kernel: event\n' % i for i in range(6000)).encode()  # > 64 KiB
@@ -715,12 +778,110 @@ class Examples(unittest.TestCase):
         self.assertTrue(env['tls'])
         msg = parse(raw)
         summary, logpart, cmdpart = list(msg.iter_parts())
-        self.assertIn('Support request', summary.get_content())
+        self.assertIn('Support request', text_of(summary))
         self.assertEqual(logpart.get_filename(), 'device.log')
         self.assertEqual(logpart.get_payload(decode=True).replace(b'\r\n', b'\n'), log[-65536:])
         self.assertEqual(cmdpart.get_payload(decode=True).replace(b'\r\n', b'\n'), b'uptime 42\ndisk ok\n')
         self.assertEqual(r2.returncode, 1)
         self.assertIn(b'not sent', r2.stderr)
+
+
+# ---------------------------------------------------------------- outbox
+
+class Queue(PeerTests):
+    """--queue / --flush / --list (issue 8) against the scripted peer."""
+
+    def setUp(self):
+        super().setUp()
+        self.q = os.path.join(self.f.dir, 'queue')
+
+    def queued(self):
+        r = run(['--list', self.q])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().splitlines()
+
+    def flush(self, script):
+        with servers.Peer(script, timeout=20) as p:
+            r = run(['--flush', self.q, '--server', 'smtp://127.0.0.1:%d' % p.port, '--tls', 'none'])
+            res = p.wait()
+        return r, res
+
+    def test_down_then_flush_delivers_once(self):
+        r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--text', self.text,
+                '--subject', 'queued', '--queue', self.q)
+        self.assertExit(r, 0, r'^mailout-send: CONNECT: .*\nmailout-send: queued as [0-9a-f]{16}-[0-9a-f]{16} in ')
+        lines = self.queued()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r'^[0-9a-f-]{33} +\d+ bytes  1 rcpt  from dev@example.com  attempts 1  '
+                                   r'next \S+  last: E_CONNECT CONNECT$')
+        # not due yet: nothing is sent, it stays queued
+        r = run(['--flush', self.q, '--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none'])
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b'delivered 0, still queued 1 (not yet due 1), failed 0\n')
+        # make it due, then a server that takes it
+        for name in os.listdir(self.q):
+            if name.endswith('.state'):
+                path = os.path.join(self.q, name)
+                with open(path) as f:
+                    text = f.read()
+                with open(path, 'w') as f:
+                    f.write(re.sub(r'next \d+', 'next 0', text))
+        r, res = self.flush(flow(rcpt(), DATA, BODY, QUIT))
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b'delivered 1, still queued 0 (not yet due 0), failed 0\n')
+        self.assertTrue(res.ok, res.error)
+        self.assertEqual(len(res.bodies), 1)
+        self.assertIn(b'Subject: queued\r\n', res.bodies[0]['bytes'])
+        self.assertEqual(self.queued(), [])
+
+    def test_delivered_at_once_leaves_nothing(self):
+        r, res = self.against(flow(rcpt(), DATA, BODY, QUIT), '--queue', self.q)
+        self.assertExit(r, 0)
+        self.assertEqual(r.stderr, b'')
+        self.assertTrue(res.ok, res.error)
+        self.assertEqual(self.queued(), [])
+
+    def test_temporary_failure_is_queued(self):
+        r, res = self.against(flow(rcpt(reply='451 4.3.0 try later\r\n'), RSET, QUIT), '--queue', self.q)
+        self.assertExit(r, 0, r'RCPT <ops@example.com>: 451 4.3.0 try later\nmailout-send: queued as ')
+        self.assertTrue(res.ok, res.error)
+        lines = self.queued()
+        self.assertEqual(len(lines), 1)
+        self.assertIn('last: E_REJ_TEMP RCPT 451 4.3.0 try later', lines[0])
+
+    def test_permanent_failure_moves_to_failed(self):
+        r, res = self.against(flow(rcpt(reply='550 5.1.1 user unknown\r\n'), RSET, QUIT), '--queue', self.q)
+        self.assertExit(r, 69, r'RCPT <ops@example.com>: 550 5.1.1 user unknown')
+        self.assertEqual(self.queued(), [])
+        failed = sorted(os.listdir(os.path.join(self.q, 'failed')))
+        self.assertEqual(len(failed), 2, failed)
+        self.assertTrue(failed[0].endswith('.msg') and failed[1].endswith('.reason'), failed)
+        with open(os.path.join(self.q, 'failed', failed[1])) as f:
+            self.assertEqual(f.read(), 'E_REJ_PERM RCPT 550 5.1.1 user unknown\n')
+
+    def test_failing_command_queues_nothing(self):
+        r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--queue', self.q,
+                '--attach-cmd', 'echo partial; exit 3')
+        self.assertExit(r, 66, r'exited with status 3')
+        self.assertEqual(self.queued(), [])
+
+    def test_flush_temporary_failure_exit_75(self):
+        r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--text', self.text,
+                '--queue', self.q)
+        self.assertExit(r, 0)
+        for name in os.listdir(self.q):
+            if name.endswith('.state'):
+                os.unlink(os.path.join(self.q, name))  # a fresh entry is due at once
+        r, res = self.flush(flow(rcpt(reply='452 4.2.2 mailbox full\r\n'), RSET, QUIT))
+        self.assertExit(r, 75, r'RCPT <ops@example.com>: 452 4.2.2 mailbox full')
+        self.assertEqual(r.stdout, b'delivered 0, still queued 1 (not yet due 0), failed 0\n')
+        self.assertEqual(len(self.queued()), 1)
+
+    def test_usage(self):
+        self.assertExit(run(['--flush', self.q]), 64, r'--flush needs --server')
+        self.assertExit(run(['--flush', self.q, '--server', 'smtp://x', '--from', FROM]), 64,
+                        r'takes no message options')
+        self.assertExit(cli('--dry-run', '--queue', self.q), 64, r'exclude each other')
 
 
 def main():

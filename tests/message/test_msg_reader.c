@@ -461,6 +461,88 @@ static void test_declared_size_mismatch(void **state)
     }
 }
 
+/* File hooks over a string: the size open() reports can lie, and reads
+ * can say AGAIN every other time. */
+typedef struct fake_file {
+    const char *data;
+    uint64_t reported;
+    size_t pos;
+    unsigned calls, opens, closes;
+} fake_file;
+
+static mailout_status ff_open(void *ctx, const char *path, void **h, uint64_t *size)
+{
+    fake_file *f = ctx;
+    (void)path;
+    f->pos = 0;
+    f->opens++;
+    *h = f;
+    *size = f->reported;
+    return MAILOUT_OK;
+}
+
+static mailout_status ff_read(void *ctx, void *h, unsigned char *buf, size_t cap, size_t *got)
+{
+    fake_file *f = ctx;
+    (void)h;
+    *got = 0;
+    if (f->calls++ % 2 == 1)
+        return MAILOUT_AGAIN;
+    size_t n = strlen(f->data) - f->pos;
+    if (n == 0)
+        return MAILOUT_DONE;
+    *got = n > 3 ? 3 : n;
+    *got = *got > cap ? cap : *got;
+    memcpy(buf, f->data + f->pos, *got);
+    f->pos += *got;
+    return MAILOUT_OK;
+}
+
+static void ff_close(void *ctx, void *h)
+{
+    (void)h;
+    ((fake_file *)ctx)->closes++;
+}
+
+static void test_file_hooks(void **state)
+{
+    (void)state;
+    static const mailout_file_ops ops = {ff_open, ff_read, ff_close};
+    const uint64_t sizes[] = {10, 9, 11, MAILOUT_SIZE_UNKNOWN};
+    for (size_t i = 0; i < 4; i++) {
+        testutil_env te;
+        mailout_env env;
+        fake_file ff = {"0123456789", sizes[i], 0, 0, 0, 0};
+        mailout_msg *m = msgtest_basic(&te, &env);
+        mailout_part *p;
+        size_t len;
+        env.files = &ops;
+        env.ctx = &te;
+        assert_status(MAILOUT_OK, mailout_msg_set_env(m, &env));
+        assert_status(MAILOUT_OK, mailout_part_new(m, NULL, &p));
+        assert_status(MAILOUT_OK, mailout_part_set_type(p, "application/octet-stream"));
+        assert_status(MAILOUT_OK, mailout_part_set_file(p, "dir/data.bin"));
+        /* the file hooks get the env's ctx: point it at the fake file */
+        env.ctx = &ff;
+        env.now = NULL;
+        env.random = NULL;
+        assert_status(MAILOUT_OK, mailout_msg_set_date(m, 0, 0));
+        assert_status(MAILOUT_OK, mailout_msg_set_message_id(m, "<f@x>"));
+        assert_status(MAILOUT_OK, mailout_msg_set_env(m, &env));
+        mailout_status st = msgtest_read_flags(m, MAILOUT_READ_SMTP, 4, out_a, OUTCAP, &len);
+        if (i == 0 || i == 3) {
+            assert_status(MAILOUT_DONE, st);
+            assert_true(contains(out_a, len, "filename=\"data.bin\"\r\n\r\nMDEyMzQ1Njc4OQ==\r\n.\r\n"));
+        } else {
+            assert_status(MAILOUT_E_SOURCE, st); /* the file changed size */
+            assert_false(contains(out_a, len, "\r\n.\r\n"));
+        }
+        mailout_msg_free(m);
+        assert_int_equal(ff.opens, ff.closes); /* every open is closed */
+        assert_true(ff.opens >= 1);
+    }
+}
+
 static void test_size(void **state)
 {
     (void)state;
@@ -683,7 +765,7 @@ int main(void)
         cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_smtp_base64_bypass),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_producer_failure),  cmocka_unit_test(test_declared_size_mismatch),
-        cmocka_unit_test(test_size),              cmocka_unit_test(test_read_twice),
+        cmocka_unit_test(test_file_hooks),        cmocka_unit_test(test_size),              cmocka_unit_test(test_read_twice),
         cmocka_unit_test(test_auto_encoding),     cmocka_unit_test(test_forced_encoding),
         cmocka_unit_test(test_boundaries_nested),
     };

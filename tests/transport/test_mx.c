@@ -11,7 +11,7 @@
 
 #include "transport/transport_internal.h"
 
-#if MAILOUT_HAVE_MX
+#ifdef MAILOUT_HAVE_MX
 
 typedef struct msg {
     unsigned char b[2048];

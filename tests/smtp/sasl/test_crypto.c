@@ -251,8 +251,11 @@ static void check_pbkdf2(const char *pw, const char *salt, uint32_t c, const cha
     unsigned char exp[64], got[65];
     size_t n = unhex(hex, exp);
     memset(got, 0xee, sizeof got);
-    mailout_pbkdf2_sha256(pw, strlen(pw), salt, strlen(salt), c, got, n);
+    mailout_pbkdf2_ws ws;
+    static const mailout_pbkdf2_ws zero;
+    mailout_pbkdf2_sha256(&ws, pw, strlen(pw), salt, strlen(salt), c, got, n);
     assert_bytes_equal(exp, n, got, n);
+    assert_memory_equal(&ws, &zero, sizeof ws); /* working memory wiped */
     assert_int_equal(got[n], 0xee); /* nothing written past out_len */
 }
 
@@ -353,7 +356,8 @@ static void test_against_wolfcrypt(void **state)
             size_t dl = 1 + rng_next(&seed) % 64;
             int iter = 1 + (int)(rng_next(&seed) % 50);
             if (wc_PBKDF2(b, key, (int)kl, msg, (int)(ml % 40), iter, (int)dl, WC_SHA256) == 0) {
-                mailout_pbkdf2_sha256(key, kl, msg, ml % 40, (uint32_t)iter, a, dl);
+                mailout_pbkdf2_ws ws;
+                mailout_pbkdf2_sha256(&ws, key, kl, msg, ml % 40, (uint32_t)iter, a, dl);
                 assert_bytes_equal(b, dl, a, dl);
             }
         }
