@@ -283,7 +283,9 @@ mailout_status mailout_tcp_connect_list(const struct addrinfo *list, uint32_t ti
  * corked, and uncorked, which sends what is held at once, as soon as the
  * caller turns to reading, which it always does before waiting for a
  * reply. Two setsockopt() calls per burst; where TCP_CORK does not exist
- * writes simply go out one by one.
+ * writes simply go out one by one. A body source that makes the engine
+ * wait (AGAIN) in the middle of a burst leaves the last partial segment
+ * held for at most 200 ms (Linux's ceiling for a cork); nobody waits on it.
  */
 static void tcp_cork(mailout_tcp *c, int on)
 {
