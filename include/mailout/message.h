@@ -107,7 +107,9 @@ typedef struct mailout_env {
     void *ctx;
 } mailout_env;
 
-/** @brief POSIX clock, getrandom() and stdio files (hosted builds only). */
+/** @brief POSIX clock, getrandom() and stdio files (hosted builds only).
+ *  Each open file takes a 64 KiB buffer from the heap (malloc) until it is
+ *  closed: one per part being read, whatever the file size. */
 MAILOUT_API mailout_env mailout_posix_env(void);
 
 /* ------------------------------------------------------------------ */

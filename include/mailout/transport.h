@@ -96,8 +96,9 @@ typedef struct mailout_tcp_config {
  *
  * Blocks for the connect phase even in non-blocking mode (the socket is
  * switched to non-blocking afterwards). SIGPIPE is never raised
- * (MSG_NOSIGNAL / SO_NOSIGPIPE). Nagle stays on: the engine writes whole
- * command groups.
+ * (MSG_NOSIGNAL / SO_NOSIGPIPE). TCP_NODELAY is set: the engine writes
+ * whole command groups and full buffers, so Nagle's algorithm would only
+ * delay the last write of a group until the peer's delayed ACK.
  *
  * The transport's callbacks:
  *  - send/recv: in blocking mode each call waits up to io_timeout_ms for

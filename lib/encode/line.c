@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "encode/line_internal.h"
 
 #include <mailout/encode.h>
 
@@ -140,25 +141,12 @@ static inline int line_plain(unsigned char c, unsigned flags)
            !(c == 0 && (flags & MAILOUT_LINE_NO_NUL));
 }
 
-/*
- * Fast path, with nothing pending: copy the run of bytes that pass
- * unchanged (no line break, nothing the flags refuse, within the line
- * limit), 8 bytes at a time, straight to the output. A '.' starting a line
- * and whatever stops the run are left to line_byte.
- */
-static void line_direct(mailout_line *f, mailout_stream *s)
+/* Copy the run of bytes from in[i] that pass unchanged (no line break,
+ * nothing the flags refuse), up to @p end, 8 bytes at a time; returns the
+ * index where the run stopped. */
+static size_t line_run(const unsigned char *in, unsigned char *out, size_t i, size_t end, unsigned flags)
 {
-    const unsigned char *in = s->next_in;
-    unsigned char *out = s->next_out;
-    unsigned flags = f->flags;
-    size_t lim = MAILOUT_MIN(s->avail_in, s->avail_out);
-
-    if (flags & MAILOUT_LINE_MAX998)
-        lim = MAILOUT_MIN(lim, LINE_MAX_LEN - MAILOUT_MIN(f->linelen, LINE_MAX_LEN));
-    if (lim == 0 || (f->state != LINE_MID && in[0] == '.' && (flags & MAILOUT_LINE_STUFF)))
-        return;
-    size_t i = 0;
-    while (lim - i >= 8) {
+    while (end - i >= 8) {
         uint64_t v;
         memcpy(&v, in + i, 8);
         if (line_block_special(v, flags))
@@ -166,9 +154,50 @@ static void line_direct(mailout_line *f, mailout_stream *s)
         memcpy(out + i, &v, 8);
         i += 8;
     }
-    while (i < lim && line_plain(in[i], flags)) {
+    while (i < end && line_plain(in[i], flags)) {
         out[i] = in[i];
         i++;
+    }
+    return i;
+}
+
+/*
+ * Fast path, with nothing pending: copy straight to the output what passes
+ * unchanged, which is plain runs within the line limit and the CRLFs that
+ * end them, so a stream of well-formed lines (base64, QP, most text) is a
+ * few word copies per line. A '.' starting a line, a bare CR or LF, a byte
+ * the flags refuse, and a CRLF cut by the end of a window are left to
+ * line_byte.
+ */
+static void line_direct(mailout_line *f, mailout_stream *s)
+{
+    const unsigned char *in = s->next_in;
+    unsigned char *out = s->next_out;
+    unsigned flags = f->flags;
+    size_t lim = MAILOUT_MIN(s->avail_in, s->avail_out);
+    size_t i = 0, linelen = f->linelen;
+    unsigned char state = f->state;
+
+    if (state == LINE_AFTER_CR)
+        return; /* an LF now would belong to the CR: line_byte knows */
+    for (;;) {
+        size_t end = lim, start = i;
+        if (state != LINE_MID && i < lim && in[i] == '.' && (flags & MAILOUT_LINE_STUFF))
+            break;
+        if (flags & MAILOUT_LINE_MAX998)
+            end = MAILOUT_MIN(lim, i + (LINE_MAX_LEN - MAILOUT_MIN(linelen, LINE_MAX_LEN)));
+        i = line_run(in, out, i, end, flags);
+        if (i > start) {
+            state = LINE_MID;
+            linelen += i - start;
+        }
+        if (lim - i < 2 || in[i] != '\r' || in[i + 1] != '\n')
+            break;
+        out[i] = '\r';
+        out[i + 1] = '\n';
+        i += 2;
+        state = LINE_AT_START;
+        linelen = 0;
     }
     if (i == 0)
         return;
@@ -176,9 +205,9 @@ static void line_direct(mailout_line *f, mailout_stream *s)
     s->avail_in -= i;
     s->next_out += i;
     s->avail_out -= i;
-    f->state = LINE_MID;
+    f->state = state;
     if (flags & MAILOUT_LINE_MAX998)
-        f->linelen = (unsigned short)(f->linelen + i);
+        f->linelen = (unsigned short)linelen; /* at most LINE_MAX_LEN */
 }
 
 /* At the end of input: the missing CRLF and the terminator, as flagged. An
@@ -221,3 +250,24 @@ mailout_status mailout_line_filter(mailout_line *f, mailout_stream *s, int end)
         s->avail_in--;
     }
 }
+
+#if MAILOUT_SMTP_BYPASS
+int mailout_line_can_pass(const mailout_line *f)
+{
+    return f->done == LINE_RUNNING && f->npend == 0 && f->state != LINE_AFTER_CR;
+}
+
+void mailout_line_passed(mailout_line *f, const unsigned char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    /* Only the line state moves: the lines were whole (see the header). */
+    f->state = p[n - 1] == '\n' ? LINE_AT_START : LINE_MID;
+    if (f->flags & MAILOUT_LINE_MAX998) {
+        size_t k = n;
+        while (k > 0 && p[k - 1] != '\n')
+            k--;
+        f->linelen = (unsigned short)MAILOUT_MIN(k ? n - k : f->linelen + n, LINE_MAX_LEN);
+    }
+}
+#endif

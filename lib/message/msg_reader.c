@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "message/msg_internal.h"
+#include "encode/line_internal.h"
 
 /* ---- output helpers ---------------------------------------------------------- */
 
@@ -99,14 +100,27 @@ static mailout_status count_source(msg_reader *r, size_t got, int eof)
     return MAILOUT_OK;
 }
 
+/* How much to ask a source for: for base64 whole lines of input (57
+ * bytes) when inbuf holds one, so that the encoder never carries a partial
+ * group or line from one refill to the next and stays on its fast path
+ * (with the bypass: hosts, see encode/line_internal.h). */
+static size_t source_want(const msg_reader *r)
+{
+#if MAILOUT_SMTP_BYPASS
+    if (r->part && r->part->enc == MAILOUT_ENC_BASE64 && sizeof r->inbuf >= 57)
+        return sizeof r->inbuf / 57 * 57;
+#endif
+    return sizeof r->inbuf;
+}
+
 static mailout_status fill_from_file(mailout_msg *m)
 {
     msg_reader *r = &m->r;
-    size_t got = 0;
-    mailout_status st = m->env.files->read(m->env.ctx, r->fh, r->inbuf, sizeof r->inbuf, &got);
+    size_t got = 0, want = source_want(r);
+    mailout_status st = m->env.files->read(m->env.ctx, r->fh, r->inbuf, want, &got);
     if (st == MAILOUT_AGAIN && got == 0)
         return MAILOUT_AGAIN;
-    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof r->inbuf || (st == MAILOUT_OK && got == 0))
+    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > want || (st == MAILOUT_OK && got == 0))
         return MAILOUT_E_FILE;
     r->in_pos = 0;
     r->in_len = got;
@@ -117,13 +131,13 @@ static mailout_status fill_from_file(mailout_msg *m)
 static mailout_status fill_from_producer(mailout_msg *m, mailout_part *p)
 {
     msg_reader *r = &m->r;
-    size_t got = 0;
+    size_t got = 0, want = source_want(r);
     p->consumed = 1;
-    mailout_status st = p->produce(p->prod_ctx, r->inbuf, sizeof r->inbuf, &got);
+    mailout_status st = p->produce(p->prod_ctx, r->inbuf, want, &got);
     if (st == MAILOUT_AGAIN && got == 0)
         return MAILOUT_AGAIN;
     /* anything else outside the contract is a failed source, never a hang */
-    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof r->inbuf || (st == MAILOUT_OK && got == 0))
+    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > want || (st == MAILOUT_OK && got == 0))
         return MAILOUT_E_SOURCE;
     r->in_pos = 0;
     r->in_len = got;
@@ -386,6 +400,29 @@ static mailout_status gen_run(mailout_msg *m, mailout_stream *o)
     }
 }
 
+#if MAILOUT_SMTP_BYPASS
+/* A base64 body, between its first and last byte, with the filter idle:
+ * its CRLF lines of 76 characters need no stuffing, so they may go
+ * straight into the caller's window (see encode/line_internal.h). */
+static int body_bypasses_filter(const msg_reader *r)
+{
+    return r->phase == PH_BODY && !r->enc_done && !r->sizing && r->part->enc == MAILOUT_ENC_BASE64 &&
+           r->pend_pos == r->pend_len && mailout_line_can_pass(&r->smtp);
+}
+
+/* Body bytes straight into o, the filter told what went by. */
+static mailout_status body_direct(mailout_msg *m, mailout_stream *o)
+{
+    msg_reader *r = &m->r;
+    unsigned char *start = o->next_out;
+    mailout_status st = body_run(m, r->part, o);
+    mailout_line_passed(&r->smtp, start, (size_t)(o->next_out - start));
+    if (st == MAILOUT_OK && r->enc_done)
+        r->phase = PH_NEXT;
+    return st;
+}
+#endif
+
 /* The DATA stream: the generator's bytes through the dot-stuffing filter.
  * The filter runs first on every round, even with no new input, so bytes
  * it holds back go out before the generator is asked (and may wait). */
@@ -404,6 +441,14 @@ static mailout_status smtp_run(mailout_msg *m, mailout_stream *o)
             continue;
         if (r->gen_done)
             return MAILOUT_E_INTERNAL; /* the filter must have finished */
+#if MAILOUT_SMTP_BYPASS
+        if (body_bypasses_filter(r)) {
+            mailout_status st2 = body_direct(m, o);
+            if (st2 != MAILOUT_OK)
+                return st2;
+            continue;
+        }
+#endif
         mailout_stream g = {NULL, 0, r->stage, sizeof r->stage};
         st = gen_run(m, &g);
         r->stage_pos = 0;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,36 +51,56 @@ static int posix_random(void *ctx, void *buf, size_t len)
     return 0;
 }
 
+/* The reader takes small pieces (MAILOUT_READER_INBUF_SIZE); with stdio's
+ * default buffer (4 KiB) that was a read() per 4 KiB, 25600 system calls
+ * for a 100 MB attachment. So every open file gets a 64 KiB buffer of its
+ * own (glibc ignores the size given to setvbuf without a buffer), taken at
+ * open and freed at close: memory stays constant whatever the file size. */
+#define POSIX_FILE_BUF 65536
+
+typedef struct posix_file {
+    FILE *f;
+    char buf[POSIX_FILE_BUF];
+} posix_file;
+
 static mailout_status file_open(void *ctx, const char *path, void **handle, uint64_t *size)
 {
     struct stat st;
     (void)ctx;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    posix_file *h = malloc(sizeof *h);
+    if (!h)
+        return MAILOUT_E_NOMEM;
+    h->f = fopen(path, "rb");
+    if (!h->f) {
+        free(h);
         return MAILOUT_E_FILE;
+    }
+    (void)setvbuf(h->f, h->buf, _IOFBF, sizeof h->buf); /* else stdio's own */
     /* the size of a regular file from the open handle; else unknown */
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+    if (fstat(fileno(h->f), &st) == 0 && S_ISREG(st.st_mode))
         *size = (uint64_t)st.st_size;
     else
         *size = MAILOUT_SIZE_UNKNOWN;
-    *handle = f;
+    *handle = h;
     return MAILOUT_OK;
 }
 
 static mailout_status file_read(void *ctx, void *handle, unsigned char *buf, size_t cap, size_t *got)
 {
-    FILE *f = handle;
+    posix_file *h = handle;
     (void)ctx;
-    *got = fread(buf, 1, cap, f);
+    *got = fread(buf, 1, cap, h->f);
     if (*got > 0)
         return MAILOUT_OK;
-    return ferror(f) ? MAILOUT_E_FILE : MAILOUT_DONE;
+    return ferror(h->f) ? MAILOUT_E_FILE : MAILOUT_DONE;
 }
 
 static void file_close(void *ctx, void *handle)
 {
+    posix_file *h = handle;
     (void)ctx;
-    fclose(handle);
+    fclose(h->f);
+    free(h);
 }
 
 static const mailout_file_ops posix_files = {file_open, file_read, file_close};

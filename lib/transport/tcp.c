@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct mailout_tcp {
     int fd; /* -1 once closed */
     int nonblocking;
     uint32_t io_timeout_ms;
+    unsigned char sending; /* sent since the last receive or wait for input */
+    unsigned char corked;  /* TCP_CORK is set */
 };
 
 static uint64_t now_ms(void)
@@ -99,8 +102,18 @@ static int set_socket_options(int fd)
             return -1;
     }
 #endif
-    /* TCP_NODELAY stays off on purpose: the engine hands over whole
-     * pipelined command groups and DATA chunks, so Nagle costs nothing. */
+    /* TCP_NODELAY on: the engine hands over whole pipelined command
+     * groups and full DATA buffers, so there is nothing for Nagle to
+     * coalesce, and with it on, a write that follows unacknowledged data
+     * (the second buffer of a small message) waits for the peer's delayed
+     * ACK: 40 ms per message on Linux (2000 1 KB messages with a 256 B
+     * buffer took 89 s instead of 0.3 s). Bursts are corked instead, see
+     * tcp_send. */
+    {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -262,6 +275,37 @@ mailout_status mailout_tcp_connect_list(const struct addrinfo *list, uint32_t ti
 /* transport callbacks                                                  */
 /* ------------------------------------------------------------------ */
 
+/*
+ * With TCP_NODELAY every write becomes a segment, which makes a stream of
+ * small writes (a body through a 256 B buffer) cost a trip through the
+ * stack per write: twice the time of plain writes on loopback. So a burst
+ * (a second write with no read in between: only the body does that) is
+ * corked, and uncorked, which sends what is held at once, as soon as the
+ * caller turns to reading, which it always does before waiting for a
+ * reply. Two setsockopt() calls per burst; where TCP_CORK does not exist
+ * writes simply go out one by one. A body source that makes the engine
+ * wait (AGAIN) in the middle of a burst leaves the last partial segment
+ * held for at most 200 ms (Linux's ceiling for a cork); nobody waits on it.
+ */
+static void tcp_cork(mailout_tcp *c, int on)
+{
+#ifdef TCP_CORK
+    int v = on;
+    if (c->corked != on && setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v) == 0)
+        c->corked = (unsigned char)on;
+#else
+    (void)c;
+    (void)on;
+#endif
+}
+
+static void tcp_turn_to_input(mailout_tcp *c)
+{
+    c->sending = 0;
+    if (c->corked)
+        tcp_cork(c, 0);
+}
+
 static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
 {
     mailout_tcp *c = ctx;
@@ -272,6 +316,9 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
         return MAILOUT_E_INVAL;
     if (len > PTRDIFF_MAX)
         len = PTRDIFF_MAX;
+    if (c->sending && !c->corked)
+        tcp_cork(c, 1);
+    c->sending = 1;
     for (;;) {
         ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
         if (n > 0)
@@ -304,6 +351,7 @@ static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
         return MAILOUT_E_INVAL;
     if (cap > PTRDIFF_MAX)
         cap = PTRDIFF_MAX;
+    tcp_turn_to_input(c);
     for (;;) {
         ssize_t n = recv(c->fd, buf, cap, 0);
         if (n > 0)
@@ -338,6 +386,8 @@ static mailout_status tcp_wait(void *ctx, unsigned want, uint32_t timeout_ms)
         ev |= POLLOUT;
     if (ev == 0)
         return MAILOUT_E_INVAL;
+    if (want & MAILOUT_WANT_READ)
+        tcp_turn_to_input(c);
     int r = poll_until(c->fd, ev, now_ms() + timeout_ms);
     if (r > 0)
         return MAILOUT_OK;
@@ -411,6 +461,7 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
 
     c->al = al;
     c->fd = fd;
+    c->sending = c->corked = 0;
     c->nonblocking = cfg->nonblocking != 0;
     c->io_timeout_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
     t->send = tcp_send;

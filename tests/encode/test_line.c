@@ -197,6 +197,122 @@ static void test_max998(void **state)
     free(exp);
 }
 
+/* Runs of whole CRLF lines (the fast path copies them without stopping):
+ * stuffing after each CRLF, the 998 limit counted per line, a CRLF cut by
+ * every window (the matrix), lines ending at every lane. */
+static void test_crlf_runs(void **state)
+{
+    (void)state;
+    unsigned f = MAILOUT_LINE_STUFF;
+    check(f, "ab\r\ncd\r\nef\r\n", "ab\r\ncd\r\nef\r\n");
+    check(f, "ab\r\n.c\r\n..\r\n.", "ab\r\n..c\r\n...\r\n..");
+    check(f, "\r\n\r\n.\r\n", "\r\n\r\n..\r\n");
+    check(f, "abcdefghijklmnop\r\nabcdefghijklmnop\r\n.", "abcdefghijklmnop\r\nabcdefghijklmnop\r\n..");
+    check(STUFF_TERM, "ab\r\ncd\r\n", "ab\r\ncd\r\n.\r\n");
+    check(STUFF_TERM, "ab\r\ncd\r\r\n\n", "ab\r\ncd\r\n\r\n\r\n.\r\n");
+    check(STUFF_TERM, "ab\r\n\rcd", "ab\r\n\r\ncd\r\n.\r\n");
+    check_err(MAILOUT_LINE_7BIT | f, "ab\r\ncd\r\n\x80", 9, "ab\r\ncd\r\n", MAILOUT_E_8BIT, 8);
+    check_err(MAILOUT_LINE_NO_NUL | f, "ab\r\n\0", 5, "ab\r\n", MAILOUT_E_INVAL, 4);
+
+    /* 998-byte lines joined by CRLF pass; a 999th byte after them fails. */
+    size_t cap = 4100;
+    char *in = malloc(cap);
+    assert_non_null(in);
+    for (size_t k = 0; k < 4; k++) {
+        memset(in + k * 1000, k == 1 ? '.' : 'q', 998);
+        memcpy(in + k * 1000 + 998, "\r\n", 2);
+    }
+    unsigned m = MAILOUT_LINE_MAX998; /* no stuffing: the dot line stays 998 */
+    check_n(m, in, 4000, in, 4000, MAILOUT_DONE, 4000);
+    in[4000] = 'x';
+    check_n(m, in, 4001, in, 4001, MAILOUT_DONE, 4001);
+    memset(in + 3000, 'q', 999);
+    check_n(m, in, 3999, in, 3998, MAILOUT_E_LINE_TOO_LONG, 3998);
+    free(in);
+}
+
+/* The obvious byte-at-a-time filter, as the model for random inputs. */
+static mailout_status model(unsigned flags, const unsigned char *in, size_t len, unsigned char *out,
+                            size_t *out_len, size_t *consumed)
+{
+    int st = 0; /* 0 start, 1 mid, 2 after CR */
+    size_t n = 0, linelen = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = in[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\n' && st == 2) {
+                st = 0;
+                continue;
+            }
+            out[n++] = '\r';
+            out[n++] = '\n';
+            st = c == '\r' ? 2 : 0;
+            linelen = 0;
+            continue;
+        }
+        mailout_status err = MAILOUT_OK;
+        if (c >= 0x80 && (flags & MAILOUT_LINE_7BIT))
+            err = MAILOUT_E_8BIT;
+        else if (c == 0 && (flags & MAILOUT_LINE_NO_NUL))
+            err = MAILOUT_E_INVAL;
+        else if ((flags & MAILOUT_LINE_MAX998) && linelen >= 998)
+            err = MAILOUT_E_LINE_TOO_LONG;
+        if (err != MAILOUT_OK) {
+            *out_len = n;
+            *consumed = i;
+            return err;
+        }
+        if (c == '.' && st != 1 && (flags & MAILOUT_LINE_STUFF))
+            out[n++] = '.';
+        out[n++] = c;
+        st = 1;
+        linelen++;
+    }
+    if (st == 1 && (flags & (MAILOUT_LINE_TERMINATE | MAILOUT_LINE_FINAL_CRLF))) {
+        out[n++] = '\r';
+        out[n++] = '\n';
+    }
+    if (flags & MAILOUT_LINE_TERMINATE) {
+        memcpy(out + n, ".\r\n", 3);
+        n += 3;
+    }
+    *out_len = n;
+    *consumed = len;
+    return MAILOUT_DONE;
+}
+
+/* Random inputs, mostly well-formed CRLF lines with the odd dot, bare CR,
+ * bare LF, NUL and 8-bit byte, under every flag combination and the full
+ * streaming matrix, against the model. */
+static void test_random_vs_model(void **state)
+{
+    (void)state;
+    static const unsigned flag_sets[] = {
+        0, MAILOUT_LINE_STUFF, STUFF_TERM, STUFF_TERM | MAILOUT_LINE_7BIT | MAILOUT_LINE_NO_NUL,
+        MAILOUT_LINE_FINAL_CRLF | MAILOUT_LINE_MAX998, STUFF_TERM | MAILOUT_LINE_MAX998,
+    };
+    unsigned char in[160], exp[2 * 160 + 8];
+    uint32_t seed = 12345;
+    for (int round = 0; round < 60; round++) {
+        size_t len = 0, target = (size_t)(seed % 150) + 1;
+        while (len < target) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) % 100;
+            if (r < 6 && len + 1 < sizeof in) {
+                in[len++] = '\r';
+                in[len++] = '\n';
+            } else {
+                in[len++] = (unsigned char)(r < 9 ? '.' : r < 10 ? '\r' : r < 11 ? '\n' : r < 12 ? 0x80 : r == 12 ? 0 : 'a' + r % 26);
+            }
+        }
+        for (size_t k = 0; k < sizeof flag_sets / sizeof flag_sets[0]; k++) {
+            size_t exp_len = 0, consumed = 0;
+            mailout_status st = model(flag_sets[k], in, len, exp, &exp_len, &consumed);
+            check_n(flag_sets[k], (const char *)in, len, (const char *)exp, exp_len, st, consumed);
+        }
+    }
+}
+
 static void test_init_flags(void **state)
 {
     (void)state;
@@ -249,6 +365,8 @@ int main(void)
         cmocka_unit_test(test_final_crlf),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_max998),
+        cmocka_unit_test(test_crlf_runs),
+        cmocka_unit_test(test_random_vs_model),
         cmocka_unit_test(test_init_flags),
         cmocka_unit_test(test_sticky),
     };

@@ -348,6 +348,42 @@ static void test_sources_identical(void **state)
     unlink(path);
 }
 
+/* Base64 bodies go into the DATA stream without the dot-stuffing filter
+ * (nothing in them can need it): the stream must still be exactly the
+ * message plus ".\r\n", for every source, every window 1..64, and body
+ * sizes around the encoder's line (57 bytes) and the reader's refills. */
+static void test_smtp_base64_bypass(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 2, 56, 57, 58, 227, 228, 229, 256, 456, 1000, 3001};
+    static unsigned char data[3001];
+    static unsigned char raw[8192];
+    char path[64];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 151u + 7u);
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        write_temp(data, sizes[z], path);
+        for (int kind = SRC_BUF; kind <= SRC_PROD; kind++) {
+            testutil_env te;
+            mailout_env env;
+            prod pr;
+            size_t raw_len = 0, len = 0;
+            mailout_msg *m = with_source(&te, &env, kind, data, sizes[z], MAILOUT_ENC_BASE64, NULL, &pr, path);
+            assert_status(MAILOUT_DONE, msgtest_read_flags(m, 0, 0, raw, sizeof raw - 3, &raw_len));
+            assert_true(raw_len >= 2 && raw[raw_len - 2] == '\r' && raw[raw_len - 1] == '\n');
+            memcpy(raw + raw_len, ".\r\n", 3);
+            for (size_t w = 1; w <= 64; w++) {
+                if (kind == SRC_PROD)
+                    pr.calls = 0;
+                assert_status(MAILOUT_DONE, msgtest_read_flags(m, MAILOUT_READ_SMTP, w, out_b, OUTCAP, &len));
+                assert_bytes_equal(raw, raw_len + 3, out_b, len);
+            }
+            mailout_msg_free(m);
+        }
+        unlink(path);
+    }
+}
+
 static void test_file_errors(void **state)
 {
     (void)state;
@@ -726,7 +762,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_single),     cmocka_unit_test(test_golden_no_body),
         cmocka_unit_test(test_golden_multipart),  cmocka_unit_test(test_every_window),
-        cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_smtp_base64_bypass),
+        cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_producer_failure),  cmocka_unit_test(test_declared_size_mismatch),
         cmocka_unit_test(test_file_hooks),        cmocka_unit_test(test_size),              cmocka_unit_test(test_read_twice),
         cmocka_unit_test(test_auto_encoding),     cmocka_unit_test(test_forced_encoding),
