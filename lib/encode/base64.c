@@ -212,14 +212,16 @@ mailout_status mailout_b64_encode(mailout_b64 *e, mailout_stream *s, int end)
 
 uint64_t mailout_b64_encoded_size(uint64_t n, unsigned line_len)
 {
-    uint64_t groups = n / 3 + (n % 3 != 0);
+    uint32_t rest;
+    uint64_t groups = mailout_u64_divmod(n, 3, &rest);
+    groups += rest != 0;
     if (groups > UINT64_MAX / 4)
         return UINT64_MAX;
     uint64_t chars = groups * 4;
     if (line_len == 0 || chars == 0)
         return chars;
     /* (chars - 1) / line_len breaks, each 2 bytes; chars <= UINT64_MAX - 3. */
-    uint64_t breaks = (chars - 1) / line_len;
+    uint64_t breaks = mailout_u64_divmod(chars - 1, line_len, NULL);
     if (breaks > (UINT64_MAX - chars) / 2)
         return UINT64_MAX;
     return chars + 2 * breaks;

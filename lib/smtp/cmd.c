@@ -201,8 +201,9 @@ static void app_u64(line_app *a, uint64_t v)
     char d[20];
     size_t n = 0;
     do {
-        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
+        uint32_t digit;
+        v = mailout_u64_divmod(v, 10, &digit);
+        d[sizeof d - 1 - n++] = (char)('0' + digit);
     } while (v);
     app_bytes(a, d + sizeof d - n, n);
 }
