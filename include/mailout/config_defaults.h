@@ -139,6 +139,21 @@
 /* ---- feature switches (0 = compiled out, 1 = compiled in) ------------- */
 
 /*
+ * Small code: leave out the fast paths that only repeat what the general
+ * path does (base64 straight from input to output, the line filter's runs
+ * of plain bytes, ...). The bytes produced are identical; only speed and
+ * size differ. On by default when the compiler optimises for size (-Os,
+ * -Oz), as firmware builds do; hosted builds keep the fast paths.
+ */
+#ifndef MAILOUT_SMALL
+#ifdef __OPTIMIZE_SIZE__
+#define MAILOUT_SMALL 1
+#else
+#define MAILOUT_SMALL 0
+#endif
+#endif
+
+/*
  * MIME off: one body part only (mailout_part_new() with parent NULL, from a
  * buffer, file or producer; text/plain unless set otherwise), written with
  * MIME-Version, Content-Type and Content-Transfer-Encoding. Refused with
