@@ -44,6 +44,10 @@ mailout_status mailout_line_init(mailout_line *f, unsigned flags)
 
 static mailout_status line_error(unsigned char done)
 {
+#if MAILOUT_SMALL
+    static const signed char codes[3] = {MAILOUT_E_8BIT, MAILOUT_E_INVAL, MAILOUT_E_LINE_TOO_LONG};
+    return (mailout_status)codes[done - LINE_ERR_8BIT]; /* only called with an error code */
+#else
     switch (done) {
     case LINE_ERR_8BIT:
         return MAILOUT_E_8BIT;
@@ -54,6 +58,7 @@ static mailout_status line_error(unsigned char done)
     default:
         return MAILOUT_E_INTERNAL;
     }
+#endif
 }
 
 static void line_put(mailout_line *f, const char *p, size_t n)
@@ -153,6 +158,8 @@ static void line_direct(mailout_line *f, mailout_stream *s)
     unsigned flags = f->flags;
     size_t lim = MAILOUT_MIN(s->avail_in, s->avail_out);
 
+    if (MAILOUT_SMALL) /* line_byte alone gives the same bytes */
+        return;
     if (flags & MAILOUT_LINE_MAX998)
         lim = MAILOUT_MIN(lim, LINE_MAX_LEN - MAILOUT_MIN(f->linelen, LINE_MAX_LEN));
     if (lim == 0 || (f->state != LINE_MID && in[0] == '.' && (flags & MAILOUT_LINE_STUFF)))
