@@ -45,8 +45,6 @@ typedef struct smtp_qent {
 } smtp_qent;
 
 #define SMTP_QLEN (MAILOUT_MAX_RECIPIENTS + 8)
-#define SMTP_IN_BUF 512
-#define SMTP_CHAL_MAX 512  /* base64 text of a 334 challenge */
 #define SMTP_BDAT_HDR 24   /* room before a chunk for "BDAT <n> LAST\r\n" */
 
 /** Session phases beyond what the queue says. */
@@ -119,10 +117,10 @@ struct mailout_smtp {
     smtp_writer w;
 
     /* input */
-    unsigned char in[SMTP_IN_BUF];
+    unsigned char in[MAILOUT_SMTP_INBUF_SIZE];
     mailout_reply_parser rp;
     mailout_ehlo ehlo;
-    char chal[SMTP_CHAL_MAX];
+    char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 
     /* command ring */
     smtp_qent q[SMTP_QLEN];
