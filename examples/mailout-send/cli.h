@@ -173,9 +173,10 @@ int cli_report_result(const mailout_result *res, const cli_rcpt_log *rcpts, FILE
 
 /* queue.c */
 
-/* How the queue sends one job (main.c: the blocking driver + reporting).
+/* How the queue sends one job (main.c: the blocking driver + reporting);
+ * rcpt_codes (NULL allowed) receives the RCPT reply code per recipient.
  * Returns the exit code the attempt alone would give. */
-typedef int (*cli_send_job_fn)(void *ctx, const mailout_job *job, mailout_result *res);
+typedef int (*cli_send_job_fn)(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *rcpt_codes);
 
 /* --queue DIR: spool @p msg into the outbox, then try to deliver it.
  * Delivered → 0; refused for good → the refusal's code (entry moved to

@@ -164,7 +164,7 @@ typedef struct sender {
     mailout_client_config cc;
 } sender;
 
-static int send_job(void *ctx, const mailout_job *job, mailout_result *res)
+static int send_job(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *rcpt_codes)
 {
     sender *s = ctx;
     run_ctx *rc = s->rc;
@@ -184,6 +184,8 @@ static int send_job(void *ctx, const mailout_job *job, mailout_result *res)
     if (rc->progress_shown)
         fputc('\n', stderr);
     rc->progress_shown = 0;
+    for (size_t i = 0; rcpt_codes && i < job->rcpt_count && i < CLI_MAX_RCPT; i++)
+        rcpt_codes[i] = rc->rcpts.reply[i].code;
     code = cli_report_result(res, &rc->rcpts, stderr);
     if (code == CLI_EX_OK && rc->cfg->verbose)
         fprintf(stderr, "* sent: %llu bytes to %zu recipient(s)\n", (unsigned long long)res->data_bytes,
@@ -239,7 +241,7 @@ static int send_message(cli_body *b, const cli_config *cfg, const cli_secrets *s
         fprintf(stderr, "mailout-send: %s\n", mailout_strerror(st));
         code = cli_exit_code(st);
     } else {
-        code = send_job(&s, &job, &res);
+        code = send_job(&s, &job, &res, NULL);
         code = explain_source(b, res.status, code);
     }
     free(s.rc);

@@ -29,10 +29,10 @@ typedef struct attempt_ctx {
     mailout_result last;
 } attempt_ctx;
 
-static mailout_status attempt(void *ctx, const mailout_job *job, mailout_result *res)
+static mailout_status attempt(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *rcpt_codes)
 {
     attempt_ctx *a = ctx;
-    a->last_code = a->send(a->ctx, job, res);
+    a->last_code = a->send(a->ctx, job, res, rcpt_codes);
     a->last = *res;
     return res->status;
 }
@@ -70,6 +70,12 @@ int cli_queue_send(const char *dir, mailout_msg *msg, cli_send_job_fn send, void
     if (st != MAILOUT_OK) {
         fprintf(err, "mailout-send: --queue %s: %s\n", dir, mailout_strerror(st));
         return CLI_EX_SOFTWARE;
+    }
+    if (a.last.status == MAILOUT_E_PARTIAL && a.last_code == CLI_EX_TEMPFAIL) {
+        /* only temporary refusals: those recipients wait in the queue */
+        fprintf(err, "mailout-send: the recipients refused for now are queued in %s; retry with --flush %s\n", dir,
+                dir);
+        return CLI_EX_OK;
     }
     if (stats.delivered || stats.failed)
         return a.last_code; /* sent (maybe partially), or refused for good */

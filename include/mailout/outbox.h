@@ -126,8 +126,15 @@ MAILOUT_API void mailout_outbox_close(mailout_outbox *ob);
 MAILOUT_API mailout_status mailout_outbox_enqueue(mailout_outbox *ob, mailout_msg *m, unsigned flags,
                                                   int64_t now, char *id);
 
-/** Sends one job (e.g. a wrapper of the blocking driver); fills @p res. */
-typedef mailout_status (*mailout_outbox_send_fn)(void *ctx, const mailout_job *job, mailout_result *res);
+/**
+ * Sends one job (e.g. a wrapper of mailout_send_job()); fills @p res and
+ * rcpt_codes[i] with the reply code to RCPT number i of the job (0 when
+ * there was none; the smtp callbacks' rcpt hook gives them). After a
+ * partial delivery the recipients that got a 4xx (or no reply) are queued
+ * again as a new entry, so a temporary refusal loses nobody.
+ */
+typedef mailout_status (*mailout_outbox_send_fn)(void *ctx, const mailout_job *job, mailout_result *res,
+                                                 uint16_t *rcpt_codes);
 
 /** Counts from a flush. */
 typedef struct mailout_outbox_stats {

@@ -295,42 +295,170 @@ static mailout_status remove_entry(mailout_outbox *ob, const char *id)
     return st;
 }
 
-static mailout_status send_entry(mailout_outbox *ob, const char *id, mailout_outbox_send_fn send, void *send_ctx,
-                                 mailout_result *res)
+/* One attempt at entry @p id, whose envelope is @p e. @p codes receives
+ * the RCPT reply code per recipient (0: none). */
+static void send_entry(mailout_outbox *ob, const char *id, const ob_env *e, mailout_outbox_send_fn send,
+                       void *send_ctx, mailout_result *res, uint16_t *codes)
 {
     char name[NAME_MAX_LEN];
-    ob_env e;
     ob_body b;
     mailout_job job;
-    mailout_status st = outbox_env_load(ob, id, &e);
-    if (st != MAILOUT_OK)
-        return st;
     outbox_make_name(name, "", id, ".msg");
     memset(&b, 0, sizeof b);
     b.ob = ob;
     b.name = name;
-    b.hdr_len = e.blob_hdr;
-    b.size = e.size;
-    b.is8 = e.is8;
+    b.hdr_len = e->blob_hdr;
+    b.size = e->size;
+    b.is8 = e->is8;
     memset(&job, 0, sizeof job);
-    job.mail_from = e.from;
-    job.rcpt = e.rcpt;
-    job.rcpt_count = e.nrcpt;
-    job.dsn_notify = e.notify;
-    job.dsn_ret = (mailout_dsn_ret)e.ret;
-    job.dsn_envid = e.envid;
-    job.smtputf8 = e.smtputf8;
+    job.mail_from = e->from;
+    job.rcpt = e->rcpt;
+    job.rcpt_count = e->nrcpt;
+    job.dsn_notify = e->notify;
+    job.dsn_ret = (mailout_dsn_ret)e->ret;
+    job.dsn_envid = e->envid;
+    job.smtputf8 = e->smtputf8;
     job.body.start = body_start;
     job.body.read = body_read;
     job.body.is_8bit = body_is_8bit;
     job.body.ctx = &b;
     job.body.stuffs = 0; /* stored unstuffed: the engine stuffs for DATA */
     memset(res, 0, sizeof *res);
-    send(send_ctx, &job, res);
+    memset(codes, 0, sizeof *codes * e->nrcpt);
+    send(send_ctx, &job, res, codes);
     if (b.h)
         ob->ops->close(ob->ctx, b.h);
-    outbox_env_free(ob, &e);
-    return MAILOUT_OK;
+}
+
+/* Recipients still to try after a partial delivery: a 4xx (or no) reply. */
+static int retry_rcpt(uint16_t code)
+{
+    return code == 0 || (code >= 400 && code < 500);
+}
+
+/* Writes @p e's envelope text keeping only the recipients to retry. */
+static size_t retry_env_text(const ob_env *e, const uint16_t *codes, char *dst, size_t cap)
+{
+    size_t i, pos = outbox_put_str(dst, 0, cap, "from ");
+    pos = outbox_put_str(dst, pos, cap, e->from);
+    pos = outbox_put_str(dst, pos, cap, "\n");
+    for (i = 0; i < e->nrcpt; i++) {
+        if (!retry_rcpt(codes[i]))
+            continue;
+        pos = outbox_put_str(dst, pos, cap, "rcpt ");
+        pos = outbox_put_str(dst, pos, cap, e->rcpt[i]);
+        pos = outbox_put_str(dst, pos, cap, "\n");
+    }
+    pos = outbox_put_str(dst, pos, cap, "dsn ");
+    pos = outbox_put_u64(dst, pos, cap, e->notify);
+    pos = outbox_put_str(dst, pos, cap, " ");
+    pos = outbox_put_u64(dst, pos, cap, e->ret);
+    pos = outbox_put_str(dst, pos, cap, " ");
+    pos = outbox_put_str(dst, pos, cap, e->envid ? e->envid : "-");
+    pos = outbox_put_str(dst, pos, cap, e->smtputf8 ? "\nflags 1 " : "\nflags 0 ");
+    pos = outbox_put_str(dst, pos, cap, e->is8 ? "1\n\n" : "0\n\n");
+    return pos;
+}
+
+/* Copies the message bytes of @p old (after its header) into @p h. */
+static mailout_status copy_body(mailout_outbox *ob, const char *old, size_t skip, void *h)
+{
+    char name[NAME_MAX_LEN];
+    void *in;
+    uint64_t size;
+    mailout_status st;
+    outbox_make_name(name, "", old, ".msg");
+    if (ob->ops->open(ob->ctx, name, &in, &size) != MAILOUT_OK)
+        return MAILOUT_E_FILE;
+    for (;;) {
+        size_t n = 0;
+        st = ob->ops->read(ob->ctx, in, ob->buf, sizeof ob->buf, &n);
+        if (st < 0)
+            break;
+        if (skip >= n) {
+            skip -= n;
+        } else {
+            st = ob->ops->write(ob->ctx, h, ob->buf + skip, n - skip);
+            skip = 0;
+            if (st != MAILOUT_OK)
+                break;
+        }
+        if (n == 0) {
+            st = MAILOUT_OK;
+            break;
+        }
+    }
+    ob->ops->close(ob->ctx, in);
+    return st;
+}
+
+/* Some recipients took the message, others answered 4xx: the latter are
+ * queued again as a new entry with the same bytes, so nobody is lost and
+ * nobody gets it twice; then the old entry goes. A crash in between can
+ * only leave both (at least once, as documented). */
+static mailout_status requeue_rest(mailout_outbox *ob, const char *id, const ob_env *e, const uint16_t *codes,
+                                   ob_state *s, int64_t now)
+{
+    char nid[MAILOUT_OUTBOX_ID_MAX], name[NAME_MAX_LEN], line[48];
+    size_t len = retry_env_text(e, codes, NULL, 0), first;
+    char *text;
+    void *h;
+    mailout_status st = outbox_make_id(ob, now, nid);
+    if (st != MAILOUT_OK)
+        return st;
+    text = ob->alloc.alloc(ob->alloc.ctx, len + 1);
+    if (!text)
+        return MAILOUT_E_NOMEM;
+    retry_env_text(e, codes, text, len + 1);
+    first = outbox_put_str(line, 0, sizeof line, OUTBOX_MAGIC);
+    first = outbox_put_u64(line, first, sizeof line, len);
+    line[first++] = '\n';
+    outbox_make_name(name, "", nid, ".msg");
+    st = ob->ops->create(ob->ctx, name, &h);
+    if (st == MAILOUT_OK) {
+        st = ob->ops->write(ob->ctx, h, line, first);
+        if (st == MAILOUT_OK)
+            st = ob->ops->write(ob->ctx, h, text, len);
+        if (st == MAILOUT_OK)
+            st = copy_body(ob, id, e->blob_hdr, h);
+        st = st == MAILOUT_OK ? ob->ops->commit(ob->ctx, h) : (ob->ops->discard(ob->ctx, h), st);
+    }
+    if (ob->alloc.release)
+        ob->alloc.release(ob->alloc.ctx, text, len + 1);
+    /* The rest waits like any deferred entry (and keeps its age). */
+    s->attempts++;
+    s->unknown = 0;
+    s->next = now + backoff(&ob->pol, s->attempts);
+    if (st == MAILOUT_OK)
+        st = outbox_state_store(ob, nid, s);
+    return st == MAILOUT_OK ? remove_entry(ob, id) : st;
+}
+
+/* The attempt's outcome for the entry, once the envelope is loaded. */
+static mailout_status record_outcome(mailout_outbox *ob, const char *id, const ob_env *e, const uint16_t *codes,
+                                     const mailout_result *res, ob_state *s, int64_t now, mailout_outbox_stats *stats)
+{
+    ob_fate fate = fate_of(res->status);
+    outbox_describe(s->error, sizeof s->error, res);
+    if (fate == FATE_DELIVERED) {
+        size_t i, retry = 0;
+        for (i = 0; res->status == MAILOUT_E_PARTIAL && i < e->nrcpt; i++)
+            retry += retry_rcpt(codes[i]);
+        stats->delivered++;
+        return retry ? requeue_rest(ob, id, e, codes, s, now) : remove_entry(ob, id);
+    }
+    if (fate == FATE_FAIL) {
+        stats->failed++;
+        return fail_entry(ob, id, s->error);
+    }
+    s->attempts++;
+    s->unknown = fate == FATE_UNKNOWN;
+    s->next = now + backoff(&ob->pol, s->attempts);
+    if (s->unknown)
+        stats->unknown++;
+    else
+        stats->deferred++;
+    return outbox_state_store(ob, id, s);
 }
 
 /* One entry: skip, expire, or attempt and record the outcome. */
@@ -338,9 +466,10 @@ static mailout_status flush_one(mailout_outbox *ob, const char *id, int64_t now,
                                 mailout_outbox_send_fn send, void *send_ctx, mailout_outbox_stats *stats)
 {
     ob_state s;
+    ob_env e;
+    uint16_t *codes;
     mailout_result res;
     mailout_status st;
-    ob_fate fate;
     outbox_state_load(ob, id, &s);
     if (!forced && (s.next > now || (s.unknown && ob->pol.park_unknown))) {
         stats->waiting++;
@@ -356,7 +485,7 @@ static mailout_status flush_one(mailout_outbox *ob, const char *id, int64_t now,
         stats->failed++;
         return fail_entry(ob, id, reason);
     }
-    st = send_entry(ob, id, send, send_ctx, &res);
+    st = outbox_env_load(ob, id, &e);
     if (st == MAILOUT_E_FILE) {
         /* Unreadable or corrupt: parked in failed/ so it cannot block the rest. */
         stats->failed++;
@@ -364,24 +493,17 @@ static mailout_status flush_one(mailout_outbox *ob, const char *id, int64_t now,
     }
     if (st != MAILOUT_OK)
         return st;
-    fate = fate_of(res.status);
-    if (fate == FATE_DELIVERED) {
-        stats->delivered++;
-        return remove_entry(ob, id);
+    codes = ob->alloc.alloc(ob->alloc.ctx, sizeof *codes * e.nrcpt);
+    if (!codes) {
+        outbox_env_free(ob, &e);
+        return MAILOUT_E_NOMEM;
     }
-    outbox_describe(s.error, sizeof s.error, &res);
-    if (fate == FATE_FAIL) {
-        stats->failed++;
-        return fail_entry(ob, id, s.error);
-    }
-    s.attempts++;
-    s.unknown = fate == FATE_UNKNOWN;
-    s.next = now + backoff(&ob->pol, s.attempts);
-    if (s.unknown)
-        stats->unknown++;
-    else
-        stats->deferred++;
-    return outbox_state_store(ob, id, &s);
+    send_entry(ob, id, &e, send, send_ctx, &res, codes);
+    st = record_outcome(ob, id, &e, codes, &res, &s, now, stats);
+    if (ob->alloc.release)
+        ob->alloc.release(ob->alloc.ctx, codes, sizeof *codes * e.nrcpt);
+    outbox_env_free(ob, &e);
+    return st;
 }
 
 mailout_status mailout_outbox_flush(mailout_outbox *ob, int64_t now, const char *only_id,

@@ -859,6 +859,22 @@ class Queue(PeerTests):
         with open(os.path.join(self.q, 'failed', failed[1])) as f:
             self.assertEqual(f.read(), 'E_REJ_PERM RCPT 550 5.1.1 user unknown\n')
 
+    def test_partial_queues_the_temporary_recipient(self):
+        script = flow(rcpt(), rcpt('later@example.com', '451 4.2.0 try later\r\n'), DATA, BODY, QUIT)
+        r, res = self.against(script, '--cc', 'later@example.com', '--queue', self.q)
+        self.assertExit(r, 0, r'(?s)RCPT <later@example.com>: 451 4.2.0 try later\n.*refused for now are queued')
+        self.assertTrue(res.ok, res.error)
+        lines = self.queued()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn('  1 rcpt  ', lines[0])
+        for name in os.listdir(self.q):
+            if name.endswith('.state'):
+                os.unlink(os.path.join(self.q, name))  # due at once
+        r, res = self.flush([GREET, ehlo(), MAIL, rcpt('later@example.com'), DATA, BODY, QUIT])
+        self.assertExit(r, 0)
+        self.assertTrue(res.ok, res.error)
+        self.assertEqual(self.queued(), [])
+
     def test_failing_command_queues_nothing(self):
         r = cli('--server', 'smtp://127.0.0.1:%d' % free_port(), '--tls', 'none', '--queue', self.q,
                 '--attach-cmd', 'echo partial; exit 3')

@@ -166,8 +166,9 @@ static mailout_status read_job(const mailout_job *job, uint64_t *hash, unsigned 
 
 static const char *log_path;
 
-static mailout_status deliver(void *ctx, const mailout_job *job, mailout_result *res)
+static mailout_status deliver(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *codes)
 {
+    (void)codes;
     uint64_t h;
     unsigned n;
     char line[64];
@@ -187,14 +188,22 @@ static mailout_status deliver(void *ctx, const mailout_job *job, mailout_result 
     return MAILOUT_OK;
 }
 
-static mailout_status send_net(void *ctx, const mailout_job *job, mailout_result *res)
+static void net_rcpt(void *ctx, size_t index, const mailout_reply *reply)
 {
-    const mailout_client_config *cfg = ctx;
-    return mailout_send_job(cfg, job, res);
+    ((uint16_t *)ctx)[index] = reply->code;
 }
 
-static mailout_status verify(void *ctx, const mailout_job *job, mailout_result *res)
+static mailout_status send_net(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *codes)
 {
+    mailout_client_config cfg = *(const mailout_client_config *)ctx;
+    cfg.smtp.cb.rcpt = net_rcpt;
+    cfg.smtp.cb.ctx = codes;
+    return mailout_send_job(&cfg, job, res);
+}
+
+static mailout_status verify(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *codes)
+{
+    (void)codes;
     uint64_t h;
     unsigned n;
     unsigned *count = ctx;

@@ -28,6 +28,7 @@ typedef struct fixture {
     mailout_status script[8];
     unsigned nscript;
     unsigned calls;
+    uint16_t codes[2]; /* RCPT codes the next attempt reports */
     unsigned char got[4096];
     size_t got_len;
     char got_from[64];
@@ -49,7 +50,7 @@ static int test_random(void *ctx, void *buf, size_t len)
 }
 
 /* Reads the whole body of @p job the way the engine would. */
-static mailout_status fake_send(void *ctx, const mailout_job *job, mailout_result *res)
+static mailout_status fake_send(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *rcpt_codes)
 {
     fixture *f = ctx;
     uint64_t size = 0;
@@ -69,6 +70,8 @@ static mailout_status fake_send(void *ctx, const mailout_job *job, mailout_resul
     assert_status(MAILOUT_DONE, st);
     assert_int_equal(size, f->got_len);
     assert_true(f->calls < f->nscript);
+    for (i = 0; i < job->rcpt_count; i++)
+        rcpt_codes[i] = i < 2 && f->codes[i] ? f->codes[i] : 250;
     res->status = f->script[f->calls++];
     res->stage = res->status == MAILOUT_OK ? MAILOUT_STAGE_END : MAILOUT_STAGE_RCPT;
     res->reply.code = res->status == MAILOUT_E_REJ_PERM ? 550 : res->status == MAILOUT_E_REJ_TEMP ? 451 : 0;
@@ -440,6 +443,53 @@ static void test_source_failure_leaves_nothing(void **state)
     assert_int_equal(0, list(f).n);
 }
 
+/* Partial delivery: the recipient that got a 4xx is queued again (alone,
+ * same bytes); one that got a 5xx is not; the delivered entry is gone. */
+static void test_partial_requeues_temporary_recipients(void **state)
+{
+    fixture *f = *state;
+    char id[MAILOUT_OUTBOX_ID_MAX];
+    unsigned char first[4096];
+    size_t first_len;
+    mailout_outbox_stats st;
+    mailout_msg *m = make_msg(f, "partial");
+    listed l;
+    assert_status(MAILOUT_OK, mailout_outbox_enqueue(f->ob, m, 0, T0, id));
+    mailout_msg_free(m);
+    f->script[f->nscript++] = MAILOUT_E_PARTIAL;
+    f->codes[0] = 250;
+    f->codes[1] = 451; /* audit@ (Bcc) must be retried */
+    assert_status(MAILOUT_OK, flush(f, T0 + 10, &st));
+    assert_int_equal(1, st.delivered);
+    memcpy(first, f->got, f->got_len);
+    first_len = f->got_len;
+    l = list(f);
+    assert_int_equal(1, l.n);
+    assert_string_not_equal(id, l.id[0]);
+    assert_int_equal(1, l.attempts[0]);
+    assert_int_equal(T0 + 10 + 60, l.next[0]);
+    assert_string_equal("E_PARTIAL RCPT", l.error[0]);
+    f->script[f->nscript++] = MAILOUT_OK;
+    f->codes[0] = f->codes[1] = 0;
+    assert_status(MAILOUT_OK, flush(f, T0 + 70, &st));
+    assert_int_equal(1, st.delivered);
+    assert_int_equal(1, f->got_nrcpt);
+    assert_string_equal("audit@example.com", f->got_rcpt[0]);
+    assert_bytes_equal(first, first_len, f->got, f->got_len); /* the same message */
+    assert_int_equal(0, list(f).n);
+
+    /* a 5xx recipient is not retried */
+    m = make_msg(f, "partial perm");
+    assert_status(MAILOUT_OK, mailout_outbox_enqueue(f->ob, m, 0, T0, id));
+    mailout_msg_free(m);
+    f->script[f->nscript++] = MAILOUT_E_PARTIAL;
+    f->codes[0] = 250;
+    f->codes[1] = 550;
+    assert_status(MAILOUT_OK, flush(f, T0 + 80, &st));
+    assert_int_equal(1, st.delivered);
+    assert_int_equal(0, list(f).n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_and_only_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_failure_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_requeues_temporary_recipients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,12 +170,13 @@ static mailout_status next_result;
 static unsigned char sent[SLOT_BYTES];
 static size_t sent_len;
 
-static mailout_status fake_send(void *ctx, const mailout_job *job, mailout_result *res)
+static mailout_status fake_send(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *codes)
 {
     uint64_t size;
     size_t n;
     mailout_status st;
     (void)ctx;
+    (void)codes;
     sent_len = 0;
     assert_status(MAILOUT_OK, job->body.start(job->body.ctx, 0, &size));
     do {
