@@ -16,3 +16,11 @@
 #define MAILOUT_MAX_RECIPIENTS 8
 #define MAILOUT_MAX_HEADERS 4
 #define MAILOUT_MAX_DEPTH 1
+/* RAM per session: a smaller receive buffer (replies stream through it),
+ * room for LOGIN's short challenges only, shorter kept reply texts. The
+ * RFC 5321 minimums stay: 512-byte reply lines and commands. */
+#define MAILOUT_SMTP_INBUF_SIZE 128
+#define MAILOUT_SASL_CHALLENGE_MAX 64
+#define MAILOUT_REPLY_TEXT_MAX 64
+#define MAILOUT_READER_INBUF_SIZE 64
+#define MAILOUT_READER_STAGE_SIZE 64

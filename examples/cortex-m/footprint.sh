@@ -55,8 +55,9 @@ for cfg in full minimal; do
     eval "$(arm-none-eabi-nm -S -t d "$dir/examples/cortex-m/libramsize.a" |
         awk '$4 ~ /^ramsize_/ { sub(/^ramsize_/, "", $4); printf "sz_%s=%d\n", $4, $2 }')"
     engine=$(( (sz_smtp + 15) / 16 * 16 + 256 + 128 ))
+    session=$((engine + sz_msg + sz_part))
     echo "RAM per session (out_buf_size 256): engine $engine (struct $sz_smtp + 384 buffers)" \
-        "+ message $sz_msg + part $sz_part = $((engine + sz_msg + sz_part)) bytes, plus copied strings"
+        "+ message $sz_msg + part $sz_part = $session bytes, plus copied strings"
     stack_report=$(/usr/bin/python3 "$here/stack.py" "$dir/lib") || {
         echo "$stack_report"
         status=1
@@ -80,6 +81,13 @@ for cfg in full minimal; do
             status=1
         else
             echo "ok: $cfg image share $share <= budget $ibudget"
+        fi
+        rbudget=$(awk -v c="ram-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
+        if [ -z "$rbudget" ] || [ "$session" -gt "$rbudget" ]; then
+            echo "FAIL: $cfg RAM per session $session > budget ${rbudget:-?}"
+            status=1
+        else
+            echo "ok: $cfg RAM per session $session <= budget $rbudget"
         fi
         sbudget=$(awk '$1 == "stack" { print $2 }' "$here/footprint-budget.txt")
         if [ -z "$stack" ] || [ "$stack" -gt "$sbudget" ]; then

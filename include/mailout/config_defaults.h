@@ -88,6 +88,15 @@
 #endif
 #endif
 
+/**
+ * Staging buffer of the message reader's SMTP form (MAILOUT_READ_SMTP,
+ * which the SMTP engine asks for with DATA): the generated message waits
+ * there for the dot-stuffing filter. Larger means fewer filter rounds.
+ */
+#ifndef MAILOUT_READER_STAGE_SIZE
+#define MAILOUT_READER_STAGE_SIZE 256
+#endif
+
 /* ---- SMTP limits ----------------------------------------------------- */
 
 /** Longest reply line accepted, CRLF included (RFC 5321 requires >= 512). */
@@ -110,12 +119,47 @@
 #define MAILOUT_REPLY_TEXT_MAX 128
 #endif
 
+/**
+ * Receive buffer of an SMTP session (mailout_smtp_in_buf()): replies are
+ * parsed as they stream through it, so it bounds only how much one read
+ * may deliver, never the length of a reply line. Larger means fewer reads.
+ */
+#ifndef MAILOUT_SMTP_INBUF_SIZE
+#define MAILOUT_SMTP_INBUF_SIZE 512
+#endif
+
+/**
+ * Longest SASL challenge (the base64 text of a 334 reply) an AUTH exchange
+ * accepts; a longer one cancels the exchange with "*" (RFC 4954 §4).
+ * LOGIN's prompts are about 12 characters and CRAM-MD5's about 60;
+ * SCRAM-SHA-256's server-first message needs about 300, so keep 512 with
+ * SCRAM. Decoded in place: this is the whole cost.
+ */
+#ifndef MAILOUT_SASL_CHALLENGE_MAX
+#define MAILOUT_SASL_CHALLENGE_MAX 512
+#endif
+
 /** Longest command line the engine will send, CRLF included (RFC 5321: 512). */
 #ifndef MAILOUT_COMMAND_MAX
 #define MAILOUT_COMMAND_MAX 512
 #endif
 
 /* ---- feature switches (0 = compiled out, 1 = compiled in) ------------- */
+
+/*
+ * Small code: leave out the fast paths that only repeat what the general
+ * path does (base64 straight from input to output, the line filter's runs
+ * of plain bytes, ...). The bytes produced are identical; only speed and
+ * size differ. On by default when the compiler optimises for size (-Os,
+ * -Oz), as firmware builds do; hosted builds keep the fast paths.
+ */
+#ifndef MAILOUT_SMALL
+#ifdef __OPTIMIZE_SIZE__
+#define MAILOUT_SMALL 1
+#else
+#define MAILOUT_SMALL 0
+#endif
+#endif
 
 /*
  * MIME off: one body part only (mailout_part_new() with parent NULL, from a
@@ -192,6 +236,9 @@
 #if MAILOUT_READER_INBUF_SIZE < 4
 #error "MAILOUT_READER_INBUF_SIZE must be at least 4"
 #endif
+#if MAILOUT_READER_STAGE_SIZE < 16
+#error "MAILOUT_READER_STAGE_SIZE must be at least 16"
+#endif
 #if MAILOUT_REPLY_LINE_MAX < 512
 #error "MAILOUT_REPLY_LINE_MAX must be at least 512 (RFC 5321 §4.5.3.1.5)"
 #endif
@@ -203,6 +250,12 @@
 #endif
 #if MAILOUT_REPLY_TEXT_MAX < 16
 #error "MAILOUT_REPLY_TEXT_MAX must be at least 16"
+#endif
+#if MAILOUT_SMTP_INBUF_SIZE < 16
+#error "MAILOUT_SMTP_INBUF_SIZE must be at least 16"
+#endif
+#if MAILOUT_SASL_CHALLENGE_MAX < 64
+#error "MAILOUT_SASL_CHALLENGE_MAX must be at least 64"
 #endif
 #if MAILOUT_COMMAND_MAX < 512
 #error "MAILOUT_COMMAND_MAX must be at least 512 (RFC 5321 §4.5.3.1.4)"

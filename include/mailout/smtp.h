@@ -128,9 +128,13 @@ typedef struct mailout_smtp_callbacks {
     /** One protocol line (without CRLF). Message data is never traced, and
      *  credentials never appear: AUTH arguments are redacted. */
     void (*trace)(void *ctx, mailout_trace_dir dir, const char *line, size_t len);
-    /** Message bytes taken from the body source so far (before
-     *  dot-stuffing) / total as reported by the body's start() (or
-     *  MAILOUT_SIZE_UNKNOWN). Called as the output buffer is filled. */
+    /** Bytes taken from the body source so far / total as reported by
+     *  the body's start() (or MAILOUT_SIZE_UNKNOWN). Called as the output
+     *  buffer is filled. With a body that stuffs itself (stuffs = 1, as
+     *  the message adapter of mailout_job_from_msg() does for DATA) the
+     *  source's bytes are the DATA stream, so @p sent ends a few bytes
+     *  above @p total (doubled dots and the ".\r\n" terminator): clamp
+     *  when drawing a bar. */
     void (*progress)(void *ctx, uint64_t sent, uint64_t total);
     /** The reply to RCPT number @p index (order of the envelope), for
      *  every recipient of every job, accepted or not. */
@@ -247,7 +251,7 @@ typedef struct mailout_result {
     mailout_reply reply;       /**< the deciding reply (code 0 if none) */
     size_t rcpt_ok;            /**< recipients accepted */
     size_t rcpt_failed;        /**< recipients refused */
-    uint64_t data_bytes;       /**< message bytes taken from the body source */
+    uint64_t data_bytes;       /**< bytes taken from the body source (see progress) */
 } mailout_result;
 
 /* ------------------------------------------------------------------ */

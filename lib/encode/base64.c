@@ -25,6 +25,11 @@ static const char b64_alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 #endif
 #endif
 
+#if MAILOUT_SMALL
+#undef MAILOUT_B64_PAIR_TABLE
+#define MAILOUT_B64_PAIR_TABLE 0
+#endif
+
 #if MAILOUT_B64_PAIR_TABLE
 /* An integer constant expression for b64_alphabet[i], for the table. */
 #define B64_CH(i) ((i) < 26 ? 'A' + (i) : (i) < 52 ? 'a' + (i) - 26 : (i) < 62 ? '0' + (i) - 52 : (i) == 62 ? '+' : '/')
@@ -47,6 +52,20 @@ static inline void b64_group(const unsigned char *in, unsigned char *out)
     memcpy(q + 2, b64_pairs + 2 * (v & 4095), 2);
     memcpy(out, q, 4);
 }
+#elif MAILOUT_SMALL
+/* One routine for whole groups and the padded tail: n (1..3) bytes give
+ * n + 1 characters and 3 - n '='. */
+static void b64_tail(const unsigned char *in, size_t n, unsigned char *out)
+{
+    uint32_t v = (uint32_t)in[0] << 16 | (n > 1 ? (uint32_t)in[1] << 8 : 0) | (n > 2 ? in[2] : 0);
+    for (size_t i = 0; i < 4; i++, v <<= 6)
+        out[i] = i <= n ? (unsigned char)b64_alphabet[(v >> 18) & 63] : '=';
+}
+
+static void b64_group(const unsigned char *in, unsigned char *out)
+{
+    b64_tail(in, 3, out);
+}
 #else
 /* Four output characters of one complete 3-byte group. */
 static inline void b64_group(const unsigned char *in, unsigned char *out)
@@ -59,6 +78,7 @@ static inline void b64_group(const unsigned char *in, unsigned char *out)
 }
 #endif
 
+#if !MAILOUT_SMALL
 /* The padded last group of 1 or 2 bytes. */
 static void b64_tail(const unsigned char *in, size_t n, unsigned char *out)
 {
@@ -68,6 +88,7 @@ static void b64_tail(const unsigned char *in, size_t n, unsigned char *out)
     out[2] = n > 1 ? (unsigned char)b64_alphabet[(v >> 6) & 63] : '=';
     out[3] = '=';
 }
+#endif
 
 /*
  * Encode @p groups complete groups; the hot loop of every path. @p avail
@@ -151,6 +172,8 @@ static void b64_queue(mailout_b64 *e, const unsigned char *in, size_t n)
  */
 static void b64_direct(mailout_b64 *e, mailout_stream *s)
 {
+    if (MAILOUT_SMALL) /* the byte-wise path alone gives the same bytes */
+        return;
     for (;;) {
         size_t room = SIZE_MAX;
         if (e->line_len) {
@@ -212,14 +235,16 @@ mailout_status mailout_b64_encode(mailout_b64 *e, mailout_stream *s, int end)
 
 uint64_t mailout_b64_encoded_size(uint64_t n, unsigned line_len)
 {
-    uint64_t groups = n / 3 + (n % 3 != 0);
+    uint32_t rest;
+    uint64_t groups = mailout_u64_divmod(n, 3, &rest);
+    groups += rest != 0;
     if (groups > UINT64_MAX / 4)
         return UINT64_MAX;
     uint64_t chars = groups * 4;
     if (line_len == 0 || chars == 0)
         return chars;
     /* (chars - 1) / line_len breaks, each 2 bytes; chars <= UINT64_MAX - 3. */
-    uint64_t breaks = (chars - 1) / line_len;
+    uint64_t breaks = mailout_u64_divmod(chars - 1, line_len, NULL);
     if (breaks > (UINT64_MAX - chars) / 2)
         return UINT64_MAX;
     return chars + 2 * breaks;
@@ -242,6 +267,10 @@ size_t mailout_b64_encode_block(const void *in, size_t len, char *out, size_t ca
 /* Value of a base64 character, or -1. */
 static int b64_value(unsigned char c)
 {
+#if MAILOUT_SMALL
+    const char *p = c ? memchr(b64_alphabet, c, sizeof b64_alphabet) : NULL;
+    return p ? (int)(p - b64_alphabet) : -1;
+#else
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
     if (c >= 'a' && c <= 'z')
@@ -253,6 +282,7 @@ static int b64_value(unsigned char c)
     if (c == '/')
         return 63;
     return -1;
+#endif
 }
 
 /* Decode one quad; returns the number of data bytes (1..3) or -1. Only the

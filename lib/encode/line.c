@@ -45,6 +45,10 @@ mailout_status mailout_line_init(mailout_line *f, unsigned flags)
 
 static mailout_status line_error(unsigned char done)
 {
+#if MAILOUT_SMALL
+    static const signed char codes[3] = {MAILOUT_E_8BIT, MAILOUT_E_INVAL, MAILOUT_E_LINE_TOO_LONG};
+    return (mailout_status)codes[done - LINE_ERR_8BIT]; /* only called with an error code */
+#else
     switch (done) {
     case LINE_ERR_8BIT:
         return MAILOUT_E_8BIT;
@@ -55,6 +59,7 @@ static mailout_status line_error(unsigned char done)
     default:
         return MAILOUT_E_INTERNAL;
     }
+#endif
 }
 
 static void line_put(mailout_line *f, const char *p, size_t n)
@@ -178,6 +183,8 @@ static void line_direct(mailout_line *f, mailout_stream *s)
     size_t i = 0, linelen = f->linelen;
     unsigned char state = f->state;
 
+    if (MAILOUT_SMALL) /* line_byte alone gives the same bytes */
+        return;
     if (state == LINE_AFTER_CR)
         return; /* an LF now would belong to the CR: line_byte knows */
     for (;;) {

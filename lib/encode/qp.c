@@ -250,7 +250,8 @@ mailout_status mailout_qp_encode(mailout_qp *e, mailout_stream *s, int end)
             return MAILOUT_OK;
         if (e->state & QP_FINISHED)
             return MAILOUT_DONE;
-        if (!e->held && !(e->state & QP_AFTER_CR))
+        /* MAILOUT_SMALL: qp_byte alone gives the same bytes */
+        if (!MAILOUT_SMALL && !e->held && !(e->state & QP_AFTER_CR))
             qp_direct(e, s);
         if (s->avail_in == 0) {
             if (!end)

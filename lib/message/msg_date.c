@@ -19,70 +19,64 @@ int msg_date_in_range(int64_t unix_seconds, int offset_minutes)
     return local >= MSG_DATE_MIN && local <= MSG_DATE_MAX;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-/* Proleptic Gregorian date of a day count since 1970-01-01, computed in
+/* Proleptic Gregorian date of a day count since 1900-01-01, computed in
  * 400-year eras (146097 days each) counted from 0000-03-01, so that the leap
- * day is the last day of each shifted year. */
-static void civil_from_days(int64_t days, int64_t *y, unsigned *mon, unsigned *d)
+ * day is the last day of each shifted year. The day count is below 2^22 for
+ * years up to 9999: 32-bit unsigned arithmetic throughout (one hardware
+ * divide each on a Cortex-M3, no libgcc 64-bit helpers). */
+static void civil_from_days(uint32_t days, unsigned *y, unsigned *mon, unsigned *d)
 {
-    int64_t z = days + 719468; /* days from 0000-03-01 to 1970-01-01 */
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;                                      /* 0..146096 */
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* 0..365, from March 1 */
-    int64_t mp = (5 * doy + 2) / 153;                                    /* 0 = March */
+    uint32_t z = days + 693901; /* days from 0000-03-01 to 1900-01-01 */
+    uint32_t era = z / 146097;
+    uint32_t doe = z - era * 146097;                                      /* 0..146096 */
+    uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
+    uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* 0..365, from March 1 */
+    uint32_t mp = (5 * doy + 2) / 153;                                    /* 0 = March */
     *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
     *mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*mon <= 2);
+    *y = (unsigned)(yoe + era * 400 + (*mon <= 2));
 }
 
-static size_t put_num(char *out, unsigned v, unsigned width)
+/* v as exactly width decimal digits, followed by sep (when not 0). */
+static char *put_num(char *out, unsigned v, unsigned width, char sep)
 {
     for (unsigned i = width; i > 0; i--) {
         out[i - 1] = (char)('0' + v % 10);
         v /= 10;
     }
-    return width;
+    out += width;
+    if (sep)
+        *out++ = sep;
+    return out;
 }
 
 size_t msg_format_date(int64_t unix_seconds, int offset_minutes, char *out)
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int64_t local = unix_seconds + (int64_t)offset_minutes * 60;
-    int64_t day = floor_div(local, 86400);
-    int64_t sec = local - day * 86400;
-    int64_t year;
-    unsigned mon, mday;
+    /* Three letters each, packed: no pointer or padding per name. */
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* The caller checked msg_date_in_range(): the local time is at or after
+     * 1900-01-01 00:00:00, so counting from there keeps everything unsigned. */
+    uint32_t sec;
+    uint32_t day = (uint32_t)mailout_u64_divmod(
+        (uint64_t)(unix_seconds + (int64_t)offset_minutes * 60 - MSG_DATE_MIN), 86400, &sec);
+    unsigned year, mon, mday;
     civil_from_days(day, &year, &mon, &mday);
-    size_t n = 0;
-    memcpy(out, days[(unsigned)(((day % 7) + 7 + 4) % 7)], 3); /* 1970-01-01 was a Thursday */
-    n = 3;
-    out[n++] = ',';
-    out[n++] = ' ';
-    n += put_num(out + n, mday, mday < 10 ? 1 : 2);
-    out[n++] = ' ';
-    memcpy(out + n, months[mon - 1], 3);
-    n += 3;
-    out[n++] = ' ';
-    n += put_num(out + n, (unsigned)year, 4);
-    out[n++] = ' ';
-    n += put_num(out + n, (unsigned)(sec / 3600), 2);
-    out[n++] = ':';
-    n += put_num(out + n, (unsigned)(sec / 60 % 60), 2);
-    out[n++] = ':';
-    n += put_num(out + n, (unsigned)(sec % 60), 2);
-    out[n++] = ' ';
-    out[n++] = offset_minutes < 0 ? '-' : '+';
+    char *p = out;
+    memcpy(p, days + day % 7 * 3, 3); /* 1900-01-01 was a Monday */
+    p[3] = ',';
+    p[4] = ' ';
+    p = put_num(p + 5, mday, mday < 10 ? 1 : 2, ' ');
+    memcpy(p, months + (mon - 1) * 3, 3);
+    p[3] = ' ';
+    p = put_num(p + 4, year, 4, ' ');
+    p = put_num(p, sec / 3600, 2, ':');
+    p = put_num(p, sec / 60 % 60, 2, ':');
+    p = put_num(p, sec % 60, 2, ' ');
+    *p++ = offset_minutes < 0 ? '-' : '+';
     unsigned off = (unsigned)(offset_minutes < 0 ? -offset_minutes : offset_minutes);
-    n += put_num(out + n, off / 60, 2);
-    n += put_num(out + n, off % 60, 2);
-    return n;
+    p = put_num(p, off / 60 * 100 + off % 60, 4, 0);
+    return (size_t)(p - out);
 }
 
 mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n)

@@ -24,7 +24,7 @@
 /* Longest charset name. */
 #define MSG_MAX_CHARSET_LEN 40
 /* Staging buffer between the generator and the SMTP filter. */
-#define MSG_STAGE_SIZE 256
+#define MSG_STAGE_SIZE MAILOUT_READER_STAGE_SIZE
 
 /* A copied string and its length (the length is also what release needs). */
 typedef struct msg_str {

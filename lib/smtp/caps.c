@@ -93,7 +93,9 @@ static void size_param(mailout_ehlo *e)
             e->acc.size_limit = 0;
             return;
         }
-        if (v > (UINT64_MAX - d) / 10)
+        /* v * 10 + d would pass UINT64_MAX (a constant bound: no
+         * run-time 64-bit division) */
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
             v = UINT64_MAX;
         else
             v = v * 10 + d;

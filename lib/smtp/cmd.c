@@ -12,44 +12,11 @@
 
 #include "smtp_internal.h"
 
+#include "encode/header.h"
+
 /* ------------------------------------------------------------------ */
 /* validation (SECURITY-RULES 2.4)                                     */
 /* ------------------------------------------------------------------ */
-
-/* Well-formed UTF-8 without overlongs or surrogates. */
-static int utf8_ok(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (len - i <= n)
-            return 0;
-        unsigned v = c & (0x3fu >> n);
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            v = (v << 6) | (p[i + k] & 0x3fu);
-        }
-        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
 
 static int quoted_local_ok(const unsigned char *p, size_t len)
 {
@@ -125,7 +92,9 @@ mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_as
         return MAILOUT_E_ADDRESS;
     for (size_t i = 0; i < len; i++) {
         if (p[i] >= 0x80) {
-            if (!utf8_ok(p, len))
+            /* the message layer's check (RFC 3629: no overlongs or
+             * surrogates); controls were refused above already */
+            if (mailout_utf8_check(addr, len, 0) != MAILOUT_OK)
                 return MAILOUT_E_ADDRESS;
             *non_ascii = 1;
             break;
@@ -201,8 +170,9 @@ static void app_u64(line_app *a, uint64_t v)
     char d[20];
     size_t n = 0;
     do {
-        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
+        uint32_t digit;
+        v = mailout_u64_divmod(v, 10, &digit);
+        d[sizeof d - 1 - n++] = (char)('0' + digit);
     } while (v);
     app_bytes(a, d + sizeof d - n, n);
 }

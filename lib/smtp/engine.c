@@ -190,6 +190,14 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
 {
     if (s->status < 0)
         return s->status;
+    if (s->quit_then_fail) {
+        /* Whatever ends the polite QUIT (its reply, a close, a timeout),
+         * the outcome is the refusal that caused it. */
+        s->quit_then_fail = 0;
+        st = s->failure.status;
+        stage = s->failure.stage;
+        r = NULL; /* already in s->failure.reply */
+    }
     if (st != MAILOUT_E_SERVER_SHUTDOWN && delivery_unknown(s)) {
         st = MAILOUT_E_DELIVERY_UNKNOWN;
         stage = MAILOUT_STAGE_END;
@@ -481,6 +489,8 @@ static void dispatch(mailout_smtp *s)
         s->q_head++;
         s->phase = PH_DONE;
         s->deadline = UINT64_MAX;
+        if (s->quit_then_fail)
+            smtp_fail(s, MAILOUT_OK, MAILOUT_STAGE_QUIT, NULL);
         return;
     }
     if (r->code == 421) {
@@ -549,6 +559,8 @@ mailout_status mailout_smtp_abort(mailout_smtp *s, mailout_status why)
     if (s->phase == PH_DONE || s->phase == PH_QUIT) {
         s->phase = PH_DONE; /* closing after QUIT is the normal end */
         s->deadline = UINT64_MAX;
+        if (s->quit_then_fail) /* ... of a session already refused */
+            return smtp_fail(s, MAILOUT_OK, MAILOUT_STAGE_QUIT, NULL);
         return MAILOUT_OK;
     }
     if (why >= 0)
@@ -574,6 +586,20 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
     smtp_push(s, OP_EHLO, 0);
     smtp_arm(s);
     return MAILOUT_OK;
+}
+
+/* A refusal that leaves the connection healthy (a 5xx greeting): say
+ * QUIT as RFC 5321 §3.1 asks, then fail with the refusal. */
+void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
+{
+    s->failure.status = st;
+    s->failure.stage = stage;
+    if (r)
+        s->failure.reply = *r;
+    s->quit_then_fail = 1;
+    s->phase = PH_QUIT;
+    smtp_push(s, OP_QUIT, 0);
+    smtp_arm(s);
 }
 
 mailout_status mailout_smtp_quit(mailout_smtp *s)

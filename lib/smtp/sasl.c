@@ -487,7 +487,9 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
         out_reset(out);
         s->step = STEP_FAILED;
         mailout_crypto_wipe(s->buf, sizeof s->buf);
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
         mailout_crypto_wipe(s->server_sig, sizeof s->server_sig);
+#endif
     }
     return st;
 }

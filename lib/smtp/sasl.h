@@ -56,7 +56,13 @@
  *  Bounds SCRAM: the escaped user name may take up to 155 bytes (start()
  *  gives MAILOUT_E_INVAL beyond), the full nonce of server-first up to 136
  *  bytes (step() gives MAILOUT_E_AUTH beyond). */
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
 #define MAILOUT_SASL_BUF 192
+#elif MAILOUT_ENABLE_AUTH_CRAM_MD5
+#define MAILOUT_SASL_BUF 32 /* the hex digest */
+#else
+#define MAILOUT_SASL_BUF 1 /* PLAIN, LOGIN, XOAUTH2 point at the caller's strings */
+#endif
 /** Most segments one response needs (XOAUTH2: 5). */
 #define MAILOUT_SASL_SEGS 6
 
@@ -130,7 +136,9 @@ typedef struct mailout_sasl {
     unsigned char buf[MAILOUT_SASL_BUF];
     size_t buf_len;
     size_t bare_len;                  /* SCRAM: length of client-first-bare in buf */
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
     unsigned char server_sig[32];     /* SCRAM: expected ServerSignature */
+#endif
     size_t user_len, secret_len;
     size_t nonce_len;                 /* SCRAM: client nonce, at the end of the bare */
 #if MAILOUT_CRYPTO_HMAC

@@ -220,6 +220,8 @@ void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, uns
     case OP_GREETING:
         if (r->code == 220)
             smtp_push(s, OP_EHLO, 0);
+        else if (r->code >= 500)
+            smtp_quit_then_fail(s, refusal(r->code), MAILOUT_STAGE_GREETING, r);
         else
             smtp_fail(s, r->code >= 200 && r->code < 300 ? MAILOUT_E_PROTO : refusal(r->code),
                       MAILOUT_STAGE_GREETING, r);

@@ -45,8 +45,6 @@ typedef struct smtp_qent {
 } smtp_qent;
 
 #define SMTP_QLEN (MAILOUT_MAX_RECIPIENTS + 8)
-#define SMTP_IN_BUF 512
-#define SMTP_CHAL_MAX 512  /* base64 text of a 334 challenge */
 #define SMTP_BDAT_HDR 24   /* room before a chunk for "BDAT <n> LAST\r\n" */
 
 /** Session phases beyond what the queue says. */
@@ -119,10 +117,10 @@ struct mailout_smtp {
     smtp_writer w;
 
     /* input */
-    unsigned char in[SMTP_IN_BUF];
+    unsigned char in[MAILOUT_SMTP_INBUF_SIZE];
     mailout_reply_parser rp;
     mailout_ehlo ehlo;
-    char chal[SMTP_CHAL_MAX];
+    char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 
     /* command ring */
     smtp_qent q[SMTP_QLEN];
@@ -151,6 +149,7 @@ struct mailout_smtp {
     smtp_txn t;
     mailout_result result;
     mailout_result failure;
+    int quit_then_fail; /* failure is decided; QUIT goes first (§3.1) */
     uint16_t rcpt_code[MAILOUT_MAX_RECIPIENTS];
 };
 
@@ -161,6 +160,7 @@ size_t smtp_awaiting(const mailout_smtp *s);
 size_t smtp_queue_room(const mailout_smtp *s);
 int smtp_awaits(const mailout_smtp *s, smtp_op op);
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
+void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
 void smtp_info(mailout_smtp *s, const char *text);
 void smtp_arm(mailout_smtp *s);

@@ -188,6 +188,48 @@ static void test_engine_extensions(void **state)
     hrun_all(setup_job, script, 0, 1, check_job);
 }
 
+/* AUTH LOGIN with the configuration's challenge room
+ * (MAILOUT_SASL_CHALLENGE_MAX): a challenge that fills it exactly is
+ * answered, one 4 characters longer is cancelled with "*" (RFC 4954 §4). */
+static void setup_login(hrun *r)
+{
+    hrun_init(r);
+    r->cfg.tls = MAILOUT_TLS_IMPLICIT;
+    r->cfg.user = "tim";
+    r->cfg.password = "tanstaaftanstaaf";
+}
+
+static void check_auth_failed(hrun *r)
+{
+    expect_st(r->final, MAILOUT_E_AUTH);
+}
+
+static void test_login_challenge_room(void **state)
+{
+    (void)state;
+    static char fits[MAILOUT_SASL_CHALLENGE_MAX / 4 * 4 + 7], over[MAILOUT_SASL_CHALLENGE_MAX / 4 * 4 + 11];
+    size_t n = MAILOUT_SASL_CHALLENGE_MAX / 4 * 4; /* base64 comes in groups of 4 */
+    memcpy(fits, "334 ", 4);
+    memset(fits + 4, 'A', n);
+    memcpy(fits + 4 + n, "\r\n", 3);
+    memcpy(over, "334 ", 4);
+    memset(over + 4, 'A', n + 4);
+    memcpy(over + 8 + n, "\r\n", 3);
+    hstep script[] = {
+        S("220 x\r\n"),
+        C("EHLO client.example\r\n"),
+        S("250-x\r\n250 AUTH LOGIN\r\n"),
+        C("AUTH LOGIN\r\n"),
+        {ST_S, fits, strlen(fits), 0, 0},
+        C("dGlt\r\n"),
+        {ST_S, over, strlen(over), 0, 0},
+        C("*\r\n"),
+        S("501 5.7.0 cancelled\r\n"),
+        END(),
+    };
+    hrun_all(setup_login, script, 1, 1, check_auth_failed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_8bit_body),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_engine_extensions),
+        cmocka_unit_test(test_login_challenge_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,13 +233,6 @@ class Content(unittest.TestCase):
         self.assertEqual(s.r.status, 'E_SMTPUTF8', s)
         self.assertEqual(s.record, b'EHLO client.example\r\nQUIT\r\n')
 
-    # KNOWN BUG (lib/message, reported to the lead; found by
-    # fuzz/envelope_fuzzer): mailout_msg_needs_smtputf8() looks at the
-    # envelope only, so a UTF-8 From whose envelope sender is ASCII is sent
-    # as raw 8-bit header bytes to a server without SMTPUTF8 (RFC 6532
-    # needs it). Expected: MAILOUT_E_SMTPUTF8 before MAIL. Runs as an
-    # expected failure, so the fix shows up as an unexpected success.
-    @unittest.expectedFailure
     def test_smtputf8_needed_for_header_only_address(self):
         s = session([GREETING, ehlo('8BITMIME'), QUIT, EOF],
                     args=['--from', 'j\u00fcrgen@example.com', '--envelope-from', 'a@example.com'])

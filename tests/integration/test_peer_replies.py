@@ -166,12 +166,6 @@ class Stages(unittest.TestCase):
         self.assertEqual((s.r.status, s.r.stage, s.r.code), ('E_REJ_PERM', 'GREETING', 554), s)
         self.assertNotIn(b'EHLO', s.record)
 
-    # KNOWN BUG (lib/smtp, reported to the lead): SECURITY-RULES case 67
-    # wants QUIT after a 554 greeting (RFC 5321 section 3.1: the server
-    # waits for QUIT); mailout closes without it (smtp_fail() never queues
-    # QUIT). Runs in the default suite as an expected failure, so that the
-    # fix shows up as an unexpected success.
-    @unittest.expectedFailure
     def test_greeting_554_quits(self):                                   # case 67
         s = session([{'send': '554 5.3.2 no service\r\n'}, QUIT, EOF])
         self.assertEqual((s.r.status, s.r.stage, s.r.code), ('E_REJ_PERM', 'GREETING', 554), s)

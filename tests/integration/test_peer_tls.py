@@ -109,7 +109,9 @@ class StartTLS(unittest.TestCase):
         self.check(s, 'OK', 'END')
 
     def test_handshake_garbage_after_220(self):                          # case 11
-        s = session([GREETING, ehlo('STARTTLS'), line('STARTTLS', '220 go\r\n'),
+        # the delay lets the client read the 220 alone and start TLS (bytes
+        # arriving with the 220 are the injection case: E_PROTO, tested above)
+        s = session([GREETING, ehlo('STARTTLS'), line('STARTTLS', '220 go\r\n'), {'delay': 0.3},
                      {'send': 'HTTP/1.1 400 Bad Request\r\n\r\n'}, {'read_all': True, 'timeout': 5}], tls='starttls')
         self.check(s, 'E_TLS_HANDSHAKE', 'TLS')
         # the ClientHello went out, then nothing in clear

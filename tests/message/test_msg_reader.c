@@ -543,6 +543,49 @@ static void test_file_hooks(void **state)
     }
 }
 
+/* RFC 5322 date-time at the edges: both ends of the accepted range (with
+ * the largest offsets), leap days, century years, times before 1970. */
+static void test_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t t;
+        int off;
+        const char *date;
+    } cases[] = {
+        {-2208988800LL, 0, "Mon, 1 Jan 1900 00:00:00 +0000"},
+        {-2208988800LL + 1439 * 60, -1439, "Mon, 1 Jan 1900 00:00:00 -2359"},
+        {253402300799LL, 0, "Fri, 31 Dec 9999 23:59:59 +0000"},
+        {253402300799LL - 1439 * 60, 1439, "Fri, 31 Dec 9999 23:59:59 +2359"},
+        {0LL, 0, "Thu, 1 Jan 1970 00:00:00 +0000"},
+        {-1LL, 0, "Wed, 31 Dec 1969 23:59:59 +0000"},
+        {0LL, -1439, "Wed, 31 Dec 1969 00:01:00 -2359"},
+        {951782400LL, 0, "Tue, 29 Feb 2000 00:00:00 +0000"},
+        {951868799LL, 1439, "Wed, 1 Mar 2000 23:58:59 +2359"},
+        {4107542400LL, 0, "Mon, 1 Mar 2100 00:00:00 +0000"},
+        {-2203891200LL, 0, "Thu, 1 Mar 1900 00:00:00 +0000"},
+        {1234567890LL, 330, "Sat, 14 Feb 2009 05:01:30 +0530"},
+        {-946079999LL, -61, "Mon, 8 Jan 1940 22:59:01 -0101"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        testutil_env te;
+        mailout_env env;
+        mailout_msg *m = msgtest_basic(&te, &env);
+        char want[64];
+        size_t len;
+        snprintf(want, sizeof want, "\r\nDate: %s\r\n", cases[i].date);
+        assert_status(MAILOUT_OK, mailout_msg_set_date(m, cases[i].t, cases[i].off));
+        assert_status(MAILOUT_DONE, msgtest_read_flags(m, MAILOUT_READ_SMTP, 0, out_a, OUTCAP, &len));
+        /* the header block starts with Date: look for it after a CRLF */
+        assert_true(len + 2 <= OUTCAP);
+        memmove(out_a + 2, out_a, len);
+        memcpy(out_a, "\r\n", 2);
+        if (!contains(out_a, len + 2, want))
+            fail_msg("case %zu: want %s", i, cases[i].date);
+        mailout_msg_free(m);
+    }
+}
+
 static void test_size(void **state)
 {
     (void)state;
@@ -765,7 +808,7 @@ int main(void)
         cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_smtp_base64_bypass),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_producer_failure),  cmocka_unit_test(test_declared_size_mismatch),
-        cmocka_unit_test(test_file_hooks),        cmocka_unit_test(test_size),              cmocka_unit_test(test_read_twice),
+        cmocka_unit_test(test_file_hooks),        cmocka_unit_test(test_size), cmocka_unit_test(test_dates),              cmocka_unit_test(test_read_twice),
         cmocka_unit_test(test_auto_encoding),     cmocka_unit_test(test_forced_encoding),
         cmocka_unit_test(test_boundaries_nested),
     };

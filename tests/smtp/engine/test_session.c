@@ -368,8 +368,6 @@ static void test_greeting_errors(void **state)
         mailout_status st;
         uint16_t code;
     } v[] = {
-        {"554 go away\r\n", MAILOUT_E_REJ_PERM, 554},
-        {"554-go\r\n554 away\r\n", MAILOUT_E_REJ_PERM, 554},
         {"421 busy\r\n", MAILOUT_E_SERVER_SHUTDOWN, 421},
         {"450 later\r\n", MAILOUT_E_REJ_TEMP, 450},
         {"250 hello\r\n", MAILOUT_E_PROTO, 250},
@@ -382,6 +380,19 @@ static void test_greeting_errors(void **state)
         reset_want(MAILOUT_TLS_REQUIRED);
         run_fail(script, MAILOUT_TLS_REQUIRED, v[i].st, MAILOUT_STAGE_GREETING, v[i].code);
     }
+    /* A 5xx greeting still gets its QUIT (RFC 5321 §3.1, SECURITY-RULES
+     * case 67); the outcome is the refusal whether QUIT is answered, the
+     * server closes, or the QUIT times out. */
+    static const hstep rej_quit[] = {S("554 go away\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END()};
+    reset_want(MAILOUT_TLS_REQUIRED);
+    run_fail(rej_quit, MAILOUT_TLS_REQUIRED, MAILOUT_E_REJ_PERM, MAILOUT_STAGE_GREETING, 554);
+    static const hstep rej_multi[] = {S("554-go\r\n554 away\r\n"), C("QUIT\r\n"), ABORT(MAILOUT_E_CLOSED),
+                                      END()};
+    reset_want(MAILOUT_TLS_REQUIRED);
+    run_fail(rej_multi, MAILOUT_TLS_REQUIRED, MAILOUT_E_REJ_PERM, MAILOUT_STAGE_GREETING, 554);
+    static const hstep rej_550[] = {S("550 5.7.1 no\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END()};
+    reset_want(MAILOUT_TLS_REQUIRED);
+    run_fail(rej_550, MAILOUT_TLS_REQUIRED, MAILOUT_E_REJ_PERM, MAILOUT_STAGE_GREETING, 550);
     static const hstep dropped[] = {ABORT(MAILOUT_E_CLOSED), END()};
     reset_want(MAILOUT_TLS_REQUIRED);
     run_fail(dropped, MAILOUT_TLS_REQUIRED, MAILOUT_E_CLOSED, MAILOUT_STAGE_GREETING, 0);
