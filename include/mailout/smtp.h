@@ -289,7 +289,9 @@ MAILOUT_API unsigned mailout_smtp_want(const mailout_smtp *s);
 /**
  * @brief Bytes to send. Fills the output buffer from pending commands and,
  * during the data phase, from the body source. The pointer is valid until
- * the next call on the engine.
+ * the next call on the engine. After a partial out_ack() in a DATA body
+ * the unsent rest moves to the front and the buffer is filled up behind
+ * it, so every write can be a whole buffer.
  * @return pointer and *len > 0 when there is something to send; NULL with
  *         *len == 0 otherwise (check want() / status()).
  */

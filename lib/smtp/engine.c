@@ -370,9 +370,9 @@ unsigned mailout_smtp_caps(const mailout_smtp *s, uint64_t *size_limit, unsigned
 /* output                                                              */
 /* ------------------------------------------------------------------ */
 
-static void fill(mailout_smtp *s)
+/* Fill the output buffer behind its first @p n bytes. */
+static void fill(mailout_smtp *s, size_t n)
 {
-    size_t n = 0;
     while (n < s->out_cap && s->status >= 0) {
         if (s->w.active) {
             n += smtp_writer_run(s, s->out + n, s->out_cap - n);
@@ -403,6 +403,26 @@ static void fill(mailout_smtp *s)
         s->out_pos = s->out_len;
 }
 
+/* A short write in the DATA body, with nothing but body to follow: the
+ * buffer can be topped up (not BDAT: a chunk's size is in its header). */
+static int top_up_ok(const mailout_smtp *s)
+{
+    return s->t.body_on && !s->t.bdat && !s->t.body_again && !s->w.active && s->q_sent == s->q_tail;
+}
+
+/* After a short write the rest moves to the front and the buffer is filled
+ * up behind it, so the next write is a whole buffer again: the number of
+ * writes stays at the body's size / out_cap plus the short writes the
+ * transport made, instead of two writes for every short one. */
+static void top_up(mailout_smtp *s)
+{
+    size_t rest = s->out_len - s->out_pos;
+    memmove(s->out, s->out + s->out_pos, rest);
+    s->out_pos = 0;
+    s->out_len = rest;
+    fill(s, rest);
+}
+
 const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
 {
     if (len)
@@ -412,9 +432,11 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
     if (s->out_pos == s->out_len) {
         s->out_pos = s->out_len = 0;
         s->t.body_again = 0; /* the caller says: try the source again */
-        fill(s);
+        fill(s, 0);
         if (s->status < 0 || s->out_pos == s->out_len)
             return NULL;
+    } else if (s->out_pos > 0 && top_up_ok(s)) {
+        top_up(s);
     }
     *len = s->out_len - s->out_pos;
     return s->out + s->out_pos;

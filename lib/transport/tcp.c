@@ -41,6 +41,7 @@ struct mailout_tcp {
     uint32_t io_timeout_ms;
     unsigned char sending; /* sent since the last receive or wait for input */
     unsigned char corked;  /* TCP_CORK is set */
+    unsigned char full;    /* the last send() was short: the buffer is full */
 };
 
 static uint64_t now_ms(void)
@@ -320,15 +321,23 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
         tcp_cork(c, 1);
     c->sending = 1;
     for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-        if (n > 0)
-            return (ptrdiff_t)n;
-        if (n == 0)
-            return MAILOUT_E_IO; /* impossible for len > 0 */
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return errno_status(errno);
+        /* A short write means the send buffer is full: the next send()
+         * would only fail with EAGAIN, so wait (or say "would block")
+         * without that system call. */
+        if (!c->full) {
+            ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+            if (n > 0) {
+                c->full = (size_t)n < len;
+                return (ptrdiff_t)n;
+            }
+            if (n == 0)
+                return MAILOUT_E_IO; /* impossible for len > 0 */
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return errno_status(errno);
+        }
+        c->full = 0;
         if (c->nonblocking)
             return 0;
         if (deadline == 0)
@@ -461,7 +470,7 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
 
     c->al = al;
     c->fd = fd;
-    c->sending = c->corked = 0;
+    c->sending = c->corked = c->full = 0;
     c->nonblocking = cfg->nonblocking != 0;
     c->io_timeout_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
     t->send = tcp_send;

@@ -34,7 +34,8 @@ BENCH = os.path.join(BUILD, "tests", "bench")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUFS = (256, 4096, 16384)
 MANY = 2000          # messages per messages/s run
-WRITE_SLACK = 4      # write calls allowed beyond wire bytes / buffer size
+WRITE_SLACK = 4      # write calls allowed beyond wire bytes / buffer size:
+                     # EHLO, the MAIL/RCPT/DATA group, QUIT, a last partial buffer
 failures = []
 
 
@@ -169,33 +170,41 @@ def main():
                                        f"16 KB: mailout {curl[0] / m16[0]:.1f}x faster than curl (target >= 30x)"))
 
             # ---- write calls ---------------------------------------------
-            print("\nsocket write calls of mailout (send() on the socket, counted by a transport wrapped around the TCP one)")
-            print(f"  {'buffer':>7}{'writes':>10}{'bound':>10}{'short':>7}{'blocked':>9}  bound = wire bytes / buffer "
-                  f"+ {WRITE_SLACK}")
+            print("\nsocket write calls of mailout: send() system calls of the process (EAGAIN ones included)")
+            print(f"  {'buffer':>7}{'writes':>10}{'wire/buf':>10}{'short':>7}{'EAGAIN':>8}  "
+                  f"guaranteed: writes <= wire/buf + {WRITE_SLACK} + short writes")
+            strict = True
             for buf in BUFS:
                 w = writes[buf]
-                n, wb = int(w["WRITES"]), int(w["WIRE"])
-                bound = wb // buf + WRITE_SLACK
-                ok = n <= bound
+                n, wb, short = int(w["WRITES"]), int(w["WIRE"]), int(w["PARTIAL"])
+                ok = n <= wb // buf + WRITE_SLACK + short
+                strict = strict and n <= wb // buf + WRITE_SLACK
                 if not ok:
-                    failures.append(f"{n} write calls at {buf} B > {bound}")
-                print(f"  {buf:>7}{n:>10}{bound:>10}{w['PARTIAL']:>7}{w['BLOCKED']:>9}  {'ok' if ok else 'OVER'}")
-            summary.append(verdict(all(int(writes[b]["WRITES"]) <= int(writes[b]["WIRE"]) // b + WRITE_SLACK
-                                       for b in BUFS), f"write calls <= wire bytes / buffer + {WRITE_SLACK}"))
+                    failures.append(f"{n} write calls at {buf} B > {wb // buf} + {WRITE_SLACK} + {short}")
+                print(f"  {buf:>7}{n:>10}{wb / buf:>10.1f}{short:>7}{w['EAGAIN']:>8}  {'ok' if ok else 'OVER'}")
+            summary.append(verdict(strict, f"write calls <= wire bytes / buffer + {WRITE_SLACK} in this run "
+                                           f"(short writes by the kernel each add at most one)"))
 
             # ---- messages per second ---------------------------------------
-            print(f"\nmessages per second: {MANY} messages of about 1 KB on one connection")
-            ms = {}
-            for buf in (256, 16384):
-                r = [fields(timed([tool("bench_send"), "many", sink.port, str(MANY), str(buf)])[3])
-                     for _ in range(REPS)]
-                ms[buf] = MANY / min(float(x["SECS"]) for x in r)
-                print(f"  {'mailout (PIPELINING), buffer ' + str(buf):<44}{ms[buf]:>9.0f} msg/s")
+            # Each message waits for the sink twice (mailout) or four times
+            # (smtp-source: no pipelining), so these figures measure wake-up
+            # latency too: interleaved, best of REPS + 2.
+            print(f"\nmessages per second: {MANY} messages of about 1 KB on one connection "
+                  f"(process wall time for smtp-source, which includes its start)")
             src = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
-            if os.path.exists(src):
-                r = [timed([src, "-s", "1", "-d", "-m", str(MANY), "-l", "1024", f"127.0.0.1:{sink.port}"])
-                     for _ in range(REPS)]
-                ss = MANY / min(x[0] for x in r)
+            secs = {256: [], 16384: [], "ss": []}
+            for _ in range(REPS + 2):
+                for buf in (256, 16384):
+                    out = timed([tool("bench_send"), "many", sink.port, str(MANY), str(buf)])[3]
+                    secs[buf].append(float(fields(out)["SECS"]))
+                if os.path.exists(src):
+                    secs["ss"].append(timed([src, "-s", "1", "-d", "-m", str(MANY), "-l", "1024",
+                                             f"127.0.0.1:{sink.port}"])[0])
+            ms = {buf: MANY / min(secs[buf]) for buf in (256, 16384)}
+            for buf in (256, 16384):
+                print(f"  {'mailout (PIPELINING), buffer ' + str(buf):<44}{ms[buf]:>9.0f} msg/s")
+            if secs["ss"]:
+                ss = MANY / min(secs["ss"])
                 print(f"  {'postfix smtp-source -s 1 -d -l 1024':<44}{ss:>9.0f} msg/s")
                 summary.append(verdict(ms[256] >= 1.5 * ss and ms[16384] >= 1.5 * ss,
                                        f"messages/s: mailout {ms[256] / ss:.1f}x (256 B buffer) and "

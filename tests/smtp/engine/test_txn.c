@@ -549,6 +549,91 @@ static void test_data_source_failure(void **state)
     }
 }
 
+/* A short write in the DATA body: the rest moves to the front and the
+ * buffer is topped up, so the next out_buf() is a whole buffer again
+ * (writes = body / out_cap + the short ones); the stream is unchanged. */
+static void test_body_top_up(void **state)
+{
+    (void)state;
+    static char body[3000];
+    size_t stream = 0; /* the DATA stream's length: CRLFs and terminator */
+    for (size_t i = 0; i < sizeof body - 1; i++) {
+        body[i] = (char)(i % 50 == 49 ? '\n' : 'a' + i % 26);
+        stream += body[i] == '\n' ? 2 : 1;
+    }
+    stream += 5;
+    for (size_t out = 64; out <= 300; out += 59) {
+        for (size_t cut = 1; cut < out; cut += 17) {
+            hrun *r = malloc(sizeof *r);
+            reset();
+            want.body = body;
+            setup(r);
+            r->cfg.out_buf_size = out;
+            mailout_allocator a = mailout_heap_allocator();
+            assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, 0));
+            mailout_smtp *s = r->s;
+            static const char *const replies[] = {"220 x\r\n", "250 x\r\n", "250 ok\r\n", "250 ok\r\n",
+                                                  "354 go\r\n", "250 done\r\n"};
+            static char got[8192];
+            size_t got_len = 0, ri = 0, body_len = 0, body_writes = 0, shorts = 0;
+            int in_body = 0;
+            for (;;) {
+                unsigned w = mailout_smtp_want(s);
+                if (w & MAILOUT_SMTP_WANT_WRITE) {
+                    size_t len;
+                    const unsigned char *p = mailout_smtp_out_buf(s, &len);
+                    if (!p)
+                        continue;
+                    /* in the body every buffer but the last is full */
+                    if (in_body && body_len + len < stream)
+                        assert_int_equal(len, out);
+                    /* every third body write is cut short */
+                    size_t n = in_body && ++body_writes % 3 == 0 && cut < len ? cut : len;
+                    shorts += n < len;
+                    memcpy(got + got_len, p, n);
+                    got_len += n;
+                    if (in_body)
+                        body_len += n;
+                    assert_status(MAILOUT_OK, mailout_smtp_out_ack(s, n));
+                } else if (w & MAILOUT_SMTP_WANT_READ) {
+                    assert_true(ri < 6);
+                    size_t cap;
+                    unsigned char *in = mailout_smtp_in_buf(s, &cap);
+                    memcpy(in, replies[ri], strlen(replies[ri]));
+                    mailout_smtp_in_ack(s, strlen(replies[ri]));
+                    in_body = ++ri == 5;
+                } else if (w & MAILOUT_SMTP_WANT_IDLE) {
+                    if (ri == 6)
+                        break;
+                    assert_status(MAILOUT_OK, mailout_smtp_submit(s, &r->jobs[0]));
+                } else {
+                    break;
+                }
+            }
+            assert_status(MAILOUT_OK, mailout_smtp_result(s)->status);
+            const char *data = find(got, got_len, "DATA\r\n", 6);
+            assert_non_null(data);
+            data += 6;
+            size_t dlen = got_len - (size_t)(data - got);
+            /* the normalised body and the terminator, exactly */
+            size_t j = 0;
+            for (size_t i = 0; i < sizeof body - 1; i++) {
+                if (body[i] == '\n')
+                    assert_int_equal(data[j++], '\r');
+                assert_int_equal(data[j++], body[i]);
+            }
+            assert_int_equal(dlen, stream);
+            assert_int_equal(body_len, stream);
+            assert_memory_equal(data + dlen - 5, "\r\n.\r\n", 5);
+            /* body writes: whole buffers, plus one per short write */
+            assert_true(shorts > 0);
+            assert_true(body_writes <= (dlen + out - 1) / out + shorts);
+            hrun_free(r);
+            free(r);
+        }
+    }
+}
+
 /* The connection drops in the middle of the data: not delivered. */
 static void test_drop_during_body(void **state)
 {
@@ -657,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_body_stuffed_by_source),
         cmocka_unit_test(test_start_flags),
         cmocka_unit_test(test_data_source_failure),
+        cmocka_unit_test(test_body_top_up),
         cmocka_unit_test(test_drop_during_body),
         cmocka_unit_test(test_max_recipients),
     };
