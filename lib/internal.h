@@ -18,6 +18,17 @@
 #define MAILOUT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MAILOUT_MIN(a, b) ((a) < (b) ? (a) : (b))
 
+/* Whether byte c (not NUL) is one of the characters of set. A loop of its
+ * own rather than strchr(): newlib's word-at-a-time strchr, memchr and
+ * memmove cost ~600 bytes of a firmware image for a few short lookups. */
+static inline int mailout_in_set(const char *set, unsigned char c)
+{
+    for (; *set; set++)
+        if ((unsigned char)*set == c)
+            return 1;
+    return 0;
+}
+
 /* n / d (d > 0), and n % d in *rem unless rem is NULL. Plain code instead
  * of the compiler's 64-bit division, which drags ~700 bytes of libgcc into
  * a 32-bit firmware image; used only off the per-byte paths. */

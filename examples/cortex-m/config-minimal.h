@@ -1,7 +1,7 @@
 /*
  * The smallest useful firmware configuration: a text body only (no MIME
  * tree, no quoted-printable), AUTH PLAIN and LOGIN, no PIPELINING, BDAT
- * or DSN, numeric status codes only. Used by footprint.sh for the
+ * or DSN, numeric status codes only, no protocol trace. Used by footprint.sh for the
  * "minimal" row. Pass it with -Dconfig_file=<absolute path>.
  */
 #define MAILOUT_ENABLE_MIME 0
@@ -13,6 +13,7 @@
 #define MAILOUT_ENABLE_AUTH_XOAUTH2 0
 #define MAILOUT_ENABLE_AUTH_SCRAM_SHA256 0
 #define MAILOUT_ENABLE_STATUS_TEXT 0
+#define MAILOUT_ENABLE_TRACE 0 /* no protocol trace: no command/reply line copies */
 #define MAILOUT_MAX_RECIPIENTS 8
 #define MAILOUT_MAX_HEADERS 4
 #define MAILOUT_MAX_DEPTH 1

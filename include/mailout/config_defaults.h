@@ -206,6 +206,13 @@
 #define MAILOUT_ENABLE_AUTH_SCRAM_SHA256 1
 #endif
 
+/* Trace off: the trace callback is never called (and may be left set);
+ * the session keeps no copy of the command line and the reply line being
+ * traced (about 580 bytes of RAM per session). */
+#ifndef MAILOUT_ENABLE_TRACE
+#define MAILOUT_ENABLE_TRACE 1
+#endif
+
 #ifndef MAILOUT_ENABLE_STATUS_TEXT /* names and messages for mailout_strerror/errname */
 #define MAILOUT_ENABLE_STATUS_TEXT 1
 #endif

@@ -126,7 +126,8 @@ typedef enum mailout_trace_dir {
 /** Callbacks; any may be NULL. Called synchronously from engine calls. */
 typedef struct mailout_smtp_callbacks {
     /** One protocol line (without CRLF). Message data is never traced, and
-     *  credentials never appear: AUTH arguments are redacted. */
+     *  credentials never appear: AUTH arguments are redacted. Never
+     *  called in a build with MAILOUT_ENABLE_TRACE 0. */
     void (*trace)(void *ctx, mailout_trace_dir dir, const char *line, size_t len);
     /** Bytes taken from the body source so far / total as reported by
      *  the body's start() (or MAILOUT_SIZE_UNKNOWN). Called as the output

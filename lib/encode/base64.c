@@ -268,8 +268,10 @@ size_t mailout_b64_encode_block(const void *in, size_t len, char *out, size_t ca
 static int b64_value(unsigned char c)
 {
 #if MAILOUT_SMALL
-    const char *p = c ? memchr(b64_alphabet, c, sizeof b64_alphabet) : NULL;
-    return p ? (int)(p - b64_alphabet) : -1;
+    for (int i = 0; i < 64; i++) /* not memchr: see mailout_in_set() */
+        if ((unsigned char)b64_alphabet[i] == c)
+            return i;
+    return -1;
 #else
     if (c >= 'A' && c <= 'Z')
         return c - 'A';

@@ -40,7 +40,11 @@ size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n,
         out[o++] = ' ';
         f->col++;
     }
-    memmove(out + o, tok, n); /* tok may be built in out itself (MAILOUT_HDR_TOK_AT) */
+    /* tok may be built in out itself, MAILOUT_HDR_TOK_AT (3) bytes ahead
+     * of out + o (o <= 3): a forward copy never overwrites what it has
+     * still to read (a loop: no memmove in the image) */
+    for (size_t i = 0; i < n; i++)
+        out[o + i] = tok[i];
     f->col += (unsigned)n;
     return o + n;
 }
@@ -362,7 +366,7 @@ size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
 static int attr_char(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c != 0 && strchr("!#$&+-.^_`|~", c) != NULL);
+           (c != 0 && mailout_in_set("!#$&+-.^_`|~", c));
 }
 
 static size_t pct_len(const unsigned char *s, size_t len)

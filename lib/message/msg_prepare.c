@@ -244,7 +244,7 @@ static mailout_status sizable(mailout_msg *m)
 
 mailout_status mailout_msg_size(mailout_msg *m, unsigned flags, uint64_t *size)
 {
-    unsigned char buf[64]; /* bytes are only counted; small keeps the stack chain short */
+    unsigned char buf[32]; /* bytes are only counted; small keeps the stack chain short */
     uint64_t total = 0;
     size_t n;
     if (!m || !size)

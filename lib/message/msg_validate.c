@@ -21,13 +21,13 @@ static int is_alnum(unsigned char c)
 /* RFC 5322 atext */
 static int is_atext(unsigned char c)
 {
-    return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+    return is_alnum(c) || (c != 0 && mailout_in_set("!#$%&'*+-/=?^_`{|}~", c));
 }
 
 /* RFC 2045 token character: printable ASCII except SPACE and tspecials. */
 static int is_token_char(unsigned char c)
 {
-    return c > 32 && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+    return c > 32 && c < 127 && !mailout_in_set("()<>@,;:\\\"/[]?=", c);
 }
 
 static unsigned char lower(unsigned char c)
@@ -183,10 +183,12 @@ mailout_status msg_check_media_type(const char *type, size_t *len_out)
     size_t len = msg_strnlen(type, MAILOUT_MAX_MEDIA_TYPE_LEN);
     if (len > MAILOUT_MAX_MEDIA_TYPE_LEN)
         return MAILOUT_E_LIMIT;
-    const char *slash = memchr(type, '/', len);
-    if (!slash)
+    size_t tlen = 0;
+    while (tlen < len && type[tlen] != '/')
+        tlen++;
+    if (tlen == len)
         return MAILOUT_E_HEADER;
-    size_t tlen = (size_t)(slash - type);
+    const char *slash = type + tlen;
     if (token_check(type, tlen) != MAILOUT_OK || token_check(slash + 1, len - tlen - 1) != MAILOUT_OK)
         return MAILOUT_E_HEADER;
     /* Multiparts are built with mailout_part_new_multipart(), which owns

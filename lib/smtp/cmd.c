@@ -41,7 +41,7 @@ static int dot_local_ok(const unsigned char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
-        if (c <= 0x20 || c == 0x7f || (c < 0x80 && strchr("()<>[]:;@\\,\"", c)))
+        if (c <= 0x20 || c == 0x7f || (c < 0x80 && mailout_in_set("()<>[]:;@\\,\"", c)))
             return 0;
     }
     return 1;
@@ -143,20 +143,28 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job)
 /* builders                                                            */
 /* ------------------------------------------------------------------ */
 
+/* A command is built as a virtual line of len bytes; only the window
+ * [skip, skip + room) of it is stored, at p. The writer rebuilds the
+ * command for each piece it moves into the output buffer, so no copy of
+ * a whole command line (up to 512 bytes) stays in the session. */
 typedef struct line_app {
     char *p;
-    size_t len, cap;
+    size_t len, skip, room;
     int over;
 } line_app;
 
 static void app_bytes(line_app *a, const char *v, size_t n)
 {
-    if (a->over || n > a->cap - a->len) {
+    if (a->over || n > MAILOUT_COMMAND_MAX - 2 - a->len) {
         a->over = 1;
         return;
     }
-    if (a->p) /* NULL: measuring only (see check_lengths in txn.c) */
-        memcpy(a->p + a->len, v, n);
+    if (a->p) { /* NULL: measuring only (see check_lengths in txn.c) */
+        size_t from = a->len > a->skip ? a->len : a->skip;
+        size_t to = MAILOUT_MIN(a->len + n, a->skip + a->room);
+        if (from < to)
+            memcpy(a->p + (from - a->skip), v + (from - a->len), to - from);
+    }
     a->len += n;
 }
 
@@ -255,11 +263,13 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
     }
 }
 
-/* The text of a command without CRLF (@p line NULL: only its length);
+/* Bytes [skip, skip + room) of a command's text without CRLF, stored at
+ * @p out (NULL: only the length); @p len receives the whole length.
  * E_INVAL when it would exceed MAILOUT_COMMAND_MAX with its CRLF. */
-mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len)
+static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char *out, size_t skip, size_t room,
+                                 size_t *len)
 {
-    line_app a = {line, 0, MAILOUT_COMMAND_MAX - 2, 0};
+    line_app a = {out, 0, skip, room, 0};
     switch (op) {
     case OP_EHLO:
         app(&a, "EHLO "), app(&a, s->cfg.ehlo_name);
@@ -301,6 +311,12 @@ mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *l
     return a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
 }
 
+/* The text of a command without CRLF (@p line NULL: only its length). */
+mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len)
+{
+    return cmd_window(s, op, arg, line, 0, MAILOUT_COMMAND_MAX, len);
+}
+
 /* Base64 length of a SASL response (no line breaks). */
 size_t smtp_auth_ir_len(const mailout_sasl_out *o)
 {
@@ -317,11 +333,36 @@ size_t smtp_auth_ir_len(const mailout_sasl_out *o)
 /* the writer                                                          */
 /* ------------------------------------------------------------------ */
 
+#if MAILOUT_ENABLE_TRACE
 static void trace_sent(mailout_smtp *s, const char *text, size_t len)
 {
-    if (s->cfg.cb.trace)
-        s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, text, len);
+    s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, text, len);
 }
+
+/* The trace copy of a command: "AUTH PLAIN <redacted>" / "<redacted>"
+ * when a SASL response follows; the argument's presence shows, never its
+ * content. */
+static void trace_command(mailout_smtp *s)
+{
+    smtp_writer *w = &s->w;
+    size_t len;
+    if (smtp_cmd_build(s, (smtp_op)w->op, w->arg, w->tline, &len) != MAILOUT_OK)
+        return;
+    if (w->b64) {
+        char t[64];
+        size_t n = len < 40 ? len : 40;
+        memcpy(t, w->tline, n);
+        if (n && t[n - 1] == ' ')
+            n--;
+        if (n)
+            t[n++] = ' ';
+        memcpy(t + n, "<redacted>", 10);
+        trace_sent(s, t, n + 10);
+    } else {
+        trace_sent(s, w->tline, len);
+    }
+}
+#endif
 
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
 {
@@ -331,8 +372,10 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     w->seg = 0;
     w->segpos = 0;
     w->b64 = 0;
+    w->op = (uint8_t)op;
+    w->arg = (uint16_t)arg;
     /* lengths were checked when the command was queued */
-    if (smtp_cmd_build(s, op, arg, w->line, &w->len) != MAILOUT_OK) {
+    if (smtp_cmd_build(s, op, arg, NULL, &w->len) != MAILOUT_OK) {
         smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage(op), NULL);
         return;
     }
@@ -341,24 +384,11 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
         w->b64 = resp && s->sasl_out.nseg > 0;
         if (w->b64)
             mailout_b64_init(&w->enc, 0);
-        if (w->b64) {
-            /* "AUTH PLAIN <redacted>" / "<redacted>": the argument's
-             * presence shows, never its content */
-            char t[64];
-            size_t n = w->len < 40 ? w->len : 40;
-            memcpy(t, w->line, n);
-            if (n && t[n - 1] == ' ')
-                n--;
-            if (n)
-                t[n++] = ' ';
-            memcpy(t + n, "<redacted>", 10);
-            trace_sent(s, t, n + 10);
-        } else {
-            trace_sent(s, w->line, w->len);
-        }
-    } else {
-        trace_sent(s, w->line, w->len);
     }
+#if MAILOUT_ENABLE_TRACE
+    if (s->cfg.cb.trace)
+        trace_command(s);
+#endif
     w->active = 1;
 }
 
@@ -392,7 +422,15 @@ size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
 {
     smtp_writer *w = &s->w;
     size_t n = MAILOUT_MIN(w->len - w->pos, room);
-    memcpy(out, w->line + w->pos, n);
+    if (n) {
+        size_t len;
+        /* the fields a command is built from do not change while it is
+         * written (the session waits for it before its reply) */
+        if (cmd_window(s, (smtp_op)w->op, w->arg, (char *)out, w->pos, n, &len) != MAILOUT_OK || len != w->len) {
+            smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage((smtp_op)w->op), NULL);
+            return 0;
+        }
+    }
     w->pos += n;
     if (w->pos < w->len)
         return n;

@@ -168,7 +168,7 @@ int smtp_awaits(const mailout_smtp *s, smtp_op op)
 
 void smtp_info(mailout_smtp *s, const char *text)
 {
-    if (s->cfg.cb.trace)
+    if (MAILOUT_ENABLE_TRACE && s->cfg.cb.trace)
         s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_INFO, text, strlen(text));
 }
 

@@ -42,8 +42,12 @@ static char printable(unsigned char c)
 
 static void tline_add(mailout_reply_parser *p, char c)
 {
+#if MAILOUT_ENABLE_TRACE
     if (p->tline_len < sizeof p->tline)
         p->tline[p->tline_len++] = c;
+#else
+    (void)p, (void)c;
+#endif
 }
 
 /* Up to 3 decimal digits at *i, value returned, -1 if none or too many. */
@@ -109,15 +113,21 @@ static mailout_status line_end(mailout_reply_parser *p, const mailout_smtp_callb
     } else if (p->ehlo) {
         mailout_ehlo_line_end(p->ehlo);
     }
+#if MAILOUT_ENABLE_TRACE
     if (cb && cb->trace)
         cb->trace(cb->ctx, MAILOUT_TRACE_RECV, p->tline, p->tline_len);
+#else
+    (void)cb;
+#endif
     p->lines++;
     if (p->last)
         return MAILOUT_DONE;
     if (p->lines >= MAILOUT_REPLY_LINES_MAX)
         return MAILOUT_E_REPLY_TOO_LONG;
     p->line_len = 0;
+#if MAILOUT_ENABLE_TRACE
     p->tline_len = 0;
+#endif
     p->state = RP_D0;
     return MAILOUT_OK;
 }

@@ -66,9 +66,11 @@ typedef struct mailout_reply_parser {
     size_t cap_size;
     size_t cap_len;
     uint8_t cap_over;
+#if MAILOUT_ENABLE_TRACE
     /* The current line, truncated, for the trace callback. */
     char tline[MAILOUT_REPLY_TEXT_MAX + 8];
     uint16_t tline_len;
+#endif
 } mailout_reply_parser;
 
 /**

@@ -85,7 +85,8 @@ static mailout_status begin(mailout_sasl *s, unsigned mech, const char *user, co
     if (s->user_len == 0 || s->secret_len == 0)
         return MAILOUT_E_INVAL;
     /* XOAUTH2 separates fields with \1: one inside a field would inject. */
-    if (mech == MAILOUT_AUTH_XOAUTH2 && (memchr(user, 1, s->user_len) || memchr(secret, 1, s->secret_len)))
+    if (MAILOUT_ENABLE_AUTH_XOAUTH2 && mech == MAILOUT_AUTH_XOAUTH2 &&
+        (memchr(user, 1, s->user_len) || memchr(secret, 1, s->secret_len)))
         return MAILOUT_E_INVAL;
     s->mech = mech;
     s->user = user;

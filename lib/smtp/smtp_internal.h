@@ -56,17 +56,22 @@ typedef enum smtp_phase {
     PH_DONE       /* finished cleanly */
 } smtp_phase;
 
-/** The resumable command writer: a text line, then optionally a base64
- *  stream of SASL segments, then CRLF. */
+/** The resumable command writer: a text line (rebuilt for each piece,
+ *  see cmd.c), then optionally a base64 stream of SASL segments, then
+ *  CRLF. */
 typedef struct smtp_writer {
-    char line[MAILOUT_COMMAND_MAX];
+#if MAILOUT_ENABLE_TRACE
+    char tline[MAILOUT_COMMAND_MAX]; /* the command as traced */
+#endif
+    uint8_t op;          /* the command being written (rebuilt per piece) */
+    uint8_t active;
+    uint8_t b64;         /* SASL response follows the text */
+    uint8_t crlf;        /* CRLF bytes written */
+    uint16_t arg;
     size_t len, pos;
-    int active;
-    int b64;             /* SASL response follows the text */
     mailout_b64 enc;
     unsigned seg;
     size_t segpos;
-    unsigned crlf;       /* CRLF bytes written */
 } smtp_writer;
 
 /* Whether the transaction uses BDAT / PIPELINING: constant 0 when the
@@ -86,7 +91,6 @@ typedef struct smtp_txn {
     int body8;           /* BODY=8BITMIME */
     int smtputf8;        /* SMTPUTF8 parameter */
     size_t rcpt_ok_n, rcpt_bad_n;
-    mailout_reply last_bad; /* the last refused RCPT's reply */
     size_t rcpt_sent;
     size_t rcpt_replied;
     /* data phase */

@@ -132,6 +132,8 @@ static void txn_failed(mailout_smtp *s, mailout_status st, mailout_smtp_stage st
     s->t.fail = st;
     s->result.status = st;
     s->result.stage = stage;
+    if (r == &s->result.reply)
+        return; /* no_recipients(): the refusal is in place */
     if (r)
         s->result.reply = *r;
     else
@@ -174,10 +176,11 @@ void smtp_txn_abort(mailout_smtp *s, mailout_status why, mailout_smtp_stage stag
     s->t.body_on = 0;
 }
 
-/* No recipient took the message: the last refusal decides. */
+/* No recipient took the message: the last refusal decides (rcpt_reply()
+ * keeps it in result.reply while the transaction has not failed). */
 static void no_recipients(mailout_smtp *s)
 {
-    txn_failed(s, refusal(s->t.last_bad.code), MAILOUT_STAGE_RCPT, &s->t.last_bad);
+    txn_failed(s, refusal(s->result.reply.code), MAILOUT_STAGE_RCPT, &s->result.reply);
 }
 
 /* ------------------------------------------------------------------ */
@@ -211,7 +214,11 @@ static void rcpt_reply(mailout_smtp *s, unsigned i, const mailout_reply *r)
         s->t.rcpt_ok_n++;
     } else {
         s->t.rcpt_bad_n++;
-        s->t.last_bad = *r;
+        /* The last refusal, should no recipient be accepted: kept where
+         * the result's reply goes (no copy of its own), unless a failure
+         * already decided the result. */
+        if (s->t.fail == MAILOUT_OK)
+            s->result.reply = *r;
     }
     s->t.rcpt_replied++;
     if (s->cfg.cb.rcpt)
@@ -497,7 +504,7 @@ static size_t fill_bdat(mailout_smtp *s, size_t n)
         memcpy(hdr + hl, " LAST", 5);
         hl += 5;
     }
-    if (s->cfg.cb.trace)
+    if (MAILOUT_ENABLE_TRACE && s->cfg.cb.trace)
         s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, hdr, hl);
     hdr[hl++] = '\r';
     hdr[hl++] = '\n';

@@ -145,6 +145,13 @@ static void check_job(hrun *r)
     assert_non_null(res);
     expect_st(res->status, MAILOUT_OK);
     assert_int_equal(res->rcpt_ok, 2);
+#if MAILOUT_ENABLE_TRACE
+    assert_true(trace_has(r, "EHLO client.example"));
+#else
+    /* the harness sets a trace callback: a build without trace never
+     * calls it */
+    assert_int_equal(r->trace_len, 0);
+#endif
 }
 
 static void test_engine_extensions(void **state)
