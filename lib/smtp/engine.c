@@ -186,6 +186,17 @@ static int delivery_unknown(const mailout_smtp *s)
     return 0;
 }
 
+/* The status for a refusal: 4xx temporary, 5xx permanent, else the
+ * server broke the protocol. */
+mailout_status smtp_refusal(uint16_t code)
+{
+    if (code >= 400 && code < 500)
+        return MAILOUT_E_REJ_TEMP;
+    if (code >= 500)
+        return MAILOUT_E_REJ_PERM;
+    return MAILOUT_E_PROTO;
+}
+
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
 {
     if (s->status < 0)

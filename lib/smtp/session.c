@@ -11,17 +11,6 @@
 #define ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | MAILOUT_AUTH_XOAUTH2 | \
                    MAILOUT_AUTH_SCRAM_SHA256)
 
-/* The status for a refusal: 4xx temporary, 5xx permanent, else the
- * server broke the protocol. */
-static mailout_status refusal(uint16_t code)
-{
-    if (code >= 400 && code < 500)
-        return MAILOUT_E_REJ_TEMP;
-    if (code >= 500)
-        return MAILOUT_E_REJ_PERM;
-    return MAILOUT_E_PROTO;
-}
-
 static void go_idle(mailout_smtp *s)
 {
     s->phase = PH_IDLE;
@@ -112,7 +101,7 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
             return;
         }
     }
-    smtp_fail(s, refusal(r->code), MAILOUT_STAGE_EHLO, r);
+    smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_EHLO, r);
 }
 
 static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lines)
@@ -221,9 +210,9 @@ void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, uns
         if (r->code == 220)
             smtp_push(s, OP_EHLO, 0);
         else if (r->code >= 500)
-            smtp_quit_then_fail(s, refusal(r->code), MAILOUT_STAGE_GREETING, r);
+            smtp_quit_then_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r);
         else
-            smtp_fail(s, r->code >= 200 && r->code < 300 ? MAILOUT_E_PROTO : refusal(r->code),
+            smtp_fail(s, r->code >= 200 && r->code < 300 ? MAILOUT_E_PROTO : smtp_refusal(r->code),
                       MAILOUT_STAGE_GREETING, r);
         break;
     case OP_EHLO:

@@ -164,6 +164,7 @@ size_t smtp_awaiting(const mailout_smtp *s);
 size_t smtp_queue_room(const mailout_smtp *s);
 int smtp_awaits(const mailout_smtp *s, smtp_op op);
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
+mailout_status smtp_refusal(uint16_t code);
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
 void smtp_info(mailout_smtp *s, const char *text);

@@ -115,15 +115,6 @@ mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
 /* outcome                                                             */
 /* ------------------------------------------------------------------ */
 
-static mailout_status refusal(uint16_t code)
-{
-    if (code >= 400 && code < 500)
-        return MAILOUT_E_REJ_TEMP;
-    if (code >= 500)
-        return MAILOUT_E_REJ_PERM;
-    return MAILOUT_E_PROTO;
-}
-
 /* The first failure decides the transaction's result. */
 static void txn_failed(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
 {
@@ -180,7 +171,7 @@ void smtp_txn_abort(mailout_smtp *s, mailout_status why, mailout_smtp_stage stag
  * keeps it in result.reply while the transaction has not failed). */
 static void no_recipients(mailout_smtp *s)
 {
-    txn_failed(s, refusal(s->result.reply.code), MAILOUT_STAGE_RCPT, &s->result.reply);
+    txn_failed(s, smtp_refusal(s->result.reply.code), MAILOUT_STAGE_RCPT, &s->result.reply);
 }
 
 /* ------------------------------------------------------------------ */
@@ -241,7 +232,7 @@ static void mail_reply(mailout_smtp *s, const mailout_reply *r)
         smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_MAIL, r);
         return;
     }
-    txn_failed(s, refusal(r->code), MAILOUT_STAGE_MAIL, r);
+    txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_MAIL, r);
     /* pipelined: the RCPT (and DATA) replies are still due; the last of
      * them finishes the transaction */
     if (!SMTP_PIPELINED(s))
@@ -266,7 +257,7 @@ static void data_reply(mailout_smtp *s, const mailout_reply *r)
     }
     if (s->t.rcpt_ok_n == 0)
         no_recipients(s);
-    txn_failed(s, refusal(r->code), MAILOUT_STAGE_DATA, r);
+    txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_DATA, r);
     finish_failed(s);
 }
 
@@ -280,7 +271,7 @@ static void end_reply(mailout_smtp *s, const mailout_reply *r)
         finish_ok(s, r);
         return;
     }
-    txn_failed(s, refusal(r->code), MAILOUT_STAGE_END, r);
+    txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_END, r);
     finish_failed(s);
 }
 
@@ -297,7 +288,7 @@ static void bdat_reply(mailout_smtp *s, unsigned last, const mailout_reply *r)
         return;
     }
     if (r->code >= 400) {
-        txn_failed(s, refusal(r->code), last ? MAILOUT_STAGE_END : MAILOUT_STAGE_BODY, r);
+        txn_failed(s, smtp_refusal(r->code), last ? MAILOUT_STAGE_END : MAILOUT_STAGE_BODY, r);
         s->t.body_on = 0;
     }
     if (s->t.fail != MAILOUT_OK && !s->t.body_on && !smtp_awaits(s, OP_BDAT))
@@ -308,7 +299,7 @@ static void rset_reply(mailout_smtp *s, unsigned why, const mailout_reply *r)
 {
     if (r->code < 200 || r->code >= 300) {
         /* the server state is unknown now: end the session */
-        smtp_fail(s, refusal(r->code), MAILOUT_STAGE_RSET, r);
+        smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_RSET, r);
         return;
     }
     s->need_rset = 0;
