@@ -398,6 +398,45 @@ static void test_message_producer(void **state)
     mailout_msg_free(m);
 }
 
+/* Inside a multipart: a clean message/rfc822 goes 7bit between the
+ * delimiters; a line that looks like one of our boundaries is refused
+ * (it cannot be escaped without QP/base64). */
+static void test_message_in_multipart(void **state)
+{
+    (void)state;
+    static const char inner[] = "Subject: x\n\nb\n";
+    static const char nested[] = "Subject: x\r\n\r\n--=_abc\r\n";
+    for (int bad = 0; bad < 2; bad++) {
+        testutil_env te;
+        mailout_env env;
+        mailout_msg *m = msgtest_basic(&te, &env);
+        mailout_part *root, *p;
+        assert_status(MAILOUT_OK, mailout_part_new_multipart(m, NULL, MAILOUT_MULTIPART_MIXED, &root));
+        assert_status(MAILOUT_OK, mailout_part_new(m, root, &p));
+        assert_status(MAILOUT_OK, mailout_part_set_type(p, "message/rfc822"));
+        if (bad)
+            assert_status(MAILOUT_OK, mailout_part_set_data(p, nested, sizeof nested - 1));
+        else
+            assert_status(MAILOUT_OK, mailout_part_set_data(p, inner, sizeof inner - 1));
+        for (size_t w = 1; w <= 64; w++) {
+            size_t len = 0;
+            mailout_status st = msgtest_read_flags(m, MAILOUT_READ_8BIT, w, out_a, OUTCAP, &len);
+            assert_status(bad ? MAILOUT_E_INVAL : MAILOUT_DONE, st);
+            const char *part = "Content-Type: message/rfc822\r\n"
+                               "Content-Transfer-Encoding: 7bit\r\n"
+                               "\r\n"
+                               "Subject: x\r\n\r\nb\r\n\r\n--=_"; /* CRLF of the delimiter */
+            if (!bad) {
+                size_t n = strlen(part), i = 0;
+                while (i + n <= len && memcmp(out_a + i, part, n) != 0)
+                    i++;
+                assert_true(i + n <= len);
+            }
+        }
+        mailout_msg_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_message_rfc822),
         cmocka_unit_test(test_message_forced),
         cmocka_unit_test(test_message_producer),
+        cmocka_unit_test(test_message_in_multipart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
