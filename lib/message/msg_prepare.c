@@ -96,7 +96,6 @@ static mailout_encoding fallback_qp(void)
     return MAILOUT_ENABLE_QP ? MAILOUT_ENC_QP : MAILOUT_ENC_BASE64;
 }
 
-#if MAILOUT_ENABLE_MIME
 /* What a scan found, as the bits the choice depends on (kept per producer
  * part, see producer_facts). */
 #define FACT_SCANNED 1u  /* the facts below are known */
@@ -106,6 +105,28 @@ static mailout_encoding fallback_qp(void)
 #define FACT_8BIT 16u    /* a byte >= 0x80 */
 #define FACT_GAVE_UP 32u /* a producer was not scanned (no rewind, or AGAIN): nothing known */
 
+/* message/... (RFC 2046 §5.2.1, RFC 6532 §3.5): never QP or base64, only
+ * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
+ * Content that does not fit is refused by the reader's line filter as it
+ * is sent (p->strict: its errors are the content's, not a changed source). */
+static int is_message_type(const mailout_part *p)
+{
+    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
+}
+
+static mailout_encoding decide_message(const mailout_part *p, unsigned facts, unsigned flags)
+{
+    const char *sub = p->type.s + 8;
+    size_t sublen = p->type.len - 8;
+    if ((sublen == 7 && msg_name_eq(sub, 7, "partial")) || (sublen == 13 && msg_name_eq(sub, 13, "external-body")))
+        return MAILOUT_ENC_7BIT;
+    if (!(flags & MAILOUT_READ_8BIT))
+        return MAILOUT_ENC_7BIT;
+    /* without a scan, 8bit where the server takes it: 7-bit data fits too */
+    return (!(facts & FACT_SCANNED) || (facts & FACT_8BIT)) ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
+}
+
+#if MAILOUT_ENABLE_MIME
 static unsigned char scan_facts(mailout_scan *sc)
 {
     mailout_scan_final(sc);
@@ -182,27 +203,6 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
     }
 }
 
-/* message/... (RFC 2046 §5.2.1, RFC 6532 §3.5): never QP or base64, only
- * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
- * Content that does not fit is refused by the reader's line filter as it
- * is sent (p->strict: its errors are the content's, not a changed source). */
-static int is_message_type(const mailout_part *p)
-{
-    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
-}
-
-static mailout_encoding decide_message(const mailout_part *p, unsigned facts, unsigned flags)
-{
-    const char *sub = p->type.s + 8;
-    size_t sublen = p->type.len - 8;
-    if ((sublen == 7 && msg_name_eq(sub, 7, "partial")) || (sublen == 13 && msg_name_eq(sub, 13, "external-body")))
-        return MAILOUT_ENC_7BIT;
-    if (!(flags & MAILOUT_READ_8BIT))
-        return MAILOUT_ENC_7BIT;
-    /* without a scan, 8bit where the server takes it: 7-bit data fits too */
-    return (!(facts & FACT_SCANNED) || (facts & FACT_8BIT)) ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
-}
-
 /* A producer with rewind is scanned by the first read_start (or size) and
  * what it found is kept, so every later read makes the same choice (the
  * producer must give the same bytes each time; the reader's watch checks
@@ -246,18 +246,19 @@ static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
 
 static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
 {
-    p->strict = 0;
-#if MAILOUT_ENABLE_MIME
     int message = is_message_type(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
         return MAILOUT_E_INVAL; /* type set after the encoding */
     p->strict = (unsigned char)message;
-#endif
     if (p->forced != MAILOUT_ENC_AUTO) {
         p->enc = p->forced;
         return MAILOUT_OK;
     }
 #if !MAILOUT_ENABLE_MIME
+    if (message) {
+        p->enc = decide_message(p, 0, flags); /* not scanned: checked as sent */
+        return MAILOUT_OK;
+    }
     if (!msg_part_is_text(p)) {
         p->enc = MAILOUT_ENC_BASE64;
         return MAILOUT_OK;
