@@ -319,7 +319,20 @@ typedef mailout_status (*mailout_rewind_fn)(void *ctx);
  *        of bytes than declared fails the reader with MAILOUT_E_SOURCE.
  * @param rewind NULL if the data can be produced only once (then the
  *        message can be read only once, and text is encoded
- *        quoted-printable since it cannot be scanned first).
+ *        quoted-printable since it cannot be scanned first). With a
+ *        rewind, a text (or message/...) producer with AUTO encoding is
+ *        scanned by the first mailout_msg_read_start() or mailout_msg_size():
+ *        it is called until MAILOUT_DONE, then rewound, and the encoding is
+ *        chosen from what it produced like for a buffer (so it must produce
+ *        the same bytes every time; 7bit/8bit content is checked again as
+ *        it is sent, MAILOUT_E_SOURCE if it changed). What the scan found is
+ *        kept: later reads are not scanned again and make the same choice.
+ *        read_start cannot wait, so if the producer returns MAILOUT_AGAIN
+ *        during the scan, the scan stops and the part is quoted-printable
+ *        (for good, so every read gives the same bytes) as without rewind.
+ *        A producer that fails, or produces more or fewer bytes than
+ *        declared, during the scan fails read_start with MAILOUT_E_SOURCE
+ *        (the next read_start scans again).
  */
 MAILOUT_API mailout_status mailout_part_set_producer(mailout_part *p, mailout_producer_fn fn, mailout_rewind_fn rewind,
                                                      void *ctx, uint64_t size);
@@ -328,8 +341,9 @@ MAILOUT_API mailout_status mailout_part_set_producer(mailout_part *p, mailout_pr
  * @brief Media type "type/subtype" (tokens per RFC 2045 §5.1, no
  * parameters). Default text/plain. "text/..." bodies are treated as text:
  * line endings normalised to CRLF when sent 7bit, 8bit or quoted-printable
- * (base64 sends the bytes as they are). "multipart/..." is refused: use
- * mailout_part_new_multipart().
+ * (base64 sends the bytes as they are). "message/..." bodies (RFC 2046
+ * §5.2) are never quoted-printable or base64: see mailout_part_set_encoding().
+ * "multipart/..." is refused: use mailout_part_new_multipart().
  * @return MAILOUT_OK, MAILOUT_E_HEADER (syntax, controls), MAILOUT_E_LIMIT
  *         (longer than MAILOUT_MAX_MEDIA_TYPE_LEN), MAILOUT_E_NOMEM.
  */
@@ -373,16 +387,35 @@ typedef enum mailout_encoding {
  * @brief Force a Content-Transfer-Encoding.
  *
  * AUTO chooses per part: non-text types → base64; text from a producer
- * (which cannot be read twice) → quoted-printable; other text is scanned
- * first: NUL or other controls (DEL included) → base64; lines > 998, 8-bit
- * bytes without 8BITMIME, or a line starting "--=_" (could be mistaken for
- * a boundary) → quoted-printable; else 7bit (or 8bit with 8-bit bytes and
- * 8BITMIME). 7bit/8bit content is checked again while it is sent; if a
- * file changed since the scan the reader fails with MAILOUT_E_SOURCE.
+ * without rewind (which cannot be read twice), or whose scan met
+ * MAILOUT_AGAIN (see mailout_part_set_producer()) → quoted-printable; other
+ * text (buffers, files, producers with rewind) is scanned first: NUL or
+ * other controls (DEL included) → base64; lines > 998, 8-bit bytes without
+ * 8BITMIME, or a line starting "--=_" (could be mistaken for a boundary) →
+ * quoted-printable; else 7bit (or 8bit with 8-bit bytes and 8BITMIME).
+ * 7bit/8bit content is checked again while it is sent; if a file or
+ * producer changed since the scan the reader fails with MAILOUT_E_SOURCE.
  * Forcing 7bit/8bit on data that breaks its rules makes the reader fail
  * (MAILOUT_E_8BIT / MAILOUT_E_LINE_TOO_LONG / MAILOUT_E_INVAL for NUL or,
  * inside a multipart, a line starting "--=_") rather than send something
  * invalid.
+ *
+ * "message/..." types (message/rfc822, message/global, ...) may only be
+ * 7bit or 8bit (RFC 2046 §5.2.1, RFC 6532 §3.5): forcing QP or base64 on
+ * one is refused with MAILOUT_E_INVAL (here, or by read_start if the type
+ * is set after the encoding). AUTO gives 7bit, or 8bit when the content
+ * has 8-bit bytes and the reader has MAILOUT_READ_8BIT (a producer that
+ * cannot be scanned: 8bit whenever the reader has MAILOUT_READ_8BIT);
+ * message/partial and message/external-body are always 7bit (RFC 2046
+ * §5.2.2, §5.2.3). Content that does not fit fails the reader as it is
+ * sent, as for a forced 7bit/8bit: MAILOUT_E_8BIT (8-bit bytes without
+ * 8BITMIME), MAILOUT_E_LINE_TOO_LONG (a line > 998), MAILOUT_E_INVAL (NUL,
+ * or inside a multipart a line starting "--=_", which rules out a message
+ * made by mailout itself as a part of a multipart). Other controls are
+ * allowed (RFC 2045 §2.7). Line breaks are normalised to CRLF, as for text.
+ * @return MAILOUT_OK, MAILOUT_E_INVAL (unknown value; QP or base64 on a
+ *         message/... part), MAILOUT_E_UNSUPPORTED (QP without
+ *         MAILOUT_ENABLE_QP), MAILOUT_E_STATE.
  */
 MAILOUT_API mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc);
 
@@ -402,7 +435,10 @@ MAILOUT_API mailout_status mailout_part_add_header(mailout_part *p, const char *
  *
  * Freezes the message (setters then return MAILOUT_E_STATE), fills in Date
  * and Message-ID if absent, chooses boundaries and encodings (scanning text
- * buffers and files), and rewinds everything. May be called again to read
+ * buffers and files every time, and text producers with rewind the first
+ * time: see mailout_part_set_producer()), and rewinds everything. It never
+ * returns MAILOUT_AGAIN: a producer that says AGAIN during its scan makes
+ * its part quoted-printable. May be called again to read
  * the message again (MAILOUT_E_STATE if a producer without rewind was
  * already read from).
  *
@@ -417,7 +453,10 @@ MAILOUT_API mailout_status mailout_part_add_header(mailout_part *p, const char *
  *         sender, no recipient, no clock and no date, no randomness where
  *         needed, an empty multipart, a producer without rewind already
  *         read), MAILOUT_E_FILE (a text file cannot be scanned),
- *         MAILOUT_E_SOURCE (a rewind failed).
+ *         MAILOUT_E_SOURCE (a rewind failed; a producer failed or broke
+ *         its declared size during the scan), MAILOUT_E_INVAL (QP or
+ *         base64 forced on a message/... part). A first call that fails
+ *         leaves the message unfrozen, so it can be fixed.
  */
 MAILOUT_API mailout_status mailout_msg_read_start(mailout_msg *m, unsigned flags);
 
@@ -447,7 +486,8 @@ MAILOUT_API mailout_status mailout_msg_read(mailout_msg *m, unsigned char *buf, 
  *
  * Runs the same code as reading, over buffers and files (files are read,
  * except base64 parts whose size is known); producers count only when
- * base64-encoded with a declared size. Call before reading or after DONE:
+ * base64-encoded with a declared size (a text producer with rewind may be
+ * called by its one-time scan, see mailout_part_set_producer()). Call before reading or after DONE:
  * it leaves the message ready to read from its first byte.
  * @return MAILOUT_OK, MAILOUT_E_SIZE_UNKNOWN (a producer's size cannot be
  *         known without consuming it), or what read_start/read return.

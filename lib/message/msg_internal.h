@@ -74,6 +74,7 @@ struct mailout_part {
     void *prod_ctx;
     uint64_t prod_size;
     unsigned char consumed; /* a producer was called since the last rewind */
+    unsigned char facts;    /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
 
     /* header facts */
     msg_str type;     /* NULL = text/plain */
@@ -87,6 +88,7 @@ struct mailout_part {
 
     /* chosen by prepare */
     mailout_encoding enc;
+    unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
     char boundary[MSG_BOUNDARY_LEN + 1]; /* "" until generated */
 };
 

@@ -209,6 +209,7 @@ mailout_status mailout_part_set_producer(mailout_part *p, mailout_producer_fn fn
     p->rewind = rewind;
     p->prod_ctx = ctx;
     p->prod_size = size;
+    p->facts = 0;
     return MAILOUT_OK;
 }
 
@@ -280,6 +281,10 @@ mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc)
         return MAILOUT_E_INVAL;
     if (enc == MAILOUT_ENC_QP && !MAILOUT_ENABLE_QP)
         return MAILOUT_E_UNSUPPORTED;
+    /* RFC 2046 §5.2.1: message/... is never QP or base64 */
+    if ((enc == MAILOUT_ENC_QP || enc == MAILOUT_ENC_BASE64) && p->type.s && p->type.len > 8 &&
+        msg_name_eq(p->type.s, 8, "message/"))
+        return MAILOUT_E_INVAL;
     p->forced = enc;
     return MAILOUT_OK;
 }

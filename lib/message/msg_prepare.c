@@ -96,15 +96,53 @@ static mailout_encoding fallback_qp(void)
     return MAILOUT_ENABLE_QP ? MAILOUT_ENC_QP : MAILOUT_ENC_BASE64;
 }
 
-#if MAILOUT_ENABLE_MIME
-/* The table of message.h (mailout_part_set_encoding). */
-static mailout_encoding decide(const mailout_scan *sc, unsigned flags)
+/* What a scan found, as the bits the choice depends on (kept per producer
+ * part, see producer_facts). */
+#define FACT_SCANNED 1u  /* the facts below are known */
+#define FACT_BINARY 2u   /* NUL or another control */
+#define FACT_LONG 4u     /* a line > 998 */
+#define FACT_BOUNDARY 8u /* a line starting "--=_" */
+#define FACT_8BIT 16u    /* a byte >= 0x80 */
+#define FACT_GAVE_UP 32u /* a producer was not scanned (no rewind, or AGAIN): nothing known */
+
+/* message/... (RFC 2046 §5.2.1, RFC 6532 §3.5): never QP or base64, only
+ * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
+ * Content that does not fit is refused by the reader's line filter as it
+ * is sent (p->strict: its errors are the content's, not a changed source). */
+static int is_message_type(const mailout_part *p)
 {
-    if (sc->has_nul || sc->has_ctl)
+    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
+}
+
+static mailout_encoding decide_message(const mailout_part *p, unsigned facts, unsigned flags)
+{
+    const char *sub = p->type.s + 8;
+    size_t sublen = p->type.len - 8;
+    if ((sublen == 7 && msg_name_eq(sub, 7, "partial")) || (sublen == 13 && msg_name_eq(sub, 13, "external-body")))
+        return MAILOUT_ENC_7BIT;
+    if (!(flags & MAILOUT_READ_8BIT))
+        return MAILOUT_ENC_7BIT;
+    /* without a scan, 8bit where the server takes it: 7-bit data fits too */
+    return (!(facts & FACT_SCANNED) || (facts & FACT_8BIT)) ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
+}
+
+#if MAILOUT_ENABLE_MIME
+static unsigned char scan_facts(mailout_scan *sc)
+{
+    mailout_scan_final(sc);
+    return (unsigned char)(FACT_SCANNED | ((sc->has_nul || sc->has_ctl) ? FACT_BINARY : 0) |
+                           (sc->max_line > MSG_MAX_LINE ? FACT_LONG : 0) | (sc->boundary_like ? FACT_BOUNDARY : 0) |
+                           (sc->has_8bit ? FACT_8BIT : 0));
+}
+
+/* The table of message.h (mailout_part_set_encoding). */
+static mailout_encoding decide(unsigned facts, unsigned flags)
+{
+    if (facts & FACT_BINARY)
         return MAILOUT_ENC_BASE64;
-    if (sc->max_line > MSG_MAX_LINE || sc->boundary_like || (sc->has_8bit && !(flags & MAILOUT_READ_8BIT)))
+    if ((facts & (FACT_LONG | FACT_BOUNDARY)) || ((facts & FACT_8BIT) && !(flags & MAILOUT_READ_8BIT)))
         return fallback_qp();
-    return sc->has_8bit ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
+    return (facts & FACT_8BIT) ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
 }
 
 /* Scan a text file through the env's hooks (the reader is idle, so its
@@ -133,6 +171,60 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
     ops->close(m->env.ctx, fh);
     return st;
 }
+
+/* Scan a producer that can rewind (prepare rewinds it afterwards, since it
+ * is marked consumed). read_start cannot wait: if the producer says AGAIN
+ * the scan stops, *complete stays 0 and the caller falls back to an
+ * encoding that is safe without a scan. The declared size is checked, like
+ * the reader does, so a lying producer fails here already. */
+static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_scan *sc, int *complete)
+{
+    uint64_t total = 0;
+    *complete = 0;
+    if (p->consumed && p->rewind(p->prod_ctx) != MAILOUT_OK) /* read before: start over */
+        return MAILOUT_E_SOURCE;
+    p->consumed = 1;
+    for (;;) {
+        size_t got = 0;
+        mailout_status st = p->produce(p->prod_ctx, m->r.inbuf, sizeof m->r.inbuf, &got);
+        if (st == MAILOUT_AGAIN && got == 0)
+            return MAILOUT_OK;
+        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.inbuf || (st == MAILOUT_OK && !got))
+            return MAILOUT_E_SOURCE;
+        total += got;
+        if (p->prod_size != MAILOUT_SIZE_UNKNOWN &&
+            (total > p->prod_size || (st == MAILOUT_DONE && total != p->prod_size)))
+            return MAILOUT_E_SOURCE;
+        mailout_scan_update(sc, m->r.inbuf, got);
+        if (st == MAILOUT_DONE) {
+            *complete = 1;
+            return MAILOUT_OK;
+        }
+    }
+}
+
+/* A producer with rewind is scanned by the first read_start (or size) and
+ * what it found is kept, so every later read makes the same choice (the
+ * producer must give the same bytes each time; the reader's watch checks
+ * 7bit/8bit content as it is sent). If it said AGAIN during that scan, or
+ * has no rewind, nothing is known: text goes QP for good. */
+static mailout_status producer_facts(mailout_msg *m, mailout_part *p)
+{
+    if (p->facts)
+        return MAILOUT_OK;
+    p->facts = FACT_GAVE_UP;
+    if (!p->rewind)
+        return MAILOUT_OK;
+    mailout_scan sc;
+    int complete = 0;
+    mailout_scan_init(&sc);
+    mailout_status st = scan_producer(m, p, &sc, &complete);
+    if (st != MAILOUT_OK)
+        p->facts = 0; /* try again next time */
+    else if (complete)
+        p->facts = scan_facts(&sc);
+    return st;
+}
 #endif
 
 #if !MAILOUT_ENABLE_MIME
@@ -154,35 +246,53 @@ static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
 
 static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
 {
+    int message = is_message_type(p);
+    if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
+        return MAILOUT_E_INVAL; /* type set after the encoding */
+    p->strict = (unsigned char)message;
     if (p->forced != MAILOUT_ENC_AUTO) {
         p->enc = p->forced;
+        return MAILOUT_OK;
+    }
+#if !MAILOUT_ENABLE_MIME
+    if (message) {
+        p->enc = decide_message(p, 0, flags); /* not scanned: checked as sent */
         return MAILOUT_OK;
     }
     if (!msg_part_is_text(p)) {
         p->enc = MAILOUT_ENC_BASE64;
         return MAILOUT_OK;
     }
-#if !MAILOUT_ENABLE_MIME
     (void)m;
     p->enc = choose_text(p, flags);
     return MAILOUT_OK;
 #else
-    mailout_scan sc;
-    mailout_scan_init(&sc);
-    if (p->src == SRC_PRODUCER) {
-        /* cannot be read twice without waiting: QP is safe for any text */
-        p->enc = fallback_qp();
+    if (!message && !msg_part_is_text(p)) {
+        p->enc = MAILOUT_ENC_BASE64;
         return MAILOUT_OK;
     }
-    if (p->src == SRC_DATA) {
-        mailout_scan_update(&sc, p->data, p->data_len);
-    } else if (p->src == SRC_FILE) {
-        mailout_status st = scan_file(m, p, &sc);
+    mailout_scan sc;
+    unsigned facts = 0;
+    mailout_scan_init(&sc);
+    if (p->src == SRC_PRODUCER) {
+        mailout_status st = producer_facts(m, p);
         if (st != MAILOUT_OK)
             return st;
+        facts = p->facts;
+    } else {
+        if (p->src == SRC_DATA) {
+            mailout_scan_update(&sc, p->data, p->data_len);
+        } else if (p->src == SRC_FILE) {
+            mailout_status st = scan_file(m, p, &sc);
+            if (st != MAILOUT_OK)
+                return st;
+        }
+        facts = scan_facts(&sc);
     }
-    mailout_scan_final(&sc);
-    p->enc = decide(&sc, flags);
+    if (message)
+        p->enc = decide_message(p, facts, flags);
+    else
+        p->enc = (facts & FACT_SCANNED) ? decide(facts, flags) : fallback_qp(); /* QP: safe for any text */
     return MAILOUT_OK;
 #endif
 }
@@ -232,8 +342,9 @@ mailout_status mailout_msg_read_start(mailout_msg *m, unsigned flags)
     return msg_reader_begin(m, flags, 0);
 }
 
-/* Sizing reads nothing from producers: only base64 ones of declared size
- * can be counted (from the size alone). */
+/* Sizing reads nothing from producers (beyond the scan that fixes a text
+ * producer's encoding once): only base64 ones of declared size can be
+ * counted (from the size alone). */
 static mailout_status sizable(mailout_msg *m)
 {
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p))

@@ -225,18 +225,20 @@ static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned
     if (!MAILOUT_ENABLE_MIME || (p->enc != MAILOUT_ENC_7BIT && p->enc != MAILOUT_ENC_8BIT))
         return MAILOUT_OK;
     mailout_scan_update(&r->watch, in, n);
-    if (p->forced == MAILOUT_ENC_AUTO && (r->watch.boundary_like || r->watch.has_ctl))
+    int scanned = p->forced == MAILOUT_ENC_AUTO && !p->strict;
+    if (scanned && (r->watch.boundary_like || r->watch.has_ctl))
         return MAILOUT_E_SOURCE;
-    if (p->forced != MAILOUT_ENC_AUTO && p->parent && r->watch.boundary_like)
+    if (!scanned && p->parent && r->watch.boundary_like)
         return MAILOUT_E_INVAL;
     return MAILOUT_OK;
 }
 
 /* Errors of an encoder whose choice came from a scan mean the source
- * changed under us. */
+ * changed under us; a forced or message/... encoding was not vouched for
+ * by a scan, so its errors are the content's own. */
 static mailout_status encoder_error(const mailout_part *p, mailout_status st)
 {
-    return p->forced == MAILOUT_ENC_AUTO ? MAILOUT_E_SOURCE : st;
+    return p->forced == MAILOUT_ENC_AUTO && !p->strict ? MAILOUT_E_SOURCE : st;
 }
 
 static mailout_status next_input(mailout_msg *m, mailout_part *p)

@@ -133,8 +133,8 @@ def auto_cte(data, is_text, src, flags):
     """The automatic choice of message.h, computed independently."""
     if not is_text:
         return "base64"
-    if src.startswith("prod"):
-        return "quoted-printable"
+    # producers have a rewind here, so they are scanned like the rest
+    # (compose_tool's producers never say AGAIN during that first pass)
     if re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", data):
         return "base64"
     lines = re.split(rb"\r\n|\r|\n", data)

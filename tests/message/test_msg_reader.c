@@ -611,7 +611,8 @@ static void test_size(void **state)
             mailout_msg_free(m);
         }
     }
-    /* text through a producer: QP, size unknown without reading */
+    /* text through a producer that says AGAIN while read_start scans it:
+     * QP, size unknown without reading; the scan made one call */
     testutil_env te;
     mailout_env env;
     prod pr;
@@ -619,7 +620,7 @@ static void test_size(void **state)
     mailout_msg *m = with_source(&te, &env, SRC_PROD, data, sizeof data, MAILOUT_ENC_AUTO, NULL, &pr, NULL);
     assert_status(MAILOUT_E_SIZE_UNKNOWN, mailout_msg_size(m, 0, &size));
     assert_int_equal(size, 7);
-    assert_int_equal(pr.calls, 0);
+    assert_int_equal(pr.calls, 1);
     mailout_msg_free(m);
     unlink(path);
 }
@@ -636,7 +637,7 @@ static void test_read_twice(void **state)
     assert_status(MAILOUT_DONE, msgtest_read_flags(m, MAILOUT_READ_SMTP, 3, out_a, OUTCAP, &l1));
     assert_status(MAILOUT_DONE, msgtest_read_flags(m, MAILOUT_READ_SMTP, 5, out_b, OUTCAP, &l2));
     assert_bytes_equal(out_a, l1, out_b, l2);
-    assert_int_equal(pr.rewinds, 1);
+    assert_int_equal(pr.rewinds, 2); /* after the (given up) scan, and for the second read */
     /* half-read, then started again */
     size_t n;
     assert_status(MAILOUT_OK, mailout_msg_read_start(m, MAILOUT_READ_SMTP));
