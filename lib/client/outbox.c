@@ -74,39 +74,51 @@ void mailout_outbox_close(mailout_outbox *ob)
 /* enqueue                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The envelope text for @p m; returns its length (writes what fits). */
-static size_t header_text(const mailout_msg *m, unsigned flags, char *dst, size_t cap)
-{
+/* What the envelope header of a .msg blob says, from a message (enqueue)
+ * or from an entry being queued again for some recipients (requeue_rest);
+ * rcpt(ctx, i) gives recipient i, or NULL to leave it out. */
+typedef struct ob_hdr {
+    const char *from;
+    const char *(*rcpt)(const void *ctx, size_t i);
+    const void *ctx;
+    size_t nrcpt;
     unsigned notify;
-    mailout_dsn_ret ret;
-    const char *envid;
-    size_t i, n = mailout_msg_recipient_count(m), pos = 0;
-    pos = outbox_put_str(dst, pos, cap, "from ");
-    pos = outbox_put_str(dst, pos, cap, mailout_msg_envelope_from(m));
+    unsigned ret;
+    const char *envid; /* NULL or "" = none */
+    int smtputf8;
+    int is8;
+} ob_hdr;
+
+/* The envelope text; returns its length (writes what fits). */
+static size_t header_text(const ob_hdr *e, char *dst, size_t cap)
+{
+    size_t i, pos = outbox_put_str(dst, 0, cap, "from ");
+    pos = outbox_put_str(dst, pos, cap, e->from);
     pos = outbox_put_str(dst, pos, cap, "\n");
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < e->nrcpt; i++) {
+        const char *r = e->rcpt(e->ctx, i);
+        if (!r)
+            continue;
         pos = outbox_put_str(dst, pos, cap, "rcpt ");
-        pos = outbox_put_str(dst, pos, cap, mailout_msg_recipient(m, i));
+        pos = outbox_put_str(dst, pos, cap, r);
         pos = outbox_put_str(dst, pos, cap, "\n");
     }
-    mailout_msg_dsn(m, &notify, &ret, &envid);
     pos = outbox_put_str(dst, pos, cap, "dsn ");
-    pos = outbox_put_u64(dst, pos, cap, notify);
+    pos = outbox_put_u64(dst, pos, cap, e->notify);
     pos = outbox_put_str(dst, pos, cap, " ");
-    pos = outbox_put_u64(dst, pos, cap, (uint64_t)ret);
+    pos = outbox_put_u64(dst, pos, cap, e->ret);
     pos = outbox_put_str(dst, pos, cap, " ");
-    pos = outbox_put_str(dst, pos, cap, envid && *envid ? envid : "-");
-    pos = outbox_put_str(dst, pos, cap, "\nflags ");
-    pos = outbox_put_str(dst, pos, cap, mailout_msg_needs_smtputf8(m) ? "1 " : "0 ");
-    pos = outbox_put_str(dst, pos, cap, (flags & MAILOUT_READ_8BIT) && mailout_msg_is_8bit(m) ? "1" : "0");
-    pos = outbox_put_str(dst, pos, cap, "\n\n");
+    pos = outbox_put_str(dst, pos, cap, e->envid && *e->envid ? e->envid : "-");
+    pos = outbox_put_str(dst, pos, cap, e->smtputf8 ? "\nflags 1 " : "\nflags 0 ");
+    pos = outbox_put_str(dst, pos, cap, e->is8 ? "1\n\n" : "0\n\n");
     return pos;
 }
 
-/* Writes the magic line + envelope header through a bounded piece buffer. */
-static mailout_status write_header(mailout_outbox *ob, void *h, const mailout_msg *m, unsigned flags)
+/* Writes the magic line + envelope header (text from the allocator for
+ * as long as the write takes). */
+static mailout_status write_header(mailout_outbox *ob, void *h, const ob_hdr *e)
 {
-    size_t len = header_text(m, flags, NULL, 0), first;
+    size_t len = header_text(e, NULL, 0), first;
     char *text;
     mailout_status st;
     char line[48];
@@ -119,11 +131,16 @@ static mailout_status write_header(mailout_outbox *ob, void *h, const mailout_ms
     text = ob->alloc.alloc(ob->alloc.ctx, len + 1);
     if (!text)
         return MAILOUT_E_NOMEM;
-    header_text(m, flags, text, len + 1);
+    header_text(e, text, len + 1);
     st = ob->ops->write(ob->ctx, h, text, len);
     if (ob->alloc.release)
         ob->alloc.release(ob->alloc.ctx, text, len + 1);
     return st;
+}
+
+static const char *msg_rcpt(const void *ctx, size_t i)
+{
+    return mailout_msg_recipient(ctx, i);
 }
 
 /* Copies the message into the blob; returns the reader's or store's error. */
@@ -163,7 +180,14 @@ mailout_status mailout_outbox_enqueue(mailout_outbox *ob, mailout_msg *m, unsign
     st = ob->ops->create(ob->ctx, name, &h);
     if (st != MAILOUT_OK)
         return st;
-    st = write_header(ob, h, m, flags);
+    {
+        mailout_dsn_ret ret;
+        ob_hdr e = {mailout_msg_envelope_from(m), msg_rcpt, m, mailout_msg_recipient_count(m), 0, 0, NULL,
+                    mailout_msg_needs_smtputf8(m), (flags & MAILOUT_READ_8BIT) && mailout_msg_is_8bit(m)};
+        mailout_msg_dsn(m, &e.notify, &ret, &e.envid);
+        e.ret = (unsigned)ret;
+        st = write_header(ob, h, &e);
+    }
     if (st == MAILOUT_OK)
         st = spool_body(ob, h, m);
     if (st != MAILOUT_OK) {
@@ -336,28 +360,16 @@ static int retry_rcpt(uint16_t code)
     return code == 0 || (code >= 400 && code < 500);
 }
 
-/* Writes @p e's envelope text keeping only the recipients to retry. */
-static size_t retry_env_text(const ob_env *e, const uint16_t *codes, char *dst, size_t cap)
+/* The recipients of a partial delivery still to try (see requeue_rest). */
+typedef struct retry_set {
+    const ob_env *e;
+    const uint16_t *codes;
+} retry_set;
+
+static const char *retry_rcpt_at(const void *ctx, size_t i)
 {
-    size_t i, pos = outbox_put_str(dst, 0, cap, "from ");
-    pos = outbox_put_str(dst, pos, cap, e->from);
-    pos = outbox_put_str(dst, pos, cap, "\n");
-    for (i = 0; i < e->nrcpt; i++) {
-        if (!retry_rcpt(codes[i]))
-            continue;
-        pos = outbox_put_str(dst, pos, cap, "rcpt ");
-        pos = outbox_put_str(dst, pos, cap, e->rcpt[i]);
-        pos = outbox_put_str(dst, pos, cap, "\n");
-    }
-    pos = outbox_put_str(dst, pos, cap, "dsn ");
-    pos = outbox_put_u64(dst, pos, cap, e->notify);
-    pos = outbox_put_str(dst, pos, cap, " ");
-    pos = outbox_put_u64(dst, pos, cap, e->ret);
-    pos = outbox_put_str(dst, pos, cap, " ");
-    pos = outbox_put_str(dst, pos, cap, e->envid ? e->envid : "-");
-    pos = outbox_put_str(dst, pos, cap, e->smtputf8 ? "\nflags 1 " : "\nflags 0 ");
-    pos = outbox_put_str(dst, pos, cap, e->is8 ? "1\n\n" : "0\n\n");
-    return pos;
+    const retry_set *r = ctx;
+    return retry_rcpt(r->codes[i]) ? r->e->rcpt[i] : NULL;
 }
 
 /* Copies the message bytes of @p old (after its header) into @p h. */
@@ -399,32 +411,21 @@ static mailout_status copy_body(mailout_outbox *ob, const char *old, size_t skip
 static mailout_status requeue_rest(mailout_outbox *ob, const char *id, const ob_env *e, const uint16_t *codes,
                                    ob_state *s, int64_t now)
 {
-    char nid[MAILOUT_OUTBOX_ID_MAX], name[NAME_MAX_LEN], line[48];
-    size_t len = retry_env_text(e, codes, NULL, 0), first;
-    char *text;
+    char nid[MAILOUT_OUTBOX_ID_MAX], name[NAME_MAX_LEN];
+    retry_set rs = {e, codes};
+    ob_hdr hdr = {e->from, retry_rcpt_at, &rs, e->nrcpt, e->notify, e->ret, e->envid, e->smtputf8, e->is8};
     void *h;
     mailout_status st = outbox_make_id(ob, now, nid);
     if (st != MAILOUT_OK)
         return st;
-    text = ob->alloc.alloc(ob->alloc.ctx, len + 1);
-    if (!text)
-        return MAILOUT_E_NOMEM;
-    retry_env_text(e, codes, text, len + 1);
-    first = outbox_put_str(line, 0, sizeof line, OUTBOX_MAGIC);
-    first = outbox_put_u64(line, first, sizeof line, len);
-    line[first++] = '\n';
     outbox_make_name(name, "", nid, ".msg");
     st = ob->ops->create(ob->ctx, name, &h);
     if (st == MAILOUT_OK) {
-        st = ob->ops->write(ob->ctx, h, line, first);
-        if (st == MAILOUT_OK)
-            st = ob->ops->write(ob->ctx, h, text, len);
+        st = write_header(ob, h, &hdr);
         if (st == MAILOUT_OK)
             st = copy_body(ob, id, e->blob_hdr, h);
         st = st == MAILOUT_OK ? ob->ops->commit(ob->ctx, h) : (ob->ops->discard(ob->ctx, h), st);
     }
-    if (ob->alloc.release)
-        ob->alloc.release(ob->alloc.ctx, text, len + 1);
     /* The rest waits like any deferred entry (and keeps its age). */
     s->attempts++;
     s->unknown = 0;
