@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "encode/pend.h"
 #include "encode/line_internal.h"
 
 #include <mailout/encode.h>
@@ -71,15 +72,7 @@ static void line_put(mailout_line *f, const char *p, size_t n)
 /* Write what is left of f->pend; nonzero when all of it went out. */
 static int line_flush(mailout_line *f, mailout_stream *s)
 {
-    size_t n = MAILOUT_MIN((size_t)(f->npend - f->pendpos), s->avail_out);
-    memcpy(s->next_out, f->pend + f->pendpos, n);
-    s->next_out += n;
-    s->avail_out -= n;
-    f->pendpos = (unsigned char)(f->pendpos + n);
-    if (f->pendpos < f->npend)
-        return 0;
-    f->npend = f->pendpos = 0;
-    return 1;
+    return mailout_pend_flush(f->pend, &f->npend, &f->pendpos, s);
 }
 
 /* The done code for a data byte the flags refuse, or LINE_RUNNING. */

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "encode/pend.h"
 
 #include <mailout/encode.h>
 
@@ -232,15 +233,7 @@ static void qp_direct(mailout_qp *e, mailout_stream *s)
 /* Write what is left of e->pend; nonzero when all of it went out. */
 static int qp_flush(mailout_qp *e, mailout_stream *s)
 {
-    size_t n = MAILOUT_MIN((size_t)(e->npend - e->pendpos), s->avail_out);
-    memcpy(s->next_out, e->pend + e->pendpos, n);
-    s->next_out += n;
-    s->avail_out -= n;
-    e->pendpos = (unsigned char)(e->pendpos + n);
-    if (e->pendpos < e->npend)
-        return 0;
-    e->npend = e->pendpos = 0;
-    return 1;
+    return mailout_pend_flush(e->pend, &e->npend, &e->pendpos, s);
 }
 
 mailout_status mailout_qp_encode(mailout_qp *e, mailout_stream *s, int end)
