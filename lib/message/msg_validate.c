@@ -77,14 +77,8 @@ static int is_domain_char(unsigned char c)
 
 static int domain_ok(const unsigned char *s, size_t len)
 {
-    if (len >= 2 && s[0] == '[') {
-        if (s[len - 1] != ']')
-            return 0;
-        for (size_t i = 1; i + 1 < len; i++)
-            if (s[i] <= 32 || s[i] >= 127 || s[i] == '[' || s[i] == ']' || s[i] == '\\')
-                return 0;
-        return len > 2;
-    }
+    if (len >= 1 && s[0] == '[')
+        return mailout_addr_literal_ok(s, len);
     return dotted_ok(s, len, is_domain_char);
 }
 

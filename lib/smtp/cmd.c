@@ -26,7 +26,9 @@ static int quoted_local_ok(const unsigned char *p, size_t len)
         unsigned char c = p[i];
         if (c < 0x20 || c == 0x7f)
             return 0;
-        if (c == '"')
+        /* '<' and '>' are qtext, but a server that ends the path at the
+         * first '>' would read the rest as parameters */
+        if (c == '"' || c == '<' || c == '>')
             return 0;
         if (c == '\\') {
             if (i + 2 >= len || p[i + 1] < 0x20 || p[i + 1] == 0x7f)
@@ -51,14 +53,8 @@ static int domain_ok(const unsigned char *p, size_t len)
 {
     if (len == 0 || len > 255)
         return 0;
-    if (p[0] == '[') {
-        if (len < 3 || p[len - 1] != ']')
-            return 0;
-        for (size_t i = 1; i + 1 < len; i++)
-            if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '[' || p[i] == ']' || p[i] == '\\')
-                return 0;
-        return 1;
-    }
+    if (p[0] == '[')
+        return mailout_addr_literal_ok(p, len);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -126,6 +126,10 @@ static void test_envelope_injection(void **state)
         "<a@b.c>", "<<a@b.c>>", "a@b.c>x", "a@b.c> NOTIFY=SUCCESS\r\nRSET", "a@b.c NOTIFY=SUCCESS", "",
         "abc", "@b.c", "a@", "a@b c", "\"a@b.c", "\"a\"b\"@c.d", "a(x)@b.c", "a@[1.2.3.4", "a@b_c.d",
         "a@b.c\t", "\xff@b.c", "\xc3@b.c", "a@\xc0\xaf.c",
+        /* a '>' inside a literal or a quoted local part would end the path
+         * early for a server that looks for the first '>' (fuzzer find) */
+        "a@[x>SIZE=1]", "a@[1.2.3.4>]", "a@[<]", "a@[1.2.3.4] ", "a@[a\\b]", "a@[a_b]", "a@[]",
+        "\"a>b\"@c.d", "\"a<b\"@c.d",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         submit_refused("alice@example.com", bad[i], MAILOUT_E_ADDRESS, NULL);
@@ -158,6 +162,18 @@ static void test_envelope_injection(void **state)
         hrun_go(r, script, &m, 0);
         hrun_free(r);
         free(r);
+    }
+}
+
+static void test_address_literals(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"a@[127.0.0.1]", "a@[IPv6:2001:db8::1]", "a@[IPv6:::ffff:10.0.0.1]",
+                                       "a@[x-tag:abc.def]"};
+    reset();
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        submit_refused("alice@example.com", good[i], MAILOUT_OK, NULL);
+        submit_refused(good[i], "bob@example.org", MAILOUT_OK, NULL);
     }
 }
 
@@ -319,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_mail_params),
         cmocka_unit_test(test_null_sender_and_quoted),
         cmocka_unit_test(test_envelope_injection),
+        cmocka_unit_test(test_address_literals),
         cmocka_unit_test(test_address_limits),
         cmocka_unit_test(test_smtputf8_required),
         cmocka_unit_test(test_size_refusal),
