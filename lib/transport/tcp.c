@@ -307,10 +307,57 @@ static void tcp_turn_to_input(mailout_tcp *c)
         tcp_cork(c, 0);
 }
 
+/* Kept out of line: the waiting half of tcp_send runs once per full
+ * socket buffer, and inlined it gave every write the prologue of a
+ * function with a poll() loop (six saved registers and a stack frame). */
+#if defined(__GNUC__)
+#define TCP_SLOW_PATH __attribute__((noinline, cold))
+#else
+#define TCP_SLOW_PATH
+#endif
+
+/* One send() of up to @p len bytes: > 0 bytes taken, 0 would block
+ * (EAGAIN), < 0 the error status. errno is read only when send() failed. */
+static ptrdiff_t tcp_send_once(mailout_tcp *c, const unsigned char *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            /* A short write means the send buffer is full: the next
+             * send() would only fail with EAGAIN, so the next call waits
+             * (or says "would block") without that system call. */
+            c->full = (size_t)n < len;
+            return (ptrdiff_t)n;
+        }
+        if (n == 0)
+            return MAILOUT_E_IO; /* impossible for len > 0 */
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return errno_status(errno);
+    }
+}
+
+/* Blocking mode, the socket is full: poll, then send, until the deadline. */
+static TCP_SLOW_PATH ptrdiff_t tcp_send_wait(mailout_tcp *c, const unsigned char *buf, size_t len)
+{
+    uint64_t deadline = now_ms() + c->io_timeout_ms;
+    for (;;) {
+        int r = poll_until(c->fd, POLLOUT, deadline);
+        if (r == 0)
+            return MAILOUT_E_TIMEOUT;
+        if (r < 0)
+            return MAILOUT_E_IO;
+        ptrdiff_t n = tcp_send_once(c, buf, len);
+        if (n != 0)
+            return n;
+    }
+}
+
 static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
 {
     mailout_tcp *c = ctx;
-    uint64_t deadline = 0;
     if (c->fd < 0)
         return MAILOUT_E_STATE;
     if (len == 0)
@@ -320,34 +367,15 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
     if (c->sending && !c->corked)
         tcp_cork(c, 1);
     c->sending = 1;
-    for (;;) {
-        /* A short write means the send buffer is full: the next send()
-         * would only fail with EAGAIN, so wait (or say "would block")
-         * without that system call. */
-        if (!c->full) {
-            ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-            if (n > 0) {
-                c->full = (size_t)n < len;
-                return (ptrdiff_t)n;
-            }
-            if (n == 0)
-                return MAILOUT_E_IO; /* impossible for len > 0 */
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return errno_status(errno);
-        }
-        c->full = 0;
-        if (c->nonblocking)
-            return 0;
-        if (deadline == 0)
-            deadline = now_ms() + c->io_timeout_ms;
-        int r = poll_until(c->fd, POLLOUT, deadline);
-        if (r == 0)
-            return MAILOUT_E_TIMEOUT;
-        if (r < 0)
-            return MAILOUT_E_IO;
+    if (!c->full) {
+        ptrdiff_t n = tcp_send_once(c, buf, len);
+        if (n != 0)
+            return n;
     }
+    c->full = 0;
+    if (c->nonblocking)
+        return 0;
+    return tcp_send_wait(c, buf, len);
 }
 
 static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -523,6 +524,67 @@ static void test_nonblocking(void **state)
     close_pair(&p);
 }
 
+static unsigned char pattern_byte(size_t i)
+{
+    return (unsigned char)(i * 7u + i / 251u);
+}
+
+/* Blocking mode with a peer that starts reading late: sends fill the
+ * socket, then wait for room (poll) and go on; each call takes 1..len
+ * bytes and the peer receives exactly the stream, in order. The peer is a
+ * child process that checks the bytes and exits 0. */
+static void test_blocking_send_waits_for_room(void **state)
+{
+    (void)state;
+    enum { TOTAL = 8 << 20, CHUNK = 256 };
+    pair p;
+    open_pair(&p, 0, 10000);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static unsigned char in[65536];
+        size_t got = 0;
+        int bad = 0;
+        unsigned w = 0;
+        close(p.lfd);
+        close(p.t.pollfd(p.t.ctx, &w)); /* the client end: else no EOF */
+        usleep(200 * 1000); /* let the sender fill the buffers first */
+        while (got < TOTAL) {
+            ssize_t n = recv(p.sfd, in, sizeof in, 0);
+            if (n <= 0)
+                _exit(2);
+            for (ssize_t i = 0; i < n; i++)
+                bad |= in[i] != pattern_byte(got + (size_t)i);
+            got += (size_t)n;
+        }
+        _exit(bad ? 1 : (recv(p.sfd, in, 1, 0) == 0 ? 0 : 3));
+    }
+    close(p.sfd);
+    p.sfd = -1;
+    static unsigned char out[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        out[i] = pattern_byte(i);
+    size_t off = 0;
+    uint64_t longest = 0;
+    while (off < TOTAL) {
+        size_t len = TOTAL - off < CHUNK ? TOTAL - off : CHUNK;
+        uint64_t t0 = mono_ms();
+        ptrdiff_t n = p.t.send(p.t.ctx, out + off, len);
+        uint64_t took = mono_ms() - t0;
+        if (took > longest)
+            longest = took;
+        assert_true(n > 0 && (size_t)n <= len);
+        off += (size_t)n;
+    }
+    assert_true(longest >= 50); /* some call waited for the late reader */
+    p.t.close(p.t.ctx);
+    int status = -1;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close_pair(&p);
+}
+
 static int is_ldh_fqdn(const char *s)
 {
     if (!strchr(s, '.') || s[0] == '.' || s[0] == '[')
@@ -642,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_peer_close),
         cmocka_unit_test(test_no_sigpipe),
         cmocka_unit_test(test_nonblocking),
+        cmocka_unit_test(test_blocking_send_waits_for_room),
         cmocka_unit_test(test_ehlo_name),
         cmocka_unit_test(test_allocator),
     };
