@@ -104,6 +104,8 @@ static mailout_encoding fallback_qp(void)
 #define FACT_BOUNDARY 8u /* a line starting "--=_" */
 #define FACT_8BIT 16u    /* a byte >= 0x80 */
 #define FACT_GAVE_UP 32u /* a producer was not scanned (no rewind, or AGAIN): nothing known */
+#define FACT_DELIM 64u   /* message/...: a line starts with an enclosing delimiter */
+#define FACT_REDRAWN 128u /* boundaries drawn again since the scan: lines checked as sent */
 
 /* message/... (RFC 2046 §5.2.1, RFC 6532 §3.5): never QP or base64, only
  * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
@@ -127,12 +129,20 @@ static mailout_encoding decide_message(const mailout_part *p, unsigned facts, un
 }
 
 #if MAILOUT_ENABLE_MIME
-static unsigned char scan_facts(mailout_scan *sc)
+/* d: the enclosing delimiters, followed for message/... content only */
+static unsigned char scan_facts(mailout_scan *sc, const msg_delim *d)
 {
     mailout_scan_final(sc);
     return (unsigned char)(FACT_SCANNED | ((sc->has_nul || sc->has_ctl) ? FACT_BINARY : 0) |
                            (sc->max_line > MSG_MAX_LINE ? FACT_LONG : 0) | (sc->boundary_like ? FACT_BOUNDARY : 0) |
-                           (sc->has_8bit ? FACT_8BIT : 0));
+                           (sc->has_8bit ? FACT_8BIT : 0) | (d && d->hit ? FACT_DELIM : 0));
+}
+
+static void scan_chunk(mailout_scan *sc, msg_delim *d, const mailout_part *p, const unsigned char *s, size_t n)
+{
+    mailout_scan_update(sc, s, n);
+    if (d)
+        msg_delim_update(d, p, s, n);
 }
 
 /* The table of message.h (mailout_part_set_encoding). */
@@ -147,7 +157,7 @@ static mailout_encoding decide(unsigned facts, unsigned flags)
 
 /* Scan a text file through the env's hooks (the reader is idle, so its
  * input buffer is free). */
-static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_scan *sc)
+static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_scan *sc, msg_delim *d)
 {
     const mailout_file_ops *ops = m->env.files;
     void *fh = NULL;
@@ -162,7 +172,7 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
             st = MAILOUT_E_FILE; /* AGAIN included: read_start cannot wait */
             break;
         }
-        mailout_scan_update(sc, m->r.inbuf, got);
+        scan_chunk(sc, d, p, m->r.inbuf, got);
         if (st == MAILOUT_DONE) {
             st = MAILOUT_OK;
             break;
@@ -177,7 +187,8 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
  * the scan stops, *complete stays 0 and the caller falls back to an
  * encoding that is safe without a scan. The declared size is checked, like
  * the reader does, so a lying producer fails here already. */
-static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_scan *sc, int *complete)
+static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_scan *sc, msg_delim *d,
+                                    int *complete)
 {
     uint64_t total = 0;
     *complete = 0;
@@ -195,7 +206,7 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
         if (p->prod_size != MAILOUT_SIZE_UNKNOWN &&
             (total > p->prod_size || (st == MAILOUT_DONE && total != p->prod_size)))
             return MAILOUT_E_SOURCE;
-        mailout_scan_update(sc, m->r.inbuf, got);
+        scan_chunk(sc, d, p, m->r.inbuf, got);
         if (st == MAILOUT_DONE) {
             *complete = 1;
             return MAILOUT_OK;
@@ -216,13 +227,15 @@ static mailout_status producer_facts(mailout_msg *m, mailout_part *p)
     if (!p->rewind)
         return MAILOUT_OK;
     mailout_scan sc;
+    msg_delim d, *dp = is_message_type(p) ? &d : NULL;
     int complete = 0;
     mailout_scan_init(&sc);
-    mailout_status st = scan_producer(m, p, &sc, &complete);
+    msg_delim_init(&d, p);
+    mailout_status st = scan_producer(m, p, &sc, dp, &complete);
     if (st != MAILOUT_OK)
         p->facts = 0; /* try again next time */
     else if (complete)
-        p->facts = scan_facts(&sc);
+        p->facts = scan_facts(&sc, dp);
     return st;
 }
 #endif
@@ -244,13 +257,16 @@ static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
 }
 #endif
 
-static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
+/* *hit: set to p when it is message/... content with a line that starts
+ * with an enclosing delimiter. */
+static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags, mailout_part **hit)
 {
     int message = is_message_type(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
         return MAILOUT_E_INVAL; /* type set after the encoding */
     p->strict = (unsigned char)message;
-    if (p->forced != MAILOUT_ENC_AUTO) {
+    /* forced or not, message/... in a multipart is scanned for delimiters */
+    if (p->forced != MAILOUT_ENC_AUTO && !(MAILOUT_ENABLE_MIME && message && p->parent)) {
         p->enc = p->forced;
         return MAILOUT_OK;
     }
@@ -264,6 +280,7 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         return MAILOUT_OK;
     }
     (void)m;
+    (void)hit;
     p->enc = choose_text(p, flags);
     return MAILOUT_OK;
 #else
@@ -272,8 +289,10 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         return MAILOUT_OK;
     }
     mailout_scan sc;
+    msg_delim d, *dp = message ? &d : NULL;
     unsigned facts = 0;
     mailout_scan_init(&sc);
+    msg_delim_init(&d, p);
     if (p->src == SRC_PRODUCER) {
         mailout_status st = producer_facts(m, p);
         if (st != MAILOUT_OK)
@@ -281,29 +300,33 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         facts = p->facts;
     } else {
         if (p->src == SRC_DATA) {
-            mailout_scan_update(&sc, p->data, p->data_len);
+            scan_chunk(&sc, dp, p, p->data, p->data_len);
         } else if (p->src == SRC_FILE) {
-            mailout_status st = scan_file(m, p, &sc);
+            mailout_status st = scan_file(m, p, &sc, dp);
             if (st != MAILOUT_OK)
                 return st;
         }
-        facts = scan_facts(&sc);
+        facts = scan_facts(&sc, dp);
     }
-    if (message)
-        p->enc = decide_message(p, facts, flags);
-    else
+    if (message) {
+        if ((facts & (FACT_SCANNED | FACT_REDRAWN)) == FACT_SCANNED)
+            p->strict = MSG_STRICT_SCANNED;
+        if (facts & FACT_DELIM)
+            *hit = p;
+        p->enc = p->forced != MAILOUT_ENC_AUTO ? p->forced : decide_message(p, facts, flags);
+    } else
         p->enc = (facts & FACT_SCANNED) ? decide(facts, flags) : fallback_qp(); /* QP: safe for any text */
     return MAILOUT_OK;
 #endif
 }
 
-static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
+static mailout_status choose_encodings(mailout_msg *m, unsigned flags, mailout_part **hit)
 {
     m->is_8bit = 0;
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
         if (p->multipart)
             continue;
-        mailout_status st = choose_encoding(m, p, flags);
+        mailout_status st = choose_encoding(m, p, flags, hit);
         if (st != MAILOUT_OK)
             return st;
         if (p->enc == MAILOUT_ENC_8BIT)
@@ -312,6 +335,38 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
     m->empty.enc = MAILOUT_ENC_7BIT;
     return MAILOUT_OK;
 }
+
+#if MAILOUT_ENABLE_MIME
+/* Redraws before giving up: a good random source needs one at most (the
+ * content could only collide with boundaries it has seen); a poor one may
+ * repeat a few it drew for the forwarded message. */
+#define MSG_REDRAWS 8
+
+/* message/... content is sent as it is, so no line of it may start with
+ * the delimiter of a multipart around it (RFC 2046 §5.1.1). Until the
+ * boundaries are kept (the first successful prepare) those around such a
+ * part are drawn again; afterwards a collision means the content changed
+ * since. Buffers and files are scanned again against the new boundaries;
+ * producers are scanned only once, so theirs are checked as they are sent. */
+static mailout_status boundaries_and_encodings(mailout_msg *m, unsigned flags)
+{
+    for (unsigned tries = 0;; tries++) {
+        mailout_part *hit = NULL;
+        mailout_status st = fix_boundaries(m);
+        if (st != MAILOUT_OK || (st = choose_encodings(m, flags, &hit)) != MAILOUT_OK || !hit)
+            return st;
+        if (m->frozen)
+            return MAILOUT_E_SOURCE;
+        if (tries == MSG_REDRAWS)
+            return MAILOUT_E_INTERNAL;
+        for (mailout_part *a = hit->parent; a; a = a->parent)
+            a->boundary[0] = '\0';
+        for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p))
+            if (p->src == SRC_PRODUCER && p->facts)
+                p->facts = (unsigned char)((p->facts & ~FACT_DELIM) | FACT_REDRAWN);
+    }
+}
+#endif
 
 mailout_status msg_prepare(mailout_msg *m, unsigned flags)
 {
@@ -323,11 +378,11 @@ mailout_status msg_prepare(mailout_msg *m, unsigned flags)
     if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
         return st;
 #if MAILOUT_ENABLE_MIME
-    if ((st = fix_boundaries(m)) != MAILOUT_OK)
-        return st;
+    st = boundaries_and_encodings(m, flags);
+#else
+    st = choose_encodings(m, flags, NULL);
 #endif
-    if ((st = choose_encodings(m, flags)) != MAILOUT_OK ||
-        (st = rewind_producers(m)) != MAILOUT_OK)
+    if (st != MAILOUT_OK || (st = rewind_producers(m)) != MAILOUT_OK)
         return st;
     m->frozen = 1;
     return MAILOUT_OK;
