@@ -422,13 +422,12 @@ typedef enum mailout_encoding {
  * more). Content that can be scanned (buffers, files, producers with
  * rewind; forced 7bit/8bit too) is scanned by read_start, and the
  * boundaries around a part whose content has such a line are drawn again
- * (only until they are kept: see mailout_msg_read_start()). A producer
- * without rewind, or one that said MAILOUT_AGAIN during its scan, is
- * checked as it is sent: such a line fails the reader with
- * MAILOUT_E_INVAL (MAILOUT_E_SOURCE for scanned content that changed), and
- * the end of the message is never produced. Producers are scanned once:
- * against boundaries drawn again after their scan they are checked as
- * they are sent, like those without rewind.
+ * (only until they are kept: see mailout_msg_read_start()). Every
+ * message/... part is also checked as it is sent, which is all there is
+ * for a producer without rewind, one that said MAILOUT_AGAIN during its
+ * scan, or one scanned before the boundaries around it were drawn again
+ * (producers are scanned once): such a line fails the reader with
+ * MAILOUT_E_INVAL, and the end of the message is never produced.
  * @return MAILOUT_OK, MAILOUT_E_INVAL (unknown value; QP or base64 on a
  *         message/... part), MAILOUT_E_UNSUPPORTED (QP without
  *         MAILOUT_ENABLE_QP), MAILOUT_E_STATE.

@@ -88,16 +88,14 @@ struct mailout_part {
 
     /* chosen by prepare */
     mailout_encoding enc;
-    unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's;
-                           * MSG_STRICT_SCANNED: and checked for enclosing delimiters by prepare */
+    unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
     char boundary[MSG_BOUNDARY_LEN + 1]; /* "" until generated */
 };
-
-#define MSG_STRICT_SCANNED 2
 
 /* Where a line of message/... content stands against the delimiters of the
  * multiparts around its part (msg_part.c). */
 typedef struct msg_delim {
+    const mailout_part *top;  /* the part's parent; NULL: nothing to follow */
     const mailout_part *cand; /* nearest ancestor the line still starts like; NULL: none */
     unsigned char pos;        /* bytes of the line matched so far */
     unsigned char hit;        /* a line started with "--" + an ancestor's boundary */
@@ -229,9 +227,10 @@ void msg_part_free_tree(mailout_msg *m, mailout_part *p);
 int msg_part_is_text(const mailout_part *p);
 /* Pre-order successor in the tree (NULL after the last). */
 mailout_part *msg_part_next_preorder(mailout_part *p);
-/* Lines of p's content against the delimiters of p's ancestors (MIME only). */
-void msg_delim_init(msg_delim *d, const mailout_part *p);
-void msg_delim_update(msg_delim *d, const mailout_part *p, const unsigned char *s, size_t n);
+/* Lines of a part's content against the delimiters of parent and its
+ * ancestors (parent NULL: nothing is followed). MIME only. */
+void msg_delim_init(msg_delim *d, const mailout_part *parent);
+void msg_delim_update(msg_delim *d, const unsigned char *s, size_t n);
 
 /* ---- msg_date.c ---- */
 /* "Sun, 22 Nov 2026 14:55:40 +0000" into out (>= 32 bytes); returns length. */

@@ -46,9 +46,9 @@ mailout_part *msg_part_next_preorder(mailout_part *p)
 }
 
 #if MAILOUT_ENABLE_MIME
-void msg_delim_init(msg_delim *d, const mailout_part *p)
+void msg_delim_init(msg_delim *d, const mailout_part *parent)
 {
-    d->cand = p->parent;
+    d->top = d->cand = parent;
     d->pos = 0;
     d->hit = 0;
 }
@@ -64,11 +64,11 @@ static char delim_char(const mailout_part *a, unsigned i)
  * Each line is followed against the nearest ancestor it still matches; if
  * that one differs at a byte, one further up whose delimiter starts with
  * the same bytes so far may take over (nearer ones failed already). */
-void msg_delim_update(msg_delim *d, const mailout_part *p, const unsigned char *s, size_t n)
+void msg_delim_update(msg_delim *d, const unsigned char *s, size_t n)
 {
-    for (size_t i = 0; i < n && !d->hit; i++) {
+    for (size_t i = 0; i < n && d->top && !d->hit; i++) {
         if (s[i] == '\r' || s[i] == '\n') {
-            d->cand = p->parent;
+            d->cand = d->top;
             d->pos = 0;
             continue;
         }

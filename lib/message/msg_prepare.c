@@ -2,7 +2,8 @@
  *
  * Preparing a message fixes everything that must be the same on every
  * read: the Date, the Message-ID and the boundaries are made once (the
- * first time) and kept; transfer encodings are chosen per read (they
+ * first time; boundaries again while message/... content collides with
+ * them) and kept; transfer encodings are chosen per read (they
  * depend on MAILOUT_READ_8BIT) from a scan of buffers and text files. */
 #include <string.h>
 
@@ -105,7 +106,6 @@ static mailout_encoding fallback_qp(void)
 #define FACT_8BIT 16u    /* a byte >= 0x80 */
 #define FACT_GAVE_UP 32u /* a producer was not scanned (no rewind, or AGAIN): nothing known */
 #define FACT_DELIM 64u   /* message/...: a line starts with an enclosing delimiter */
-#define FACT_REDRAWN 128u /* boundaries drawn again since the scan: lines checked as sent */
 
 /* message/... (RFC 2046 §5.2.1, RFC 6532 §3.5): never QP or base64, only
  * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
@@ -135,14 +135,20 @@ static unsigned char scan_facts(mailout_scan *sc, const msg_delim *d)
     mailout_scan_final(sc);
     return (unsigned char)(FACT_SCANNED | ((sc->has_nul || sc->has_ctl) ? FACT_BINARY : 0) |
                            (sc->max_line > MSG_MAX_LINE ? FACT_LONG : 0) | (sc->boundary_like ? FACT_BOUNDARY : 0) |
-                           (sc->has_8bit ? FACT_8BIT : 0) | (d && d->hit ? FACT_DELIM : 0));
+                           (sc->has_8bit ? FACT_8BIT : 0) | (d->hit ? FACT_DELIM : 0));
 }
 
-static void scan_chunk(mailout_scan *sc, msg_delim *d, const mailout_part *p, const unsigned char *s, size_t n)
+static void scan_chunk(mailout_scan *sc, msg_delim *d, const unsigned char *s, size_t n)
 {
     mailout_scan_update(sc, s, n);
-    if (d)
-        msg_delim_update(d, p, s, n);
+    msg_delim_update(d, s, n);
+}
+
+/* Only message/... content is checked for the delimiters around it. */
+static void scan_init(mailout_scan *sc, msg_delim *d, const mailout_part *p)
+{
+    mailout_scan_init(sc);
+    msg_delim_init(d, is_message_type(p) ? p->parent : NULL);
 }
 
 /* The table of message.h (mailout_part_set_encoding). */
@@ -172,7 +178,7 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
             st = MAILOUT_E_FILE; /* AGAIN included: read_start cannot wait */
             break;
         }
-        scan_chunk(sc, d, p, m->r.inbuf, got);
+        scan_chunk(sc, d, m->r.inbuf, got);
         if (st == MAILOUT_DONE) {
             st = MAILOUT_OK;
             break;
@@ -206,7 +212,7 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
         if (p->prod_size != MAILOUT_SIZE_UNKNOWN &&
             (total > p->prod_size || (st == MAILOUT_DONE && total != p->prod_size)))
             return MAILOUT_E_SOURCE;
-        scan_chunk(sc, d, p, m->r.inbuf, got);
+        scan_chunk(sc, d, m->r.inbuf, got);
         if (st == MAILOUT_DONE) {
             *complete = 1;
             return MAILOUT_OK;
@@ -227,15 +233,14 @@ static mailout_status producer_facts(mailout_msg *m, mailout_part *p)
     if (!p->rewind)
         return MAILOUT_OK;
     mailout_scan sc;
-    msg_delim d, *dp = is_message_type(p) ? &d : NULL;
+    msg_delim d;
     int complete = 0;
-    mailout_scan_init(&sc);
-    msg_delim_init(&d, p);
-    mailout_status st = scan_producer(m, p, &sc, dp, &complete);
+    scan_init(&sc, &d, p);
+    mailout_status st = scan_producer(m, p, &sc, &d, &complete);
     if (st != MAILOUT_OK)
         p->facts = 0; /* try again next time */
     else if (complete)
-        p->facts = scan_facts(&sc, dp);
+        p->facts = scan_facts(&sc, &d);
     return st;
 }
 #endif
@@ -257,9 +262,26 @@ static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
 }
 #endif
 
-/* *hit: set to p when it is message/... content with a line that starts
- * with an enclosing delimiter. */
-static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags, mailout_part **hit)
+#if MAILOUT_ENABLE_MIME
+/* message/... content is sent as it is, so no line of it may start with
+ * the delimiter of a multipart around it (RFC 2046 §5.1.1): the boundaries
+ * around p are drawn again (MAILOUT_AGAIN tells prepare), but only until
+ * they are kept (the first successful prepare); after that the content
+ * changed since. A producer is scanned only once: its lines are checked
+ * against the new boundaries as they are sent. */
+static mailout_status redraw_around(const mailout_msg *m, mailout_part *p)
+{
+    if (m->frozen)
+        return MAILOUT_E_SOURCE;
+    for (mailout_part *a = p->parent; a; a = a->parent)
+        a->boundary[0] = '\0';
+    p->facts &= (unsigned char)~FACT_DELIM;
+    return MAILOUT_AGAIN;
+}
+#endif
+
+/* MAILOUT_AGAIN: boundaries to draw again (see redraw_around). */
+static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
 {
     int message = is_message_type(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
@@ -280,7 +302,6 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         return MAILOUT_OK;
     }
     (void)m;
-    (void)hit;
     p->enc = choose_text(p, flags);
     return MAILOUT_OK;
 #else
@@ -289,10 +310,9 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         return MAILOUT_OK;
     }
     mailout_scan sc;
-    msg_delim d, *dp = message ? &d : NULL;
+    msg_delim d;
     unsigned facts = 0;
-    mailout_scan_init(&sc);
-    msg_delim_init(&d, p);
+    scan_init(&sc, &d, p);
     if (p->src == SRC_PRODUCER) {
         mailout_status st = producer_facts(m, p);
         if (st != MAILOUT_OK)
@@ -300,19 +320,17 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         facts = p->facts;
     } else {
         if (p->src == SRC_DATA) {
-            scan_chunk(&sc, dp, p, p->data, p->data_len);
+            scan_chunk(&sc, &d, p->data, p->data_len);
         } else if (p->src == SRC_FILE) {
-            mailout_status st = scan_file(m, p, &sc, dp);
+            mailout_status st = scan_file(m, p, &sc, &d);
             if (st != MAILOUT_OK)
                 return st;
         }
-        facts = scan_facts(&sc, dp);
+        facts = scan_facts(&sc, &d);
     }
     if (message) {
-        if ((facts & (FACT_SCANNED | FACT_REDRAWN)) == FACT_SCANNED)
-            p->strict = MSG_STRICT_SCANNED;
         if (facts & FACT_DELIM)
-            *hit = p;
+            return redraw_around(m, p);
         p->enc = p->forced != MAILOUT_ENC_AUTO ? p->forced : decide_message(p, facts, flags);
     } else
         p->enc = (facts & FACT_SCANNED) ? decide(facts, flags) : fallback_qp(); /* QP: safe for any text */
@@ -320,13 +338,13 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
 #endif
 }
 
-static mailout_status choose_encodings(mailout_msg *m, unsigned flags, mailout_part **hit)
+static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
 {
     m->is_8bit = 0;
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
         if (p->multipart)
             continue;
-        mailout_status st = choose_encoding(m, p, flags, hit);
+        mailout_status st = choose_encoding(m, p, flags);
         if (st != MAILOUT_OK)
             return st;
         if (p->enc == MAILOUT_ENC_8BIT)
@@ -336,37 +354,10 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags, mailout_p
     return MAILOUT_OK;
 }
 
-#if MAILOUT_ENABLE_MIME
-/* Redraws before giving up: a good random source needs one at most (the
- * content could only collide with boundaries it has seen); a poor one may
- * repeat a few it drew for the forwarded message. */
+/* Boundaries drawn again before giving up: a good random source needs one
+ * at most (content can only collide with boundaries it has seen); a poor
+ * one may repeat a few it drew for the message being forwarded. */
 #define MSG_REDRAWS 8
-
-/* message/... content is sent as it is, so no line of it may start with
- * the delimiter of a multipart around it (RFC 2046 §5.1.1). Until the
- * boundaries are kept (the first successful prepare) those around such a
- * part are drawn again; afterwards a collision means the content changed
- * since. Buffers and files are scanned again against the new boundaries;
- * producers are scanned only once, so theirs are checked as they are sent. */
-static mailout_status boundaries_and_encodings(mailout_msg *m, unsigned flags)
-{
-    for (unsigned tries = 0;; tries++) {
-        mailout_part *hit = NULL;
-        mailout_status st = fix_boundaries(m);
-        if (st != MAILOUT_OK || (st = choose_encodings(m, flags, &hit)) != MAILOUT_OK || !hit)
-            return st;
-        if (m->frozen)
-            return MAILOUT_E_SOURCE;
-        if (tries == MSG_REDRAWS)
-            return MAILOUT_E_INTERNAL;
-        for (mailout_part *a = hit->parent; a; a = a->parent)
-            a->boundary[0] = '\0';
-        for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p))
-            if (p->src == SRC_PRODUCER && p->facts)
-                p->facts = (unsigned char)((p->facts & ~FACT_DELIM) | FACT_REDRAWN);
-    }
-}
-#endif
 
 mailout_status msg_prepare(mailout_msg *m, unsigned flags)
 {
@@ -378,9 +369,12 @@ mailout_status msg_prepare(mailout_msg *m, unsigned flags)
     if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
         return st;
 #if MAILOUT_ENABLE_MIME
-    st = boundaries_and_encodings(m, flags);
+    unsigned tries = 0;
+    while ((st = fix_boundaries(m)) == MAILOUT_OK && (st = choose_encodings(m, flags)) == MAILOUT_AGAIN)
+        if (++tries > MSG_REDRAWS)
+            return MAILOUT_E_INTERNAL;
 #else
-    st = choose_encodings(m, flags, NULL);
+    st = choose_encodings(m, flags);
 #endif
     if (st != MAILOUT_OK || (st = rewind_producers(m)) != MAILOUT_OK)
         return st;

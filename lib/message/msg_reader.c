@@ -202,7 +202,7 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
     r->enc_done = 0;
 #if MAILOUT_ENABLE_MIME
     if (p->strict)
-        msg_delim_init(&r->delim, p);
+        msg_delim_init(&r->delim, p->parent);
     else
         mailout_scan_init(&r->watch);
 #endif
@@ -233,10 +233,8 @@ static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned
         return MAILOUT_OK;
 #if MAILOUT_ENABLE_MIME
     if (p->strict) {
-        msg_delim_update(&r->delim, p, in, n);
-        if (!r->delim.hit)
-            return MAILOUT_OK;
-        return p->strict == MSG_STRICT_SCANNED ? MAILOUT_E_SOURCE : MAILOUT_E_INVAL;
+        msg_delim_update(&r->delim, in, n);
+        return r->delim.hit ? MAILOUT_E_INVAL : MAILOUT_OK;
     }
 #endif
     mailout_scan_update(&r->watch, in, n);
