@@ -144,12 +144,6 @@ static void scan_chunk(mailout_scan *sc, msg_delim *d, const unsigned char *s, s
     msg_delim_update(d, s, n);
 }
 
-/* Only message/... content is checked for the delimiters around it. */
-static void scan_init(mailout_scan *sc, msg_delim *d, const mailout_part *p)
-{
-    mailout_scan_init(sc);
-    msg_delim_init(d, is_message_type(p) ? p->parent : NULL);
-}
 
 /* The table of message.h (mailout_part_set_encoding). */
 static mailout_encoding decide(unsigned facts, unsigned flags)
@@ -224,23 +218,21 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
  * what it found is kept, so every later read makes the same choice (the
  * producer must give the same bytes each time; the reader's watch checks
  * 7bit/8bit content as it is sent). If it said AGAIN during that scan, or
- * has no rewind, nothing is known: text goes QP for good. */
-static mailout_status producer_facts(mailout_msg *m, mailout_part *p)
+ * has no rewind, nothing is known: text goes QP for good. sc and d are the
+ * caller's, fresh. */
+static mailout_status producer_facts(mailout_msg *m, mailout_part *p, mailout_scan *sc, msg_delim *d)
 {
     if (p->facts)
         return MAILOUT_OK;
     p->facts = FACT_GAVE_UP;
     if (!p->rewind)
         return MAILOUT_OK;
-    mailout_scan sc;
-    msg_delim d;
     int complete = 0;
-    scan_init(&sc, &d, p);
-    mailout_status st = scan_producer(m, p, &sc, &d, &complete);
+    mailout_status st = scan_producer(m, p, sc, d, &complete);
     if (st != MAILOUT_OK)
         p->facts = 0; /* try again next time */
     else if (complete)
-        p->facts = scan_facts(&sc, &d);
+        p->facts = scan_facts(sc, d);
     return st;
 }
 #endif
@@ -312,9 +304,10 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
     mailout_scan sc;
     msg_delim d;
     unsigned facts = 0;
-    scan_init(&sc, &d, p);
+    mailout_scan_init(&sc);
+    msg_delim_init(&d, message ? p->parent : NULL); /* only message/... content is checked for them */
     if (p->src == SRC_PRODUCER) {
-        mailout_status st = producer_facts(m, p);
+        mailout_status st = producer_facts(m, p, &sc, &d);
         if (st != MAILOUT_OK)
             return st;
         facts = p->facts;
