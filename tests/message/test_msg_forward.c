@@ -289,6 +289,41 @@ static void test_delimiter_lines(void **state)
     expect_boundary("-=_" RND2, RND2);
 }
 
+/* A forced 7bit/8bit is scanned for delimiters just the same. */
+static void test_delimiter_forced(void **state)
+{
+    (void)state;
+    static const char content[] = "--=_" RND2 "--\r\n";
+    for (int eight = 0; eight < 2; eight++) {
+        testutil_env te;
+        mailout_env env;
+        mailout_msg *m = msgtest_basic(&te, &env);
+        mailout_part *mixed, *p;
+        char expect[2048];
+        assert_status(MAILOUT_OK, mailout_part_new_multipart(m, NULL, MAILOUT_MULTIPART_MIXED, &mixed));
+        assert_status(MAILOUT_OK, mailout_part_new(m, mixed, &p));
+        assert_status(MAILOUT_OK, mailout_part_set_type(p, "message/rfc822"));
+        assert_status(MAILOUT_OK, mailout_part_set_encoding(p, eight ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT));
+        assert_status(MAILOUT_OK, mailout_part_set_data(p, content, strlen(content)));
+        snprintf(expect, sizeof expect,
+                 HDR_COMMON "Message-ID: <" RND1 "@example.com>\r\n"
+                            "MIME-Version: 1.0\r\n"
+                            "Content-Type: multipart/mixed; boundary=\"=_" RND3 "\"\r\n"
+                            "\r\n"
+                            "--=_" RND3 "\r\n"
+                            "Content-Type: message/rfc822\r\n"
+                            "Content-Transfer-Encoding: %s\r\n"
+                            "\r\n"
+                            "%s"
+                            "\r\n--=_" RND3 "--\r\n",
+                 eight ? "8bit" : "7bit", content);
+        size_t len = 0;
+        assert_status(MAILOUT_DONE, read_windows(m, MAILOUT_READ_8BIT, &len));
+        assert_bytes_equal(expect, strlen(expect), out_a, len);
+        mailout_msg_free(m);
+    }
+}
+
 /* Line breaks of any kind start a line (they are sent as CRLF). */
 static void test_delimiter_after_bare_breaks(void **state)
 {
@@ -441,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_forward_own_message),
         cmocka_unit_test(test_forward_unscanned),
         cmocka_unit_test(test_delimiter_lines),
+        cmocka_unit_test(test_delimiter_forced),
         cmocka_unit_test(test_delimiter_after_bare_breaks),
         cmocka_unit_test(test_delimiter_ancestors),
         cmocka_unit_test(test_delimiter_after_freeze),
