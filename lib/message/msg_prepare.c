@@ -144,7 +144,6 @@ static void scan_chunk(mailout_scan *sc, msg_delim *d, const unsigned char *s, s
     msg_delim_update(d, s, n);
 }
 
-
 /* The table of message.h (mailout_part_set_encoding). */
 static mailout_encoding decide(unsigned facts, unsigned flags)
 {
