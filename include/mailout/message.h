@@ -264,7 +264,9 @@ typedef enum mailout_multipart_kind {
  * multiparts is allowed, and leaves may go into the deepest one. A
  * multipart must get at least one part before reading (RFC 2046 §5.1.1;
  * else mailout_msg_read_start() fails with MAILOUT_E_STATE).
- * Boundaries are "=_" and 24 random characters, distinct per multipart.
+ * Boundaries are "=_" and 24 random characters, distinct per multipart,
+ * and drawn again where a message/... part inside has a line that starts
+ * with "--" and the boundary (see mailout_part_set_encoding()).
  * @return MAILOUT_OK, MAILOUT_E_INVAL (parent is not a multipart of this
  *         message), MAILOUT_E_LIMIT (deeper than MAILOUT_MAX_DEPTH),
  *         MAILOUT_E_STATE, MAILOUT_E_NOMEM, MAILOUT_E_UNSUPPORTED
@@ -320,7 +322,8 @@ typedef mailout_status (*mailout_rewind_fn)(void *ctx);
  * @param rewind NULL if the data can be produced only once (then the
  *        message can be read only once, and text is encoded
  *        quoted-printable since it cannot be scanned first). With a
- *        rewind, a text (or message/...) producer with AUTO encoding is
+ *        rewind, a text producer with AUTO encoding (or a message/...
+ *        producer: AUTO, or any encoding inside a multipart) is
  *        scanned by the first mailout_msg_read_start() or mailout_msg_size():
  *        it is called until MAILOUT_DONE, then rewound, and the encoding is
  *        chosen from what it produced like for a buffer (so it must produce
@@ -409,10 +412,22 @@ typedef enum mailout_encoding {
  * message/partial and message/external-body are always 7bit (RFC 2046
  * §5.2.2, §5.2.3). Content that does not fit fails the reader as it is
  * sent, as for a forced 7bit/8bit: MAILOUT_E_8BIT (8-bit bytes without
- * 8BITMIME), MAILOUT_E_LINE_TOO_LONG (a line > 998), MAILOUT_E_INVAL (NUL,
- * or inside a multipart a line starting "--=_", which rules out a message
- * made by mailout itself as a part of a multipart). Other controls are
- * allowed (RFC 2045 §2.7). Line breaks are normalised to CRLF, as for text.
+ * 8BITMIME), MAILOUT_E_LINE_TOO_LONG (a line > 998), MAILOUT_E_INVAL (NUL).
+ * Other controls are allowed (RFC 2045 §2.7). Line breaks are normalised
+ * to CRLF, as for text.
+ * Inside a multipart, the content goes as it is, so lines starting "--=_"
+ * are fine (a message made by mailout can be forwarded) except one that
+ * starts with a delimiter of an enclosing multipart: "--" and the boundary
+ * of any ancestor, whatever follows (RFC 2046 §5.1.1: parsers need no
+ * more). Content that can be scanned (buffers, files, producers with
+ * rewind; forced 7bit/8bit too) is scanned by read_start, and the
+ * boundaries around a part whose content has such a line are drawn again
+ * (only until they are kept: see mailout_msg_read_start()). Every
+ * message/... part is also checked as it is sent, which is all there is
+ * for a producer without rewind, one that said MAILOUT_AGAIN during its
+ * scan, or one scanned before the boundaries around it were drawn again
+ * (producers are scanned once): such a line fails the reader with
+ * MAILOUT_E_INVAL, and the end of the message is never produced.
  * @return MAILOUT_OK, MAILOUT_E_INVAL (unknown value; QP or base64 on a
  *         message/... part), MAILOUT_E_UNSUPPORTED (QP without
  *         MAILOUT_ENABLE_QP), MAILOUT_E_STATE.
@@ -454,8 +469,11 @@ MAILOUT_API mailout_status mailout_part_add_header(mailout_part *p, const char *
  *         needed, an empty multipart, a producer without rewind already
  *         read), MAILOUT_E_FILE (a text file cannot be scanned),
  *         MAILOUT_E_SOURCE (a rewind failed; a producer failed or broke
- *         its declared size during the scan), MAILOUT_E_INVAL (QP or
- *         base64 forced on a message/... part). A first call that fails
+ *         its declared size during the scan; once boundaries are kept,
+ *         message/... content that now has a line starting with a
+ *         delimiter around it), MAILOUT_E_INVAL (QP or base64 forced on a
+ *         message/... part), MAILOUT_E_INTERNAL (the random source keeps
+ *         giving colliding or repeated boundaries). A first call that fails
  *         leaves the message unfrozen, so it can be fixed.
  */
 MAILOUT_API mailout_status mailout_msg_read_start(mailout_msg *m, unsigned flags);

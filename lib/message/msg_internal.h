@@ -92,6 +92,15 @@ struct mailout_part {
     char boundary[MSG_BOUNDARY_LEN + 1]; /* "" until generated */
 };
 
+/* Where a line of message/... content stands against the delimiters of the
+ * multiparts around its part (msg_part.c). */
+typedef struct msg_delim {
+    const mailout_part *top;  /* the part's parent; NULL: nothing to follow */
+    const mailout_part *cand; /* nearest ancestor the line still starts like; NULL: none */
+    unsigned char pos;        /* bytes of the line matched so far */
+    unsigned char hit;        /* a line started with "--" + an ancestor's boundary */
+} msg_delim;
+
 /* What the generator is doing (see msg_reader.c). */
 typedef enum msg_phase {
     PH_MSG_FIELDS = 0, /* message header fields */
@@ -140,7 +149,10 @@ typedef struct msg_reader {
         mailout_qp qp;
         mailout_line line;
     } enc;
-    mailout_scan watch; /* re-check of 7bit/8bit content as it is sent */
+    union {
+        mailout_scan watch; /* re-check of 7bit/8bit content as it is sent */
+        msg_delim delim;    /* the same for message/... content (p->strict) */
+    };
     unsigned char inbuf[MAILOUT_READER_INBUF_SIZE];
     size_t in_pos, in_len;
     size_t data_pos;   /* SRC_DATA */
@@ -215,6 +227,10 @@ void msg_part_free_tree(mailout_msg *m, mailout_part *p);
 int msg_part_is_text(const mailout_part *p);
 /* Pre-order successor in the tree (NULL after the last). */
 mailout_part *msg_part_next_preorder(mailout_part *p);
+/* Lines of a part's content against the delimiters of parent and its
+ * ancestors (parent NULL: nothing is followed). MIME only. */
+void msg_delim_init(msg_delim *d, const mailout_part *parent);
+void msg_delim_update(msg_delim *d, const unsigned char *s, size_t n);
 
 /* ---- msg_date.c ---- */
 /* "Sun, 22 Nov 2026 14:55:40 +0000" into out (>= 32 bytes); returns length. */

@@ -45,6 +45,44 @@ mailout_part *msg_part_next_preorder(mailout_part *p)
     return NULL;
 }
 
+#if MAILOUT_ENABLE_MIME
+void msg_delim_init(msg_delim *d, const mailout_part *parent)
+{
+    d->top = d->cand = parent;
+    d->pos = 0;
+    d->hit = 0;
+}
+
+/* Byte i of the delimiter "--" + boundary of multipart a. */
+static char delim_char(const mailout_part *a, unsigned i)
+{
+    return i < 2 ? '-' : a->boundary[i - 2];
+}
+
+/* RFC 2046 §5.1.1: a parser takes any line that starts with "--" and the
+ * boundary of an enclosing multipart for its delimiter, whatever follows.
+ * Each line is followed against the nearest ancestor it still matches; if
+ * that one differs at a byte, one further up whose delimiter starts with
+ * the same bytes so far may take over (nearer ones failed already). */
+void msg_delim_update(msg_delim *d, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n && d->top && !d->hit; i++) {
+        if (s[i] == '\r' || s[i] == '\n') {
+            d->cand = d->top;
+            d->pos = 0;
+            continue;
+        }
+        const mailout_part *a = d->cand;
+        while (a && (delim_char(a, d->pos) != (char)s[i] ||
+                     (d->pos > 2 && memcmp(a->boundary, d->cand->boundary, d->pos - 2u) != 0)))
+            a = a->parent;
+        d->cand = a;
+        if (a && ++d->pos == 2 + MSG_BOUNDARY_LEN)
+            d->hit = 1;
+    }
+}
+#endif
+
 /* Create a part under parent (or as the body); depth counts multiparts. */
 static mailout_status part_create(mailout_msg *m, mailout_part *parent, int multipart, mailout_part **out)
 {

@@ -2,7 +2,8 @@
  *
  * Preparing a message fixes everything that must be the same on every
  * read: the Date, the Message-ID and the boundaries are made once (the
- * first time) and kept; transfer encodings are chosen per read (they
+ * first time; boundaries again while message/... content collides with
+ * them) and kept; transfer encodings are chosen per read (they
  * depend on MAILOUT_READ_8BIT) from a scan of buffers and text files. */
 #include <string.h>
 
@@ -104,6 +105,7 @@ static mailout_encoding fallback_qp(void)
 #define FACT_BOUNDARY 8u /* a line starting "--=_" */
 #define FACT_8BIT 16u    /* a byte >= 0x80 */
 #define FACT_GAVE_UP 32u /* a producer was not scanned (no rewind, or AGAIN): nothing known */
+#define FACT_DELIM 64u   /* message/...: a line starts with an enclosing delimiter */
 
 /* message/... (RFC 2046 §5.2.1, RFC 6532 §3.5): never QP or base64, only
  * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
@@ -127,12 +129,19 @@ static mailout_encoding decide_message(const mailout_part *p, unsigned facts, un
 }
 
 #if MAILOUT_ENABLE_MIME
-static unsigned char scan_facts(mailout_scan *sc)
+/* d: the enclosing delimiters, followed for message/... content only */
+static unsigned char scan_facts(mailout_scan *sc, const msg_delim *d)
 {
     mailout_scan_final(sc);
     return (unsigned char)(FACT_SCANNED | ((sc->has_nul || sc->has_ctl) ? FACT_BINARY : 0) |
                            (sc->max_line > MSG_MAX_LINE ? FACT_LONG : 0) | (sc->boundary_like ? FACT_BOUNDARY : 0) |
-                           (sc->has_8bit ? FACT_8BIT : 0));
+                           (sc->has_8bit ? FACT_8BIT : 0) | (d->hit ? FACT_DELIM : 0));
+}
+
+static void scan_chunk(mailout_scan *sc, msg_delim *d, const unsigned char *s, size_t n)
+{
+    mailout_scan_update(sc, s, n);
+    msg_delim_update(d, s, n);
 }
 
 /* The table of message.h (mailout_part_set_encoding). */
@@ -147,7 +156,7 @@ static mailout_encoding decide(unsigned facts, unsigned flags)
 
 /* Scan a text file through the env's hooks (the reader is idle, so its
  * input buffer is free). */
-static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_scan *sc)
+static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_scan *sc, msg_delim *d)
 {
     const mailout_file_ops *ops = m->env.files;
     void *fh = NULL;
@@ -162,7 +171,7 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
             st = MAILOUT_E_FILE; /* AGAIN included: read_start cannot wait */
             break;
         }
-        mailout_scan_update(sc, m->r.inbuf, got);
+        scan_chunk(sc, d, m->r.inbuf, got);
         if (st == MAILOUT_DONE) {
             st = MAILOUT_OK;
             break;
@@ -177,7 +186,8 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
  * the scan stops, *complete stays 0 and the caller falls back to an
  * encoding that is safe without a scan. The declared size is checked, like
  * the reader does, so a lying producer fails here already. */
-static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_scan *sc, int *complete)
+static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_scan *sc, msg_delim *d,
+                                    int *complete)
 {
     uint64_t total = 0;
     *complete = 0;
@@ -195,7 +205,7 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
         if (p->prod_size != MAILOUT_SIZE_UNKNOWN &&
             (total > p->prod_size || (st == MAILOUT_DONE && total != p->prod_size)))
             return MAILOUT_E_SOURCE;
-        mailout_scan_update(sc, m->r.inbuf, got);
+        scan_chunk(sc, d, m->r.inbuf, got);
         if (st == MAILOUT_DONE) {
             *complete = 1;
             return MAILOUT_OK;
@@ -207,22 +217,21 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
  * what it found is kept, so every later read makes the same choice (the
  * producer must give the same bytes each time; the reader's watch checks
  * 7bit/8bit content as it is sent). If it said AGAIN during that scan, or
- * has no rewind, nothing is known: text goes QP for good. */
-static mailout_status producer_facts(mailout_msg *m, mailout_part *p)
+ * has no rewind, nothing is known: text goes QP for good. sc and d are the
+ * caller's, fresh. */
+static mailout_status producer_facts(mailout_msg *m, mailout_part *p, mailout_scan *sc, msg_delim *d)
 {
     if (p->facts)
         return MAILOUT_OK;
     p->facts = FACT_GAVE_UP;
     if (!p->rewind)
         return MAILOUT_OK;
-    mailout_scan sc;
     int complete = 0;
-    mailout_scan_init(&sc);
-    mailout_status st = scan_producer(m, p, &sc, &complete);
+    mailout_status st = scan_producer(m, p, sc, d, &complete);
     if (st != MAILOUT_OK)
         p->facts = 0; /* try again next time */
     else if (complete)
-        p->facts = scan_facts(&sc);
+        p->facts = scan_facts(sc, d);
     return st;
 }
 #endif
@@ -244,13 +253,33 @@ static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
 }
 #endif
 
+#if MAILOUT_ENABLE_MIME
+/* message/... content is sent as it is, so no line of it may start with
+ * the delimiter of a multipart around it (RFC 2046 §5.1.1): the boundaries
+ * around p are drawn again (MAILOUT_AGAIN tells prepare), but only until
+ * they are kept (the first successful prepare); after that the content
+ * changed since. A producer is scanned only once: its lines are checked
+ * against the new boundaries as they are sent. */
+static mailout_status redraw_around(const mailout_msg *m, mailout_part *p)
+{
+    if (m->frozen)
+        return MAILOUT_E_SOURCE;
+    for (mailout_part *a = p->parent; a; a = a->parent)
+        a->boundary[0] = '\0';
+    p->facts &= (unsigned char)~FACT_DELIM;
+    return MAILOUT_AGAIN;
+}
+#endif
+
+/* MAILOUT_AGAIN: boundaries to draw again (see redraw_around). */
 static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
 {
     int message = is_message_type(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
         return MAILOUT_E_INVAL; /* type set after the encoding */
     p->strict = (unsigned char)message;
-    if (p->forced != MAILOUT_ENC_AUTO) {
+    /* forced or not, message/... in a multipart is scanned for delimiters */
+    if (p->forced != MAILOUT_ENC_AUTO && !(MAILOUT_ENABLE_MIME && message && p->parent)) {
         p->enc = p->forced;
         return MAILOUT_OK;
     }
@@ -272,26 +301,30 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         return MAILOUT_OK;
     }
     mailout_scan sc;
+    msg_delim d;
     unsigned facts = 0;
     mailout_scan_init(&sc);
+    msg_delim_init(&d, message ? p->parent : NULL); /* only message/... content is checked for them */
     if (p->src == SRC_PRODUCER) {
-        mailout_status st = producer_facts(m, p);
+        mailout_status st = producer_facts(m, p, &sc, &d);
         if (st != MAILOUT_OK)
             return st;
         facts = p->facts;
     } else {
         if (p->src == SRC_DATA) {
-            mailout_scan_update(&sc, p->data, p->data_len);
+            scan_chunk(&sc, &d, p->data, p->data_len);
         } else if (p->src == SRC_FILE) {
-            mailout_status st = scan_file(m, p, &sc);
+            mailout_status st = scan_file(m, p, &sc, &d);
             if (st != MAILOUT_OK)
                 return st;
         }
-        facts = scan_facts(&sc);
+        facts = scan_facts(&sc, &d);
     }
-    if (message)
-        p->enc = decide_message(p, facts, flags);
-    else
+    if (message) {
+        if (facts & FACT_DELIM)
+            return redraw_around(m, p);
+        p->enc = p->forced != MAILOUT_ENC_AUTO ? p->forced : decide_message(p, facts, flags);
+    } else
         p->enc = (facts & FACT_SCANNED) ? decide(facts, flags) : fallback_qp(); /* QP: safe for any text */
     return MAILOUT_OK;
 #endif
@@ -313,6 +346,11 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
     return MAILOUT_OK;
 }
 
+/* Boundaries drawn again before giving up: a good random source needs one
+ * at most (content can only collide with boundaries it has seen); a poor
+ * one may repeat a few it drew for the message being forwarded. */
+#define MSG_REDRAWS 8
+
 mailout_status msg_prepare(mailout_msg *m, unsigned flags)
 {
     mailout_status st;
@@ -323,11 +361,14 @@ mailout_status msg_prepare(mailout_msg *m, unsigned flags)
     if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
         return st;
 #if MAILOUT_ENABLE_MIME
-    if ((st = fix_boundaries(m)) != MAILOUT_OK)
-        return st;
+    unsigned tries = 0;
+    while ((st = fix_boundaries(m)) == MAILOUT_OK && (st = choose_encodings(m, flags)) == MAILOUT_AGAIN)
+        if (++tries > MSG_REDRAWS)
+            return MAILOUT_E_INTERNAL;
+#else
+    st = choose_encodings(m, flags);
 #endif
-    if ((st = choose_encodings(m, flags)) != MAILOUT_OK ||
-        (st = rewind_producers(m)) != MAILOUT_OK)
+    if (st != MAILOUT_OK || (st = rewind_producers(m)) != MAILOUT_OK)
         return st;
     m->frozen = 1;
     return MAILOUT_OK;

@@ -200,8 +200,12 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
     r->src_size = MAILOUT_SIZE_UNKNOWN;
     r->src_eof = p->src == SRC_NONE || p->src == SRC_DATA;
     r->enc_done = 0;
-    if (MAILOUT_ENABLE_MIME)
+#if MAILOUT_ENABLE_MIME
+    if (p->strict)
+        msg_delim_init(&r->delim, p->parent);
+    else
         mailout_scan_init(&r->watch);
+#endif
     if (p->src == SRC_FILE) {
         if (!m->env.files || m->env.files->open(m->env.ctx, p->path.s, &r->fh, &r->src_size) != MAILOUT_OK)
             return MAILOUT_E_FILE;
@@ -217,15 +221,24 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
 /* 7bit/8bit content is checked again as it is sent: a file may have
  * changed since the scan, and a forced encoding was never scanned. A line
  * that looks like one of our boundaries, or (auto-chosen only) a control
- * the scan would have sent to base64, fails the part. */
+ * the scan would have sent to base64, fails the part. message/... content
+ * fails only on a line that starts with a delimiter of an enclosing
+ * multipart: prepare chose boundaries that none starts with, unless it
+ * could not scan the content. */
 static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned char *in, size_t n)
 {
     /* without MIME there are no boundaries, and no scan chose the
      * encoding: the line filter's own checks are all there is */
     if (!MAILOUT_ENABLE_MIME || (p->enc != MAILOUT_ENC_7BIT && p->enc != MAILOUT_ENC_8BIT))
         return MAILOUT_OK;
+#if MAILOUT_ENABLE_MIME
+    if (p->strict) {
+        msg_delim_update(&r->delim, in, n);
+        return r->delim.hit ? MAILOUT_E_INVAL : MAILOUT_OK;
+    }
+#endif
     mailout_scan_update(&r->watch, in, n);
-    int scanned = p->forced == MAILOUT_ENC_AUTO && !p->strict;
+    int scanned = p->forced == MAILOUT_ENC_AUTO;
     if (scanned && (r->watch.boundary_like || r->watch.has_ctl))
         return MAILOUT_E_SOURCE;
     if (!scanned && p->parent && r->watch.boundary_like)

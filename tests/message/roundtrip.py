@@ -8,6 +8,9 @@ message's From/To/Cc/Reply-To/Subject/custom fields come back as given; that
 Bcc never appears; that the transfer encoding is the one the automatic rules
 call for; that every line ends in CRLF and has at most 998 bytes; and that
 the SMTP stream un-stuffs to the message and ends with the terminator.
+It also forwards a message made by compose_tool as message/rfc822 inside
+another one (from each kind of source) and checks that the parser gets it
+back byte for byte (run_forward).
 
 usage: roundtrip.py COMPOSE_TOOL [CASES]
 """
@@ -351,9 +354,79 @@ def run_case(i, tmp):
         fail("empty body expected")
 
 
+def compose(tmp, name, spec, fail):
+    specfile, out_msg, out_smtp = (os.path.join(tmp, name + x) for x in (".spec", ".eml", ".smtp"))
+    with open(specfile, "w") as f:
+        f.write("\n".join(spec) + "\n")
+    r = subprocess.run([TOOL, specfile, out_msg, out_smtp], capture_output=True)
+    if r.returncode != 0:
+        fail("compose_tool failed: " + r.stderr.decode(errors="replace"))
+    plain, smtp = open(out_msg, "rb").read(), open(out_smtp, "rb").read()
+    check_lines(plain, fail)
+    check_smtp(plain, smtp, fail)
+    return plain, out_msg
+
+
+def run_forward(tmp, src, flags, eight):
+    """A message made by mailout (multipart/mixed with an attachment),
+    forwarded as message/rfc822 inside another multipart/mixed. compose_tool
+    always starts from the same random seed, so the forwarding message first
+    draws the forwarded one's boundary: mailout must draw another, and the
+    parser must get the forwarded message back byte for byte."""
+    def fail(why):
+        raise AssertionError("forward %s flags %d 8bit %d: %s" % (src, flags, eight, why))
+
+    text = os.path.join(tmp, "fw-text.txt")
+    att = os.path.join(tmp, "fw-att.bin")
+    with open(text, "wb") as f:
+        f.write("Grüße\n".encode() if eight else b"See the log.\n--=_not ours\n")
+    with open(att, "wb") as f:
+        f.write(bytes(range(256)) * 3)
+    head = ["seed 5", "flags %d" % flags, "from a@example.com -", "to b@example.com -"]
+    inner, inner_path = compose(tmp, "fw-inner", head + [
+        "subject " + hx("report"), "mp mixed", "leaf buf %s - - auto none" % text,
+        "leaf buf %s application/octet-stream %s auto attachment" % (att, hx("log.bin")), "end"], fail)
+    outer, _ = compose(tmp, "fw-outer", head + [
+        "subject " + hx("Fwd: report"), "mp mixed", "leaf buf %s - - auto none" % text,
+        "leaf %s %s message/rfc822 - auto none" % (src, inner_path), "end"], fail)
+    msg = BytesParser(policy=policy.default).parsebytes(outer)
+    if msg.defects:
+        fail("defects: %r" % msg.defects)
+    types = [p.get_content_type() for p in msg.walk()]
+    if types != ["multipart/mixed", "text/plain", "message/rfc822", "multipart/mixed", "text/plain",
+                 "application/octet-stream"]:
+        fail("structure %r" % types)
+    raw = BytesParser(policy=policy.compat32).parsebytes(outer)
+    part = raw.get_payload()[1]
+    cte = part.get("Content-Transfer-Encoding")
+    if cte != ("8bit" if eight and flags & 2 else "7bit"):
+        fail("message/rfc822 sent %s" % cte)
+    got = part.get_payload()[0].as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
+    if got != inner:
+        fail("forwarded message differs: got %r... expected %r..." % (got[:120], inner[:120]))
+    sub = msg.get_payload()[1].get_content()
+    if sub.get_payload()[1].get_payload(decode=True) != bytes(range(256)) * 3:
+        fail("attachment of the forwarded message differs")
+    # same seed: the same Message-ID, and the boundary it drew first was redrawn
+    if raw["Message-ID"] != part.get_payload()[0]["Message-ID"]:
+        fail("the two messages did not draw the same random strings")
+    if raw.get_boundary() == part.get_payload()[0].get_boundary():
+        fail("the forwarding message uses the forwarded message's boundary")
+    STATS["forward %s %s" % (src, cte)] += 1
+
+
+FORWARDS = [(src, flags, eight) for src in ("buf", "file", "prod", "produnk") for flags, eight in ((0, 0), (2, 0), (2, 1))]
+
+
 def main():
     failures = 0
     with tempfile.TemporaryDirectory(prefix="mailout-rt-") as tmp:
+        for src, flags, eight in FORWARDS:
+            try:
+                run_forward(tmp, src, flags, eight)
+            except AssertionError as e:
+                failures += 1
+                print(e)
         for i in range(CASES):
             try:
                 run_case(i, tmp)
@@ -364,7 +437,7 @@ def main():
                     break
     for k in sorted(STATS):
         print("  %-40s %d" % (k, STATS[k]))
-    print("%d cases, %d failed" % (CASES, failures))
+    print("%d cases and %d forwards, %d failed" % (CASES, len(FORWARDS), failures))
     return 1 if failures else 0
 
 

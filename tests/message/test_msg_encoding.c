@@ -398,15 +398,19 @@ static void test_message_producer(void **state)
     mailout_msg_free(m);
 }
 
-/* Inside a multipart: a clean message/rfc822 goes 7bit between the
- * delimiters; a line that looks like one of our boundaries is refused
- * (it cannot be escaped without QP/base64). */
+/* Inside a multipart, message/rfc822 goes 7bit between the delimiters. A
+ * line that only looks like one of our boundaries is fine (it cannot be
+ * escaped, and need not be); one that starts with the delimiter actually
+ * drawn (seed 1: "=_sqlg...") makes read_start draw another boundary
+ * (test_msg_forward.c has the exact bytes). */
 static void test_message_in_multipart(void **state)
 {
     (void)state;
-    static const char inner[] = "Subject: x\n\nb\n";
-    static const char nested[] = "Subject: x\r\n\r\n--=_abc\r\n";
-    for (int bad = 0; bad < 2; bad++) {
+    static const char *const inners[] = {"Subject: x\n\nb\n", "Subject: x\r\n\r\n--=_abc\r\n",
+                                         "Subject: x\r\n\r\n--=_sqlgdjbrp29a1mbc8ld5av30--\r\n"};
+    static const char *const sent[] = {"Subject: x\r\n\r\nb\r\n", "Subject: x\r\n\r\n--=_abc\r\n",
+                                       "Subject: x\r\n\r\n--=_sqlgdjbrp29a1mbc8ld5av30--\r\n"};
+    for (size_t i = 0; i < 3; i++) {
         testutil_env te;
         mailout_env env;
         mailout_msg *m = msgtest_basic(&te, &env);
@@ -414,24 +418,21 @@ static void test_message_in_multipart(void **state)
         assert_status(MAILOUT_OK, mailout_part_new_multipart(m, NULL, MAILOUT_MULTIPART_MIXED, &root));
         assert_status(MAILOUT_OK, mailout_part_new(m, root, &p));
         assert_status(MAILOUT_OK, mailout_part_set_type(p, "message/rfc822"));
-        if (bad)
-            assert_status(MAILOUT_OK, mailout_part_set_data(p, nested, sizeof nested - 1));
-        else
-            assert_status(MAILOUT_OK, mailout_part_set_data(p, inner, sizeof inner - 1));
+        assert_status(MAILOUT_OK, mailout_part_set_data(p, inners[i], strlen(inners[i])));
+        const char *delim = i < 2 ? "\r\n--=_sqlgdjbrp29a1mbc8ld5av30--\r\n" : "\r\n--=_2dp2khqut8i693sprsi423q8--\r\n";
+        char part[256];
+        snprintf(part, sizeof part,
+                 "Content-Type: message/rfc822\r\n"
+                 "Content-Transfer-Encoding: 7bit\r\n"
+                 "\r\n"
+                 "%s%s",
+                 sent[i], delim);
         for (size_t w = 1; w <= 64; w++) {
             size_t len = 0;
-            mailout_status st = msgtest_read_flags(m, MAILOUT_READ_8BIT, w, out_a, OUTCAP, &len);
-            assert_status(bad ? MAILOUT_E_INVAL : MAILOUT_DONE, st);
-            const char *part = "Content-Type: message/rfc822\r\n"
-                               "Content-Transfer-Encoding: 7bit\r\n"
-                               "\r\n"
-                               "Subject: x\r\n\r\nb\r\n\r\n--=_"; /* CRLF of the delimiter */
-            if (!bad) {
-                size_t n = strlen(part), i = 0;
-                while (i + n <= len && memcmp(out_a + i, part, n) != 0)
-                    i++;
-                assert_true(i + n <= len);
-            }
+            assert_status(MAILOUT_DONE, msgtest_read_flags(m, MAILOUT_READ_8BIT, w, out_a, OUTCAP, &len));
+            size_t n = strlen(part);
+            assert_true(len >= n);
+            assert_memory_equal(out_a + len - n, part, n);
         }
         mailout_msg_free(m);
     }
