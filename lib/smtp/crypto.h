@@ -74,7 +74,9 @@ void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsig
 void mailout_md5_init_state(uint32_t h[4]);
 void mailout_md5_block(uint32_t h[4], const unsigned char blk[64]);
 void mailout_sha256_init_state(uint32_t h[8]);
-void mailout_sha256_block(uint32_t h[8], const unsigned char blk[64]);
+/* The message schedule runs in @p blk itself (no 64-byte window on the
+ * stack of the deepest call chain): the block is overwritten. */
+void mailout_sha256_block(uint32_t h[8], unsigned char blk[64]);
 
 /* HMAC (RFC 2104): the key is hashed first when longer than a block. */
 typedef struct mailout_hmac {

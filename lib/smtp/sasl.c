@@ -359,15 +359,18 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     if (salt_n <= 0 || scram_iterations(iter, iter_n, &iterations))
         return MAILOUT_E_AUTH;
 
-    mailout_pbkdf2_sha256(&k->u.p.ws, s->secret, s->secret_len, k->u.p.salt, (size_t)salt_n, iterations,
-                          k->salted, sizeof k->salted);
-    scram_hmac(k, k->salted, "Client Key", 10, k->client_key);
+    /* Two 32-byte slots and server_sig hold the five keys in turn: an
+     * HMAC reads its key before it writes its output, so each result may
+     * overwrite the key it came from. */
+    mailout_pbkdf2_sha256(&k->u.p.ws, s->secret, s->secret_len, k->u.p.salt, (size_t)salt_n, iterations, k->a,
+                          sizeof k->a);
+    scram_hmac(k, k->a, "Server Key", 10, s->server_sig); /* ServerKey */
+    scram_hmac(k, k->a, "Client Key", 10, k->a);          /* ClientKey */
     mailout_hash_init(&k->u.mac.inner, MAILOUT_HASH_SHA256); /* StoredKey = H(ClientKey) */
-    mailout_hash_update(&k->u.mac.inner, k->client_key, sizeof k->client_key);
-    mailout_hash_final(&k->u.mac.inner, k->stored_key);
-    scram_hmac(k, k->salted, "Server Key", 10, k->server_key);
-    scram_auth_mac(s, k, k->stored_key, ch, len, nonce, nonce_n, k->client_sig);
-    scram_auth_mac(s, k, k->server_key, ch, len, nonce, nonce_n, s->server_sig);
+    mailout_hash_update(&k->u.mac.inner, k->a, sizeof k->a);
+    mailout_hash_final(&k->u.mac.inner, k->b);
+    scram_auth_mac(s, k, k->b, ch, len, nonce, nonce_n, k->b);                      /* ClientSignature */
+    scram_auth_mac(s, k, s->server_sig, ch, len, nonce, nonce_n, s->server_sig); /* ServerSignature */
 
     /* client-final-message replaces client-first-bare in buf */
     unsigned char *b = s->buf;
@@ -375,9 +378,9 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     memcpy(b + 9, nonce, nonce_n);
     memcpy(b + 9 + nonce_n, ",p=", 3);
     for (unsigned i = 0; i < MAILOUT_SHA256_LEN; i++)
-        k->client_key[i] ^= k->client_sig[i]; /* ClientProof */
+        k->a[i] ^= k->b[i]; /* ClientProof */
     s->buf_len = 12 + nonce_n +
-                 mailout_b64_encode_block(k->client_key, MAILOUT_SHA256_LEN, (char *)b + 12 + nonce_n,
+                 mailout_b64_encode_block(k->a, MAILOUT_SHA256_LEN, (char *)b + 12 + nonce_n,
                                           sizeof s->buf - 12 - nonce_n);
     s->bare_len = 0;
     out_add(out, b, s->buf_len);

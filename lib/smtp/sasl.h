@@ -63,8 +63,15 @@
 #else
 #define MAILOUT_SASL_BUF 1 /* PLAIN, LOGIN, XOAUTH2 point at the caller's strings */
 #endif
-/** Most segments one response needs (XOAUTH2: 5). */
-#define MAILOUT_SASL_SEGS 6
+/** Most segments one response needs: XOAUTH2 5, PLAIN 4, CRAM-MD5 3,
+ *  SCRAM 2, LOGIN 1 (of the mechanisms built in). */
+#if MAILOUT_ENABLE_AUTH_XOAUTH2
+#define MAILOUT_SASL_SEGS 5
+#elif MAILOUT_ENABLE_AUTH_PLAIN
+#define MAILOUT_SASL_SEGS 4
+#else
+#define MAILOUT_SASL_SEGS 3
+#endif
 
 /** Longest user name and longest secret accepted, in bytes (E_INVAL
  *  beyond): keeps every length sum far from overflow, and a base64 line
@@ -98,11 +105,8 @@
  * which keeps the worst call chain of the core small; wiped after use. The
  * salt is dead once PBKDF2 has run, so the HMAC context reuses it. */
 typedef struct mailout_scram_keys {
-    unsigned char salted[32];
-    unsigned char client_key[32];
-    unsigned char stored_key[32];
-    unsigned char server_key[32];
-    unsigned char client_sig[32];
+    unsigned char a[32]; /* SaltedPassword, then ClientKey, then ClientProof */
+    unsigned char b[32]; /* StoredKey, then ClientSignature */
     union {
         struct {
             unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
