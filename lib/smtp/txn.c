@@ -378,19 +378,22 @@ static void data_end(mailout_smtp *s, smtp_op op, unsigned arg)
 
 /* A source error inside DATA: the terminator must never follow, and RSET
  * is impossible inside DATA, so the connection is given up. */
-static size_t data_source_error(mailout_smtp *s, mailout_status st)
+static MAILOUT_NOINLINE size_t data_source_error(mailout_smtp *s, mailout_status st)
 {
     smtp_info(s, "body source failed: data not terminated, connection must close");
     smtp_fail(s, st, MAILOUT_STAGE_BODY, NULL);
     return 0;
 }
 
-static size_t fill_stuffed(mailout_smtp *s, size_t n)
+/* The fill_* functions below call the body source; each is kept out of
+ * line with a small frame, since the source (a message reader) runs the
+ * deepest call chain of the library under them. */
+
+static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
-    const mailout_body *b = &s->job.body;
     while (n < s->out_cap) {
         size_t got = 0;
-        mailout_status st = b->read(b->ctx, s->out + n, s->out_cap - n, &got);
+        mailout_status st = s->job.body.read(s->job.body.ctx, s->out + n, s->out_cap - n, &got);
         if (got > s->out_cap - n)
             return data_source_error(s, MAILOUT_E_SOURCE);
         n += got;
@@ -410,31 +413,42 @@ static size_t fill_stuffed(mailout_smtp *s, size_t n)
     return n;
 }
 
-static size_t fill_filtered(mailout_smtp *s, size_t n)
+/* Staged bytes through the line filter into the output buffer at @p n.
+ * Returns the new fill, or 0 with the session failed. *more is cleared
+ * when the filter can do nothing more until the stage is refilled. */
+static size_t filter_staged(mailout_smtp *s, size_t n, int *more)
 {
-    const mailout_body *b = &s->job.body;
     smtp_txn_data *t = &s->u.d;
-    unsigned char *stage = SMTP_STAGE_BUF(s);
-    while (n < s->out_cap) {
+    mailout_stream io = {SMTP_STAGE_BUF(s) + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
+    mailout_status st = mailout_line_filter(&t->lf, &io, s->t.body_eof);
+    size_t used = (t->st_len - t->st_pos) - io.avail_in;
+    size_t made = (s->out_cap - n) - io.avail_out;
+    t->st_pos += used;
+    n += made;
+    if (st < 0)
+        return data_source_error(s, st);
+    if (st == MAILOUT_DONE) {
+        data_end(s, OP_END, 0);
+        *more = 0;
+    } else if (!used && !made) {
+        return data_source_error(s, MAILOUT_E_INTERNAL);
+    }
+    return n;
+}
+
+static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
+{
+    int more = 1;
+    while (n < s->out_cap && more) {
+        smtp_txn_data *t = &s->u.d;
         if (t->st_pos < t->st_len || s->t.body_eof) {
-            mailout_stream io = {stage + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
-            mailout_status st = mailout_line_filter(&t->lf, &io, s->t.body_eof);
-            size_t used = (t->st_len - t->st_pos) - io.avail_in;
-            size_t made = (s->out_cap - n) - io.avail_out;
-            t->st_pos += used;
-            n += made;
-            if (st < 0)
-                return data_source_error(s, st);
-            if (st == MAILOUT_DONE) {
-                data_end(s, OP_END, 0);
-                break;
-            }
-            if (!used && !made)
-                return data_source_error(s, MAILOUT_E_INTERNAL);
+            n = filter_staged(s, n, &more);
+            if (s->status < 0)
+                return 0;
             continue;
         }
         size_t got = 0;
-        mailout_status st = b->read(b->ctx, stage, SMTP_STAGE_CAP(s), &got);
+        mailout_status st = s->job.body.read(s->job.body.ctx, SMTP_STAGE_BUF(s), SMTP_STAGE_CAP(s), &got);
         if (got > SMTP_STAGE_CAP(s))
             return data_source_error(s, MAILOUT_E_SOURCE);
         t->st_pos = 0;
@@ -442,9 +456,9 @@ static size_t fill_filtered(mailout_smtp *s, size_t n)
         s->t.data_bytes += got;
         if (st < 0)
             return data_source_error(s, st);
-        if (st == MAILOUT_DONE)
+        if (st == MAILOUT_DONE) {
             s->t.body_eof = 1;
-        else if (st == MAILOUT_AGAIN && got == 0) {
+        } else if (st == MAILOUT_AGAIN && got == 0) {
             if (n == 0)
                 s->t.body_again = 1;
             break;
@@ -464,39 +478,11 @@ static void bdat_source_error(mailout_smtp *s, mailout_status st)
         finish_failed(s);
 }
 
-/* One chunk: the data is read to just after SMTP_BDAT_HDR bytes, then
- * "BDAT <n>[ LAST]\r\n" is written right in front of it. */
-static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
+/* "BDAT <n>[ LAST]\r\n" written backwards right in front of the chunk's
+ * data, which starts SMTP_BDAT_HDR bytes into the buffer. */
+static MAILOUT_NOINLINE size_t bdat_header(mailout_smtp *s, size_t got, int last)
 {
-    const mailout_body *b = &s->job.body;
-    if (n != 0)
-        return n; /* a chunk needs the whole buffer */
     unsigned char *data = s->out + SMTP_BDAT_HDR;
-    size_t room = s->out_cap - SMTP_BDAT_HDR, got = 0;
-    int last = 0;
-    while (got < room) {
-        size_t g = 0;
-        mailout_status st = b->read(b->ctx, data + got, room - got, &g);
-        if (g > room - got)
-            st = MAILOUT_E_SOURCE, g = 0;
-        if (st < 0) {
-            bdat_source_error(s, st);
-            return 0;
-        }
-        got += g;
-        if (st == MAILOUT_DONE) {
-            last = 1;
-            break;
-        }
-        if (st == MAILOUT_AGAIN) {
-            if (got == 0) {
-                s->t.body_again = 1;
-                return 0;
-            }
-            break;
-        }
-    }
-    /* written backwards from the data: CRLF, " LAST", digits, "BDAT " */
     unsigned char *h = data;
     *--h = '\n';
     *--h = '\r';
@@ -520,6 +506,34 @@ static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
     else
         smtp_push_sent(s, OP_BDAT, 0);
     return SMTP_BDAT_HDR + got;
+}
+
+/* One chunk: the data is read to just after SMTP_BDAT_HDR bytes, then the
+ * header is written in front of it. */
+static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
+{
+    if (n != 0)
+        return n; /* a chunk needs the whole buffer */
+    size_t got = 0;
+    mailout_status st;
+    for (;;) {
+        size_t room = s->out_cap - SMTP_BDAT_HDR - got, g = 0;
+        st = s->job.body.read(s->job.body.ctx, s->out + SMTP_BDAT_HDR + got, room, &g);
+        if (g > room)
+            st = MAILOUT_E_SOURCE;
+        if (st < 0) {
+            bdat_source_error(s, st);
+            return 0;
+        }
+        got += g;
+        if (st == MAILOUT_DONE || st == MAILOUT_AGAIN || got == s->out_cap - SMTP_BDAT_HDR)
+            break;
+    }
+    if (st == MAILOUT_AGAIN && got == 0) {
+        s->t.body_again = 1;
+        return 0;
+    }
+    return bdat_header(s, got, st == MAILOUT_DONE);
 }
 
 size_t smtp_body_fill(mailout_smtp *s, size_t n)
