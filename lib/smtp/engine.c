@@ -10,16 +10,18 @@
 #define SMTP_ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | \
                         MAILOUT_AUTH_XOAUTH2 | MAILOUT_AUTH_SCRAM_SHA256)
 
-static const char *const stage_names[] = {
-    "NONE", "CONNECT", "GREETING", "EHLO", "STARTTLS", "TLS", "AUTH",
-    "MAIL", "RCPT", "DATA", "BODY", "END", "RSET", "QUIT",
-};
+/* In mailout_smtp_stage order, NUL-separated: no pointer table. */
+static const char stage_names[] = "NONE\0CONNECT\0GREETING\0EHLO\0STARTTLS\0TLS\0AUTH\0"
+                                  "MAIL\0RCPT\0DATA\0BODY\0END\0RSET\0QUIT\0";
 
 const char *mailout_smtp_stage_name(mailout_smtp_stage stage)
 {
-    if ((unsigned)stage < MAILOUT_ARRAY_LEN(stage_names))
-        return stage_names[stage];
-    return "?";
+    const char *p = stage_names;
+    if ((unsigned)stage > MAILOUT_STAGE_QUIT)
+        return "?";
+    for (unsigned i = 0; i < (unsigned)stage; i++)
+        p += strlen(p) + 1;
+    return p;
 }
 
 mailout_smtp_stage smtp_op_stage(smtp_op op)
@@ -41,30 +43,25 @@ mailout_smtp_stage smtp_op_stage(smtp_op op)
 /* ------------------------------------------------------------------ */
 
 /* Printable ASCII without space: a domain or address literal. */
-static int ehlo_name_ok(const char *n)
+/* Length of @p v if every byte is >= @p min and not DEL (and ASCII
+ * unless @p eight_bit), else SIZE_MAX. */
+static size_t text_len(const char *v, unsigned char min, int eight_bit)
 {
     size_t len = 0;
-    if (!n)
-        return 0;
-    for (; n[len]; len++)
-        if ((unsigned char)n[len] <= 0x20 || (unsigned char)n[len] >= 0x7f)
-            return 0;
-    return len >= 1 && len <= 255;
-}
-
-static int no_controls(const char *v)
-{
-    if (!v)
-        return 1;
-    for (; *v; v++)
-        if ((unsigned char)*v < 0x20 || (unsigned char)*v == 0x7f)
-            return 0;
-    return 1;
+    for (; v[len]; len++) {
+        unsigned char c = (unsigned char)v[len];
+        if (c < min || c == 0x7f || (c > 0x7f && !eight_bit))
+            return SIZE_MAX;
+    }
+    return len;
 }
 
 static mailout_status check_config(const mailout_smtp_config *cfg, int tls_active)
 {
-    if (!ehlo_name_ok(cfg->ehlo_name) || !no_controls(cfg->user))
+    /* EHLO: printable ASCII without space (a domain or address literal);
+     * user: no controls */
+    size_t ehlo = cfg->ehlo_name ? text_len(cfg->ehlo_name, 0x21, 0) : 0;
+    if (ehlo < 1 || ehlo > 255 || (cfg->user && text_len(cfg->user, 0x20, 1) == SIZE_MAX))
         return MAILOUT_E_INVAL;
     if ((unsigned)cfg->tls > MAILOUT_TLS_NONE) /* REQUIRED, IMPLICIT, NONE: 0..2 */
         return MAILOUT_E_INVAL;

@@ -194,7 +194,7 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
         return;
     }
     if (r->code == 235) {
-        if (s->u.a.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
+        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
             scram_final_in_235(s, r);
         mailout_status st = mailout_sasl_finish(&s->u.a.sasl);
         smtp_auth_end(s);
