@@ -107,6 +107,13 @@ typedef struct mailout_pbkdf2_ws {
 void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
                            size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len);
 
+/* The same for one block (out_len 32) with the salt fed in pieces, so
+ * that it need not be stored whole (SCRAM decodes it from base64 as it
+ * goes): key(), then the salt into ws->ctx with mailout_hash_update(),
+ * then block1() writes the 32 bytes and wipes @p ws. */
+void mailout_pbkdf2_sha256_key(mailout_pbkdf2_ws *ws, const void *password, size_t password_len);
+void mailout_pbkdf2_sha256_block1(mailout_pbkdf2_ws *ws, uint32_t iterations, unsigned char out[32]);
+
 /** Zero @p len bytes in a way the compiler may not elide. */
 void mailout_crypto_wipe(void *p, size_t len);
 

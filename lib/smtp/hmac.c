@@ -81,20 +81,24 @@ static void resume(mailout_hash *c, const uint32_t h[8])
     c->len = MAILOUT_HASH_BLOCK;
 }
 
-/* ws->u = HMAC(P, a || b) from the saved pad states. */
-static void prf(mailout_pbkdf2_ws *ws, const void *a, size_t alen, const void *b, size_t blen)
+/* The message is in the inner hash (ws->ctx): ws->u = HMAC(P, message). */
+static void prf_outer(mailout_pbkdf2_ws *ws)
 {
-    resume(&ws->ctx, ws->ih);
-    mailout_hash_update(&ws->ctx, a, alen);
-    mailout_hash_update(&ws->ctx, b, blen);
     mailout_hash_final(&ws->ctx, ws->u);
     resume(&ws->ctx, ws->oh);
     mailout_hash_update(&ws->ctx, ws->u, sizeof ws->u);
     mailout_hash_final(&ws->ctx, ws->u);
 }
 
-void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
-                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len)
+/* ws->u = HMAC(P, ws->u) from the saved pad states. */
+static void prf(mailout_pbkdf2_ws *ws)
+{
+    resume(&ws->ctx, ws->ih);
+    mailout_hash_update(&ws->ctx, ws->u, sizeof ws->u);
+    prf_outer(ws);
+}
+
+void mailout_pbkdf2_sha256_key(mailout_pbkdf2_ws *ws, const void *password, size_t password_len)
 {
     /* The key's two pad blocks are hashed once and their states kept: every
      * U_j then costs two compressions instead of four, which halves the
@@ -111,16 +115,40 @@ void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t p
     memcpy(ws->ih, ws->ctx.h, sizeof ws->ih);
     mailout_hash_start_keyed(&ws->ctx, MAILOUT_HASH_SHA256, key, password_len, 0x5c);
     memcpy(ws->oh, ws->ctx.h, sizeof ws->oh);
+    resume(&ws->ctx, ws->ih); /* the salt of block 1 follows */
+}
+
+/* T_i into ws->t, the salt already absorbed after the ipad state. */
+static void block_finish(mailout_pbkdf2_ws *ws, uint32_t block, uint32_t iterations)
+{
+    unsigned char be[4] = {(unsigned char)(block >> 24), (unsigned char)(block >> 16), (unsigned char)(block >> 8),
+                           (unsigned char)block};
+    mailout_hash_update(&ws->ctx, be, sizeof be); /* U_1 = PRF(P, S || INT(i)) */
+    prf_outer(ws);
+    memcpy(ws->t, ws->u, sizeof ws->t);
+    for (uint32_t j = 1; j < iterations; j++) { /* U_j = PRF(P, U_{j-1}) */
+        prf(ws);
+        for (unsigned i = 0; i < sizeof ws->t; i++)
+            ws->t[i] ^= ws->u[i];
+    }
+}
+
+void mailout_pbkdf2_sha256_block1(mailout_pbkdf2_ws *ws, uint32_t iterations, unsigned char out[32])
+{
+    block_finish(ws, 1, iterations);
+    memcpy(out, ws->t, sizeof ws->t);
+    mailout_crypto_wipe(ws, sizeof *ws);
+}
+
+void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
+                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len)
+{
+    mailout_pbkdf2_sha256_key(ws, password, password_len);
     for (uint32_t block = 1; out_len > 0; block++) {
-        unsigned char be[4] = {(unsigned char)(block >> 24), (unsigned char)(block >> 16),
-                               (unsigned char)(block >> 8), (unsigned char)block};
-        prf(ws, salt, salt_len, be, sizeof be); /* U_1 = PRF(P, S || INT(i)) */
-        memcpy(ws->t, ws->u, sizeof ws->t);
-        for (uint32_t j = 1; j < iterations; j++) { /* U_j = PRF(P, U_{j-1}) */
-            prf(ws, ws->u, sizeof ws->u, NULL, 0);
-            for (unsigned i = 0; i < sizeof ws->t; i++)
-                ws->t[i] ^= ws->u[i];
-        }
+        if (block > 1)
+            resume(&ws->ctx, ws->ih);
+        mailout_hash_update(&ws->ctx, salt, salt_len);
+        block_finish(ws, block, iterations);
         size_t n = out_len < sizeof ws->t ? out_len : sizeof ws->t;
         memcpy(out, ws->t, n);
         out += n;

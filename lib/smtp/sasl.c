@@ -305,6 +305,28 @@ static long b64_decode(const unsigned char *in, size_t n, unsigned char *dst, si
     return (long)got;
 }
 
+/* The salt (strict base64, as b64_decode) decoded group by group: its
+ * length if it is 1..MAILOUT_SCRAM_MAX_SALT bytes, else 0. With @p h,
+ * the bytes go into that hash: the salt is never stored whole. Only the
+ * last group may carry padding, as in a decode of the whole. */
+static size_t scram_salt(const unsigned char *b64, size_t n, mailout_hash *h)
+{
+    size_t total = 0;
+    if (n % 4 != 0)
+        return 0;
+    for (size_t i = 0; i < n; i += 4) {
+        unsigned char bytes[3];
+        size_t got;
+        if (mailout_b64_decode_block((const char *)b64 + i, 4, bytes, sizeof bytes, &got) != MAILOUT_OK ||
+            (got != 3 && i + 4 != n))
+            return 0;
+        if (h)
+            mailout_hash_update(h, bytes, got);
+        total += got;
+    }
+    return total <= MAILOUT_SCRAM_MAX_SALT ? total : 0;
+}
+
 /* HMAC-SHA-256(key, data) with the context in the SASL state, not on the stack. */
 static void scram_hmac(mailout_scram_keys *k, const unsigned char *key, const char *data, size_t n,
                        unsigned char *out)
@@ -355,15 +377,15 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     if (nonce_n <= s->nonce_len || nonce_n + fixed > sizeof s->buf || !scram_nonce_ok(nonce, nonce_n) ||
         memcmp(nonce, s->buf + s->bare_len - s->nonce_len, s->nonce_len) != 0)
         return MAILOUT_E_AUTH;
-    long salt_n = b64_decode(salt64, salt64_n, k->u.p.salt, sizeof k->u.p.salt);
-    if (salt_n <= 0 || scram_iterations(iter, iter_n, &iterations))
+    if (!scram_salt(salt64, salt64_n, NULL) || scram_iterations(iter, iter_n, &iterations))
         return MAILOUT_E_AUTH;
 
     /* Two 32-byte slots and server_sig hold the five keys in turn: an
      * HMAC reads its key before it writes its output, so each result may
      * overwrite the key it came from. */
-    mailout_pbkdf2_sha256(&k->u.p.ws, s->secret, s->secret_len, k->u.p.salt, (size_t)salt_n, iterations, k->a,
-                          sizeof k->a);
+    mailout_pbkdf2_sha256_key(&k->u.ws, s->secret, s->secret_len);
+    scram_salt(salt64, salt64_n, &k->u.ws.ctx);
+    mailout_pbkdf2_sha256_block1(&k->u.ws, iterations, k->a);
     scram_hmac(k, k->a, "Server Key", 10, s->server_sig); /* ServerKey */
     scram_hmac(k, k->a, "Client Key", 10, k->a);          /* ClientKey */
     mailout_hash_init(&k->u.mac.inner, MAILOUT_HASH_SHA256); /* StoredKey = H(ClientKey) */

@@ -102,16 +102,14 @@
 
 /* SCRAM's keys and working memory, derived from the password. They live in
  * the SASL state (in the engine's one allocation) rather than on the stack,
- * which keeps the worst call chain of the core small; wiped after use. The
- * salt is dead once PBKDF2 has run, so the HMAC context reuses it. */
+ * which keeps the worst call chain of the core small; wiped after use.
+ * PBKDF2's working memory is dead once it has run, so the HMAC context
+ * reuses it. */
 typedef struct mailout_scram_keys {
     unsigned char a[32]; /* SaltedPassword, then ClientKey, then ClientProof */
     unsigned char b[32]; /* StoredKey, then ClientSignature */
     union {
-        struct {
-            unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
-            mailout_pbkdf2_ws ws;
-        } p;
+        mailout_pbkdf2_ws ws; /* the salt is decoded into it as it goes */
         mailout_hmac mac;
     } u;
 } mailout_scram_keys;
