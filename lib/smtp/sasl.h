@@ -125,24 +125,25 @@ typedef struct mailout_sasl_seg {
  *  empty line to a challenge). Segments never have n == 0. */
 typedef struct mailout_sasl_out {
     mailout_sasl_seg seg[MAILOUT_SASL_SEGS];
-    unsigned nseg;
-    int has_response;
+    uint8_t nseg;
+    uint8_t has_response;
 } mailout_sasl_out;
 
 /** State of one exchange. All fields are private to sasl.c. */
 typedef struct mailout_sasl {
-    unsigned mech;
-    unsigned step;
+    uint8_t mech;
+    uint8_t step;
+    /* lengths: <= MAILOUT_SASL_CRED_MAX or MAILOUT_SASL_BUF */
+    uint16_t buf_len;
+    uint16_t bare_len;                /* SCRAM: length of client-first-bare in buf */
+    uint16_t user_len, secret_len;
+    uint16_t nonce_len;               /* SCRAM: client nonce, at the end of the bare */
     const char *user;
     const char *secret; /* password, or XOAUTH2 token */
     unsigned char buf[MAILOUT_SASL_BUF];
-    size_t buf_len;
-    size_t bare_len;                  /* SCRAM: length of client-first-bare in buf */
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
     unsigned char server_sig[32];     /* SCRAM: expected ServerSignature */
 #endif
-    size_t user_len, secret_len;
-    size_t nonce_len;                 /* SCRAM: client nonce, at the end of the bare */
 #if MAILOUT_CRYPTO_HMAC
     /* HMAC contexts and SCRAM keys: here rather than on the stack */
     union {
