@@ -67,8 +67,6 @@ void mailout_hash_final(mailout_hash *c, unsigned char *out);
  *  block stays in c->blk: wipe the context when done. */
 void mailout_hash_start_keyed(mailout_hash *c, mailout_hash_alg alg, const unsigned char *key, size_t key_len,
                               unsigned char pad);
-/** One-shot digest. */
-void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsigned char *out);
 
 /* Compression functions, one 64-byte block into h (md5.c, sha256.c). */
 void mailout_md5_init_state(uint32_t h[4]);
@@ -87,9 +85,6 @@ void mailout_hmac_init(mailout_hmac *m, mailout_hash_alg alg, const void *key, s
 void mailout_hmac_update(mailout_hmac *m, const void *data, size_t len);
 /** Writes the tag (digest length) to @p out and wipes @p m. */
 void mailout_hmac_final(mailout_hmac *m, unsigned char *out);
-/** One-shot HMAC. */
-void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
-                  unsigned char *out);
 
 /**
  * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2): @p out_len bytes into @p out.

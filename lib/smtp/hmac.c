@@ -60,15 +60,6 @@ void mailout_hmac_final(mailout_hmac *m, unsigned char *out)
     mailout_crypto_wipe(m, sizeof *m);
 }
 
-void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
-                  unsigned char *out)
-{
-    mailout_hmac m;
-    mailout_hmac_init(&m, alg, key, key_len);
-    mailout_hmac_update(&m, data, len);
-    mailout_hmac_final(&m, out);
-}
-
 #endif /* MAILOUT_CRYPTO_HMAC */
 
 #if MAILOUT_CRYPTO_SHA256
