@@ -86,11 +86,12 @@ void mailout_hmac_update(mailout_hmac *m, const void *data, size_t len);
 /** Writes the tag (digest length) to @p out and wipes @p m. */
 void mailout_hmac_final(mailout_hmac *m, unsigned char *out);
 
-/**
- * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2): @p out_len bytes into @p out.
- * @p iterations of 0 is treated as 1. Blocks are numbered from 1; out_len
- * may be any size (the last block is truncated).
- */
+/* PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2), one 32-byte block T_i at a time:
+ * key() with the password, then the salt into ws->ctx with
+ * mailout_hash_update() (in pieces: SCRAM decodes it from base64 as it
+ * goes, so it is never stored whole), then block() writes T_@p index
+ * (blocks are numbered from 1; @p iterations of 0 counts as 1) and wipes
+ * @p ws. A longer output is key/salt/block again per block. */
 typedef struct mailout_pbkdf2_ws {
     mailout_hash ctx;                 /* the running hash */
     uint32_t ih[8], oh[8];            /* SHA-256 state after the ipad / opad block */
@@ -98,16 +99,9 @@ typedef struct mailout_pbkdf2_ws {
 } mailout_pbkdf2_ws;
 
 /* @p ws is the working memory (about 240 bytes; the SASL state holds one,
- * so that none of it is on the stack) and is wiped on return. */
-void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
-                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len);
-
-/* The same for one block (out_len 32) with the salt fed in pieces, so
- * that it need not be stored whole (SCRAM decodes it from base64 as it
- * goes): key(), then the salt into ws->ctx with mailout_hash_update(),
- * then block1() writes the 32 bytes and wipes @p ws. */
+ * so that none of it is on the stack). */
 void mailout_pbkdf2_sha256_key(mailout_pbkdf2_ws *ws, const void *password, size_t password_len);
-void mailout_pbkdf2_sha256_block1(mailout_pbkdf2_ws *ws, uint32_t iterations, unsigned char out[32]);
+void mailout_pbkdf2_sha256_block(mailout_pbkdf2_ws *ws, uint32_t index, uint32_t iterations, unsigned char out[32]);
 
 /** Zero @p len bytes in a way the compiler may not elide. */
 void mailout_crypto_wipe(void *p, size_t len);

@@ -124,27 +124,10 @@ static void block_finish(mailout_pbkdf2_ws *ws, uint32_t block, uint32_t iterati
     }
 }
 
-void mailout_pbkdf2_sha256_block1(mailout_pbkdf2_ws *ws, uint32_t iterations, unsigned char out[32])
+void mailout_pbkdf2_sha256_block(mailout_pbkdf2_ws *ws, uint32_t index, uint32_t iterations, unsigned char out[32])
 {
-    block_finish(ws, 1, iterations);
+    block_finish(ws, index, iterations);
     memcpy(out, ws->t, sizeof ws->t);
-    mailout_crypto_wipe(ws, sizeof *ws);
-}
-
-void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
-                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len)
-{
-    mailout_pbkdf2_sha256_key(ws, password, password_len);
-    for (uint32_t block = 1; out_len > 0; block++) {
-        if (block > 1)
-            resume(&ws->ctx, ws->ih);
-        mailout_hash_update(&ws->ctx, salt, salt_len);
-        block_finish(ws, block, iterations);
-        size_t n = out_len < sizeof ws->t ? out_len : sizeof ws->t;
-        memcpy(out, ws->t, n);
-        out += n;
-        out_len -= n;
-    }
     mailout_crypto_wipe(ws, sizeof *ws);
 }
 

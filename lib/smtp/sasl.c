@@ -385,7 +385,7 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
      * overwrite the key it came from. */
     mailout_pbkdf2_sha256_key(&k->u.ws, s->secret, s->secret_len);
     scram_salt(salt64, salt64_n, &k->u.ws.ctx);
-    mailout_pbkdf2_sha256_block1(&k->u.ws, iterations, k->a);
+    mailout_pbkdf2_sha256_block(&k->u.ws, 1, iterations, k->a);
     scram_hmac(k, k->a, "Server Key", 10, s->server_sig); /* ServerKey */
     scram_hmac(k, k->a, "Client Key", 10, k->a);          /* ClientKey */
     mailout_hash_init(&k->u.mac.inner, MAILOUT_HASH_SHA256); /* StoredKey = H(ClientKey) */
