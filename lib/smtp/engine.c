@@ -112,7 +112,7 @@ void mailout_smtp_free(mailout_smtp *s)
 {
     if (!s)
         return;
-    mailout_sasl_wipe(&s->u.a.sasl);
+    mailout_crypto_wipe(&s->u.a, sizeof s->u.a);
     mailout_allocator a = s->alloc;
     size_t n = s->alloc_size;
     memset(s, 0, sizeof *s);
@@ -544,6 +544,10 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
             s->rp.total = 0; /* the next byte starts a new reply */
         }
     }
+    /* the whole read is parsed: the receive buffer is free for a SASL
+     * step's working memory */
+    if (s->status >= 0 && s->live == SMTP_LIVE_AUTH && s->u.a.step_pending)
+        smtp_auth_step(s);
     return s->status < 0 ? s->status : MAILOUT_OK;
 }
 

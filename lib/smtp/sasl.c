@@ -68,14 +68,14 @@ static size_t cred_len(const char *str)
 }
 
 /* Common checks and setup; wipes @p s first so no old state survives. */
-static mailout_status begin(mailout_sasl *s, unsigned mech, const char *user, const char *secret,
+static mailout_status begin(mailout_sasl_state *s, unsigned mech, const char *user, const char *secret,
                             mailout_sasl_out *out)
 {
     if (out)
         out_reset(out);
     if (!s || !out)
         return MAILOUT_E_INVAL;
-    mailout_sasl_wipe(s);
+    mailout_crypto_wipe(s, sizeof *s);
     if (!user || !secret || (mech & (mech - 1)) != 0 || (mech & MECH_ALL) == 0)
         return MAILOUT_E_INVAL;
     if ((mech & MECH_BUILT) == 0)
@@ -96,7 +96,7 @@ static mailout_status begin(mailout_sasl *s, unsigned mech, const char *user, co
 }
 
 #if MAILOUT_ENABLE_AUTH_PLAIN
-static void plain_response(const mailout_sasl *s, mailout_sasl_out *out)
+static void plain_response(const mailout_sasl_state *s, mailout_sasl_out *out)
 {
     static const unsigned char nul = 0;
     out_add(out, &nul, 1); /* empty authzid */
@@ -107,7 +107,7 @@ static void plain_response(const mailout_sasl *s, mailout_sasl_out *out)
 #endif
 
 #if MAILOUT_ENABLE_AUTH_XOAUTH2
-static void xoauth2_response(const mailout_sasl *s, mailout_sasl_out *out)
+static void xoauth2_response(const mailout_sasl_state *s, mailout_sasl_out *out)
 {
     OUT_LIT(out, "user=");
     out_add(out, s->user, s->user_len);
@@ -121,7 +121,7 @@ static void xoauth2_response(const mailout_sasl *s, mailout_sasl_out *out)
 
 /* client-first-message-bare = "n=" saslname ",r=" c-nonce, kept in buf
  * for the AuthMessage of the next step. */
-static mailout_status scram_first(mailout_sasl *s, const unsigned char *nonce, size_t nonce_len,
+static mailout_status scram_first(mailout_sasl_state *s, const unsigned char *nonce, size_t nonce_len,
                                   mailout_sasl_out *out)
 {
     size_t o = 2;
@@ -156,7 +156,7 @@ static int scram_nonce_ok(const unsigned char *p, size_t n)
     return n > 0;
 }
 
-static mailout_status scram_start(mailout_sasl *s, int (*random)(void *ctx, void *buf, size_t len),
+static mailout_status scram_start(mailout_sasl_state *s, int (*random)(void *ctx, void *buf, size_t len),
                                   void *random_ctx, mailout_sasl_out *out)
 {
     unsigned char rnd[MAILOUT_SCRAM_NONCE_RANDOM];
@@ -174,9 +174,9 @@ static mailout_status scram_start(mailout_sasl *s, int (*random)(void *ctx, void
 
 #endif
 
-mailout_status mailout_sasl_start(mailout_sasl *s, unsigned mech, const char *user, const char *secret,
-                                  int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
-                                  mailout_sasl_out *out)
+mailout_status mailout_sasl_state_start(mailout_sasl_state *s, unsigned mech, const char *user, const char *secret,
+                                        int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
+                                        mailout_sasl_out *out)
 {
     mailout_status st = begin(s, mech, user, secret, out);
     (void)random;
@@ -201,22 +201,32 @@ mailout_status mailout_sasl_start(mailout_sasl *s, unsigned mech, const char *us
         break;
     }
     if (st != MAILOUT_OK && s && out) {
-        mailout_sasl_wipe(s);
+        mailout_crypto_wipe(s, sizeof *s);
         out_reset(out);
     }
     return st;
+}
+
+mailout_status mailout_sasl_start(mailout_sasl *s, unsigned mech, const char *user, const char *secret,
+                                  int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
+                                  mailout_sasl_out *out)
+{
+    if (s)
+        mailout_crypto_wipe(&s->work, sizeof s->work);
+    return mailout_sasl_state_start(s ? &s->st : NULL, mech, user, secret, random, random_ctx, out);
 }
 
 mailout_status mailout_sasl_start_scram_nonce(mailout_sasl *s, const char *user, const char *password,
                                               const char *nonce, size_t nonce_len, mailout_sasl_out *out)
 {
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
-    mailout_status st = begin(s, MAILOUT_AUTH_SCRAM_SHA256, user, password, out);
+    mailout_sasl_state *ss = s ? &s->st : NULL;
+    mailout_status st = begin(ss, MAILOUT_AUTH_SCRAM_SHA256, user, password, out);
     if (st == MAILOUT_OK && (!nonce || nonce_len > MAILOUT_SCRAM_NONCE_MAX ||
                              !scram_nonce_ok((const unsigned char *)nonce, nonce_len)))
         st = MAILOUT_E_INVAL;
     if (st == MAILOUT_OK)
-        st = scram_first(s, (const unsigned char *)nonce, nonce_len, out);
+        st = scram_first(ss, (const unsigned char *)nonce, nonce_len, out);
     if (st != MAILOUT_OK && s && out) {
         mailout_sasl_wipe(s);
         out_reset(out);
@@ -237,16 +247,17 @@ mailout_status mailout_sasl_start_scram_nonce(mailout_sasl *s, const char *user,
 /* ---- steps -------------------------------------------------------------- */
 
 #if MAILOUT_ENABLE_AUTH_CRAM_MD5
-static mailout_status cram_step(mailout_sasl *s, const unsigned char *ch, size_t len, mailout_sasl_out *out)
+static mailout_status cram_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *ch, size_t len,
+                                mailout_sasl_out *out)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char mac[MAILOUT_MD5_LEN];
 
-    if (s->step != STEP_START || len == 0)
+    if (s->step != STEP_START || len == 0 || !w)
         return MAILOUT_E_AUTH;
-    mailout_hmac_init(&s->work.mac, MAILOUT_HASH_MD5, s->secret, s->secret_len);
-    mailout_hmac_update(&s->work.mac, ch, len);
-    mailout_hmac_final(&s->work.mac, mac); /* wipes the context */
+    mailout_hmac_init(&w->mac, MAILOUT_HASH_MD5, s->secret, s->secret_len);
+    mailout_hmac_update(&w->mac, ch, len);
+    mailout_hmac_final(&w->mac, mac); /* wipes the context */
     for (unsigned i = 0; i < sizeof mac; i++) {
         s->buf[2 * i] = (unsigned char)hex[mac[i] >> 4];
         s->buf[2 * i + 1] = (unsigned char)hex[mac[i] & 15];
@@ -339,7 +350,7 @@ static void scram_hmac(mailout_scram_keys *k, const unsigned char *key, const ch
 /* HMAC(key, AuthMessage) without assembling AuthMessage: it is
  * client-first-bare (in buf) "," server-first "," client-final-without-proof.
  * Run once per key rather than two contexts at once, to save stack. */
-static void scram_auth_mac(const mailout_sasl *s, mailout_scram_keys *k, const unsigned char *key,
+static void scram_auth_mac(const mailout_sasl_state *s, mailout_scram_keys *k, const unsigned char *key,
                            const unsigned char *server_first, size_t len, const unsigned char *nonce,
                            size_t nonce_n, unsigned char *out)
 {
@@ -361,7 +372,7 @@ static void scram_auth_mac(const mailout_sasl *s, mailout_scram_keys *k, const u
  *   ClientProof     = ClientKey XOR HMAC(StoredKey, AuthMessage)
  *   ServerSignature = HMAC(ServerKey, AuthMessage), kept for the last step
  */
-static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *ch, size_t len,
+static mailout_status scram_server_first(mailout_sasl_state *s, const unsigned char *ch, size_t len,
                                          mailout_sasl_out *out, mailout_scram_keys *k)
 {
     const unsigned char *p = ch, *end = ch + len, *nonce, *salt64, *iter;
@@ -411,7 +422,7 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
 }
 
 /* server-final: "v=" ServerSignature (or "e=" error), extensions ignored. */
-static mailout_status scram_server_final(mailout_sasl *s, const unsigned char *ch, size_t len,
+static mailout_status scram_server_final(mailout_sasl_state *s, const unsigned char *ch, size_t len,
                                          mailout_sasl_out *out)
 {
     const unsigned char *p = ch, *v;
@@ -428,7 +439,8 @@ static mailout_status scram_server_final(mailout_sasl *s, const unsigned char *c
     return MAILOUT_OK;
 }
 
-static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_t len, mailout_sasl_out *out)
+static mailout_status scram_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *ch, size_t len,
+                                 mailout_sasl_out *out)
 {
     if (s->step == STEP_START && len == 0) { /* no initial response was sent */
         OUT_LIT(out, "n,,");
@@ -436,8 +448,10 @@ static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_
         return MAILOUT_OK;
     }
     if (s->step == STEP_START) {
-        mailout_status st = scram_server_first(s, ch, len, out, &s->work.keys);
-        mailout_crypto_wipe(&s->work.keys, sizeof s->work.keys);
+        if (!w)
+            return MAILOUT_E_AUTH;
+        mailout_status st = scram_server_first(s, ch, len, out, &w->keys);
+        mailout_crypto_wipe(&w->keys, sizeof w->keys);
         return st;
     }
     if (s->step == STEP_1)
@@ -447,8 +461,10 @@ static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_
 
 #endif /* MAILOUT_ENABLE_AUTH_SCRAM_SHA256 */
 
-static mailout_status mech_step(mailout_sasl *s, const unsigned char *ch, size_t len, mailout_sasl_out *out)
+static mailout_status mech_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *ch, size_t len,
+                                mailout_sasl_out *out)
 {
+    (void)w;
     (void)ch; /* unused when only PLAIN / LOGIN / XOAUTH2 are built */
     (void)len;
     (void)out;
@@ -486,19 +502,19 @@ static mailout_status mech_step(mailout_sasl *s, const unsigned char *ch, size_t
 #endif
 #if MAILOUT_ENABLE_AUTH_CRAM_MD5
     case MAILOUT_AUTH_CRAM_MD5:
-        return cram_step(s, ch, len, out);
+        return cram_step(s, w, ch, len, out);
 #endif
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
     case MAILOUT_AUTH_SCRAM_SHA256:
-        return scram_step(s, ch, len, out);
+        return scram_step(s, w, ch, len, out);
 #endif
     default:
         return MAILOUT_E_AUTH;
     }
 }
 
-mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge, size_t len,
-                                 mailout_sasl_out *out)
+mailout_status mailout_sasl_state_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *challenge,
+                                       size_t len, mailout_sasl_out *out)
 {
     if (out)
         out_reset(out);
@@ -508,7 +524,7 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
         challenge = (const unsigned char *)"";
     if (s->mech == 0 || s->step == STEP_FAILED)
         return MAILOUT_E_AUTH;
-    mailout_status st = mech_step(s, challenge, len, out);
+    mailout_status st = mech_step(s, w, challenge, len, out);
     if (st != MAILOUT_OK) {
         out_reset(out);
         s->step = STEP_FAILED;
@@ -520,13 +536,24 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
     return st;
 }
 
-mailout_status mailout_sasl_finish(const mailout_sasl *s)
+mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge, size_t len,
+                                 mailout_sasl_out *out)
+{
+    return mailout_sasl_state_step(s ? &s->st : NULL, s ? &s->work : NULL, challenge, len, out);
+}
+
+mailout_status mailout_sasl_state_finish(const mailout_sasl_state *s)
 {
     if (!s || s->mech == 0 || s->step == STEP_FAILED || s->step == STEP_SERVER_FAIL)
         return MAILOUT_E_AUTH;
     if (s->mech == MAILOUT_AUTH_SCRAM_SHA256 && s->step != STEP_2)
         return MAILOUT_E_AUTH;
     return MAILOUT_OK;
+}
+
+mailout_status mailout_sasl_finish(const mailout_sasl *s)
+{
+    return mailout_sasl_state_finish(s ? &s->st : NULL);
 }
 
 void mailout_sasl_wipe(mailout_sasl *s)

@@ -129,8 +129,21 @@ typedef struct mailout_sasl_out {
     uint8_t has_response;
 } mailout_sasl_out;
 
-/** State of one exchange. All fields are private to sasl.c. */
-typedef struct mailout_sasl {
+/** Working memory of one step: HMAC contexts and SCRAM keys, only used
+ *  (and wiped) inside mailout_sasl_state_step(). The engine lends memory
+ *  that is idle then (its receive buffer) instead of keeping its own. */
+typedef union mailout_sasl_work {
+#if MAILOUT_CRYPTO_HMAC
+    mailout_hmac mac; /* CRAM-MD5 */
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+    mailout_scram_keys keys; /* the server-first step */
+#endif
+#endif
+    unsigned char none; /* PLAIN, LOGIN, XOAUTH2 need none */
+} mailout_sasl_work;
+
+/** State of one exchange between steps. All fields are private to sasl.c. */
+typedef struct mailout_sasl_state {
     uint8_t mech;
     uint8_t step;
     /* lengths: <= MAILOUT_SASL_CRED_MAX or MAILOUT_SASL_BUF */
@@ -144,15 +157,13 @@ typedef struct mailout_sasl {
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
     unsigned char server_sig[32];     /* SCRAM: expected ServerSignature */
 #endif
-#if MAILOUT_CRYPTO_HMAC
-    /* HMAC contexts and SCRAM keys: here rather than on the stack */
-    union {
-        mailout_hmac mac; /* CRAM-MD5 */
-#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
-        mailout_scram_keys keys; /* only during the server-first step */
-#endif
-    } work;
-#endif
+} mailout_sasl_state;
+
+/** An exchange with its own working memory (what the functions below
+ *  take). */
+typedef struct mailout_sasl {
+    mailout_sasl_state st;
+    mailout_sasl_work work;
 } mailout_sasl;
 
 /**
@@ -205,6 +216,16 @@ mailout_status mailout_sasl_finish(const mailout_sasl *s);
 /** Forget everything derived from the secret (wipes buffers) and the
  *  credential pointers. Safe on a wiped or zeroed struct. */
 void mailout_sasl_wipe(mailout_sasl *s);
+
+/* The same on the state alone, the working memory lent per step (@p w
+ * may be NULL for a step that needs none: SCRAM's server-final). Wipe a
+ * state with mailout_crypto_wipe(). */
+mailout_status mailout_sasl_state_start(mailout_sasl_state *s, unsigned mech, const char *user, const char *secret,
+                                        int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
+                                        mailout_sasl_out *out);
+mailout_status mailout_sasl_state_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *challenge,
+                                       size_t len, mailout_sasl_out *out);
+mailout_status mailout_sasl_state_finish(const mailout_sasl_state *s);
 
 /**
  * Choose a mechanism: the strongest in @p offered & @p allowed that is

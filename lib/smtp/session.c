@@ -48,7 +48,7 @@ static void start_auth(mailout_smtp *s)
     smtp_auth *a = &s->u.a;
     memset(a, 0, sizeof *a); /* the EHLO scanner's memory until now */
     s->live = SMTP_LIVE_AUTH;
-    mailout_status st = mailout_sasl_start(&a->sasl, mech, c->user, secret, c->random, c->random_ctx, &a->out);
+    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, c->random, c->random_ctx, &a->out);
     if (st < 0) {
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
@@ -125,24 +125,33 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
     smtp_info(s, "starting TLS");
 }
 
-/* A 334: send the pending initial response or answer the challenge;
- * a challenge we cannot use is cancelled with "*" (RFC 4954 §4). */
+/* A 334: send the pending initial response or answer the challenge. The
+ * answer is computed by smtp_auth_step() once the rest of the read is
+ * parsed (its working memory is the receive buffer); the challenge is
+ * decoded now, in place (base64 output never overtakes its input). */
 static void auth_continue(mailout_smtp *s)
 {
     smtp_auth *a = &s->u.a;
-    /* decoded in place: base64 output never overtakes its input */
-    unsigned char *dec = (unsigned char *)a->chal;
-    size_t dlen = 0;
     if (a->ir_pending) {
         a->ir_pending = 0;
-        smtp_push(s, OP_AUTH_RESP, 0);
-        return;
+    } else {
+        a->chal_ok = !s->rp.cap_over && mailout_b64_decode_block(a->chal, s->rp.cap_len, a->chal, sizeof a->chal,
+                                                                 &a->dlen) == MAILOUT_OK;
+        a->step_pending = 1;
     }
+    smtp_push(s, OP_AUTH_RESP, 0);
+}
+
+/* The step for the last 334; a challenge we cannot use is cancelled with
+ * "*" (RFC 4954 §4). */
+void smtp_auth_step(mailout_smtp *s)
+{
+    smtp_auth *a = &s->u.a;
     mailout_status st = MAILOUT_E_AUTH;
-    if (!s->rp.cap_over &&
-        mailout_b64_decode_block(a->chal, s->rp.cap_len, dec, sizeof a->chal, &dlen) == MAILOUT_OK) {
+    a->step_pending = 0;
+    if (a->chal_ok) {
         memset(&a->out, 0, sizeof a->out);
-        st = mailout_sasl_step(&a->sasl, dec, dlen, &a->out);
+        st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)a->chal, a->dlen, &a->out);
         if (a->steps < 255)
             a->steps++;
     }
@@ -151,7 +160,6 @@ static void auth_continue(mailout_smtp *s)
         a->cancelled = 1;
         memset(&a->out, 0, sizeof a->out);
     }
-    smtp_push(s, OP_AUTH_RESP, 0);
 }
 
 /* A server may carry SCRAM's server-final message on the 235 itself
@@ -176,7 +184,7 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
         dlen > 2 && dec[0] == 'v' && dec[1] == '=') {
         /* the response is ignored (auth_reply clears it): kept in the
          * session rather than in a stack frame on the deepest chain */
-        mailout_sasl_step(&a->sasl, dec, dlen, &a->out);
+        mailout_sasl_state_step(&a->sasl, NULL, dec, dlen, &a->out); /* server-final: no working memory */
     }
     memset(a->chal, 0, sizeof a->chal);
 }
@@ -196,7 +204,7 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
     if (r->code == 235) {
         if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
             scram_final_in_235(s, r);
-        mailout_status st = mailout_sasl_finish(&s->u.a.sasl);
+        mailout_status st = mailout_sasl_state_finish(&s->u.a.sasl);
         smtp_auth_end(s);
         if (st != MAILOUT_OK) {
             smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);

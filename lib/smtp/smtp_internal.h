@@ -110,13 +110,16 @@ typedef struct smtp_txn {
 
 /** AUTH: live from start_auth() until 235 or the session's failure. */
 typedef struct smtp_auth {
-    mailout_sasl sasl;
+    mailout_sasl_state sasl;
     mailout_sasl_out out;
+    size_t dlen;            /* decoded challenge in chal, its step pending */
     uint8_t mech;
     uint8_t ir_inline;      /* initial response on the AUTH line */
     uint8_t ir_pending;     /* initial response waits for the first 334 */
     uint8_t cancelled;      /* "*" sent */
     uint8_t steps;          /* challenges answered by the mechanism (saturates) */
+    uint8_t step_pending;   /* a 334 was answered: run the step (smtp_auth_step) */
+    uint8_t chal_ok;        /* ... with the decoded challenge */
     char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 } smtp_auth;
 
@@ -146,13 +149,15 @@ struct mailout_smtp {
     smtp_writer w;
 
     /* input. The receive buffer only holds bytes between in_buf() and
-     * in_ack(); a command's trace copy is built in it while out_buf()
-     * runs (see cmd.c), when it holds nothing. */
+     * in_ack(): a command's trace copy is built in it while out_buf()
+     * runs (see cmd.c), and a SASL step works in it at the end of
+     * in_ack(), once the read is parsed (smtp_auth_step). */
     union {
         unsigned char in[MAILOUT_SMTP_INBUF_SIZE];
 #if MAILOUT_ENABLE_TRACE
         char tline[MAILOUT_COMMAND_MAX]; /* the command as traced */
 #endif
+        mailout_sasl_work work;
     } io;
     mailout_reply_parser rp;
 
@@ -215,6 +220,7 @@ int smtp_xtext_len(const char *v, size_t *len);
 /* session.c */
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines);
 void smtp_auth_end(mailout_smtp *s);
+void smtp_auth_step(mailout_smtp *s);
 size_t smtp_auth_ir_len(const mailout_sasl_out *o);
 
 /* txn.c */
