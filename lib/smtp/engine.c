@@ -546,7 +546,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
     }
     /* the whole read is parsed: the receive buffer is free for a SASL
      * step's working memory */
-    if (s->status >= 0 && s->live == SMTP_LIVE_AUTH && s->u.a.step_pending)
+    if (MAILOUT_CRYPTO_HMAC && s->status >= 0 && s->live == SMTP_LIVE_AUTH && s->u.a.step_pending)
         smtp_auth_step(s);
     return s->status < 0 ? s->status : MAILOUT_OK;
 }

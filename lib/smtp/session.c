@@ -140,6 +140,9 @@ static void auth_continue(mailout_smtp *s)
         a->step_pending = 1;
     }
     smtp_push(s, OP_AUTH_RESP, 0);
+    /* without HMAC mechanisms no step needs working memory: at once */
+    if (!MAILOUT_CRYPTO_HMAC && a->step_pending)
+        smtp_auth_step(s);
 }
 
 /* The step for the last 334; a challenge we cannot use is cancelled with
