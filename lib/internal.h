@@ -18,6 +18,15 @@
 #define MAILOUT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MAILOUT_MIN(a, b) ((a) < (b) ? (a) : (b))
 
+/* Keeps a helper's frame out of its caller's: for functions on the deep
+ * call chains (footprint.sh's stack check), where inlining would add a
+ * big frame to a path that does not need it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MAILOUT_NOINLINE __attribute__((noinline))
+#else
+#define MAILOUT_NOINLINE
+#endif
+
 /* Whether byte c (not NUL) is one of the characters of set. A loop of its
  * own rather than strchr(): newlib's word-at-a-time strchr, memchr and
  * memmove cost ~600 bytes of a firmware image for a few short lookups. */

@@ -123,6 +123,10 @@
  * Receive buffer of an SMTP session (mailout_smtp_in_buf()): replies are
  * parsed as they stream through it, so it bounds only how much one read
  * may deliver, never the length of a reply line. Larger means fewer reads.
+ * The engine reuses the same memory while it holds no received bytes (a
+ * command's trace copy, SASL working memory), so with MAILOUT_ENABLE_TRACE
+ * it takes at least MAILOUT_COMMAND_MAX bytes, and about 300 with
+ * SCRAM-SHA-256, whatever this value.
  */
 #ifndef MAILOUT_SMTP_INBUF_SIZE
 #define MAILOUT_SMTP_INBUF_SIZE 512

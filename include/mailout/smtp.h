@@ -301,9 +301,11 @@ MAILOUT_API const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *l
 /** @brief @p n bytes (<= len) of out_buf() were sent. */
 MAILOUT_API mailout_status mailout_smtp_out_ack(mailout_smtp *s, size_t n);
 
-/** @brief Room for received bytes (*cap >= 1, currently 512). Valid until
- *  the next call. Received bytes are parsed at once by in_ack(): nothing
- *  is kept between calls but the parser's state. */
+/** @brief Room for received bytes (*cap >= 1: MAILOUT_SMTP_INBUF_SIZE,
+ *  512 by default). Valid until the next call: the engine uses the same
+ *  memory for other things between reads. Received bytes are parsed at
+ *  once by in_ack(): nothing is kept between calls but the parser's
+ *  state. */
 MAILOUT_API unsigned char *mailout_smtp_in_buf(mailout_smtp *s, size_t *cap);
 
 /**

@@ -17,32 +17,39 @@ enum {
     KW_FLAG      /* a keyword without parameters we use */
 };
 
-static const struct {
-    const char *name;
-    unsigned cap;
-} ehlo_flags[] = {
-    {"STARTTLS", MAILOUT_CAP_STARTTLS},
-    {"PIPELINING", MAILOUT_CAP_PIPELINING},
-    {"8BITMIME", MAILOUT_CAP_8BITMIME},
-    {"SMTPUTF8", MAILOUT_CAP_SMTPUTF8},
-    {"CHUNKING", MAILOUT_CAP_CHUNKING},
-    {"DSN", MAILOUT_CAP_DSN},
-    {"ENHANCEDSTATUSCODES", MAILOUT_CAP_ENHANCEDSTATUSCODES},
-};
+/* The keywords we use, in the order of their MAILOUT_CAP_* bits (name i
+ * is bit 1 << i), each ended by a NUL: one string, no pointer table. */
+static const char ehlo_keywords[] = "STARTTLS\0"
+                                    "PIPELINING\0"
+                                    "8BITMIME\0"
+                                    "SMTPUTF8\0"
+                                    "CHUNKING\0"
+                                    "SIZE\0"
+                                    "DSN\0"
+                                    "ENHANCEDSTATUSCODES\0"
+                                    "AUTH\0";
 
-static int token_is(const mailout_ehlo *e, const char *name)
+#if MAILOUT_CAP_STARTTLS != 1 || MAILOUT_CAP_SIZE != 32 || MAILOUT_CAP_ENHANCEDSTATUSCODES != 128 || \
+    MAILOUT_CAP_AUTH != 256
+#error "ehlo_keywords[] follows the MAILOUT_CAP_* bit order"
+#endif
+
+/* The MAILOUT_CAP_* bit of the token (whole, case-insensitive), 0 if none. */
+static unsigned token_cap(const mailout_ehlo *e)
 {
-    size_t n = strlen(name);
-    if (e->tok_len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = e->tok[i];
-        if (c >= 'a' && c <= 'z')
-            c = (char)(c - 'a' + 'A');
-        if (c != name[i])
-            return 0;
+    const char *name = ehlo_keywords;
+    for (unsigned bit = 1; *name; bit <<= 1) {
+        size_t n = strlen(name);
+        size_t i = 0;
+        if (e->tok_len == n) {
+            while (i < n && (e->tok[i] >= 'a' && e->tok[i] <= 'z' ? e->tok[i] - 'a' + 'A' : e->tok[i]) == name[i])
+                i++;
+            if (i == n)
+                return bit;
+        }
+        name += n + 1;
     }
-    return 1;
+    return 0;
 }
 
 static void line_reset(mailout_ehlo *e)
@@ -63,23 +70,11 @@ static void first_token(mailout_ehlo *e)
 {
     if (e->tok_over)
         return;
-    if (token_is(e, "AUTH")) {
-        e->keyword = KW_AUTH;
-        e->acc.caps |= MAILOUT_CAP_AUTH;
+    unsigned cap = token_cap(e);
+    if (!cap)
         return;
-    }
-    if (token_is(e, "SIZE")) {
-        e->keyword = KW_SIZE;
-        e->acc.caps |= MAILOUT_CAP_SIZE;
-        return;
-    }
-    for (size_t i = 0; i < MAILOUT_ARRAY_LEN(ehlo_flags); i++) {
-        if (token_is(e, ehlo_flags[i].name)) {
-            e->keyword = KW_FLAG;
-            e->acc.caps |= ehlo_flags[i].cap;
-            return;
-        }
-    }
+    e->acc.caps |= cap;
+    e->keyword = cap == MAILOUT_CAP_AUTH ? KW_AUTH : cap == MAILOUT_CAP_SIZE ? KW_SIZE : KW_FLAG;
 }
 
 /* SIZE's parameter: decimal digits only; anything else means "no limit

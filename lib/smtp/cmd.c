@@ -277,12 +277,12 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         app(&a, "STARTTLS");
         break;
     case OP_AUTH:
-        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->mech) ? mailout_sasl_name(s->mech) : "?");
-        if (s->ir_inline)
-            app(&a, s->sasl_out.nseg ? " " : " =");
+        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->u.a.mech) ? mailout_sasl_name(s->u.a.mech) : "?");
+        if (s->u.a.ir_inline)
+            app(&a, s->u.a.out.nseg ? " " : " =");
         break;
     case OP_AUTH_RESP:
-        if (s->auth_cancelled)
+        if (s->u.a.cancelled)
             app(&a, "*");
         break;
     case OP_RSET:
@@ -342,12 +342,13 @@ static void trace_command(mailout_smtp *s)
 {
     smtp_writer *w = &s->w;
     size_t len;
-    if (smtp_cmd_build(s, (smtp_op)w->op, w->arg, w->tline, &len) != MAILOUT_OK)
+    char *line = s->io.tline; /* free while out_buf() runs (smtp_internal.h) */
+    if (smtp_cmd_build(s, (smtp_op)w->op, w->arg, line, &len) != MAILOUT_OK)
         return;
     if (w->b64) {
         char t[64];
         size_t n = len < 40 ? len : 40;
-        memcpy(t, w->tline, n);
+        memcpy(t, line, n);
         if (n && t[n - 1] == ' ')
             n--;
         if (n)
@@ -355,7 +356,7 @@ static void trace_command(mailout_smtp *s)
         memcpy(t + n, "<redacted>", 10);
         trace_sent(s, t, n + 10);
     } else {
-        trace_sent(s, w->tline, len);
+        trace_sent(s, line, len);
     }
 }
 #endif
@@ -371,13 +372,15 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     w->op = (uint8_t)op;
     w->arg = (uint16_t)arg;
     /* lengths were checked when the command was queued */
-    if (smtp_cmd_build(s, op, arg, NULL, &w->len) != MAILOUT_OK) {
+    size_t len;
+    if (smtp_cmd_build(s, op, arg, NULL, &len) != MAILOUT_OK) {
         smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage(op), NULL);
         return;
     }
+    w->len = (uint16_t)len;
     if (op == OP_AUTH || op == OP_AUTH_RESP) {
-        int resp = op == OP_AUTH ? s->ir_inline : !s->auth_cancelled;
-        w->b64 = resp && s->sasl_out.nseg > 0;
+        int resp = op == OP_AUTH ? s->u.a.ir_inline : !s->u.a.cancelled;
+        w->b64 = resp && s->u.a.out.nseg > 0;
         if (w->b64)
             mailout_b64_init(&w->enc, 0);
     }
@@ -393,11 +396,11 @@ static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
     smtp_writer *w = &s->w;
     size_t n = 0;
     while (w->b64) {
-        const mailout_sasl_seg *g = &s->sasl_out.seg[w->seg];
-        int last = w->seg + 1 == s->sasl_out.nseg;
+        const mailout_sasl_seg *g = &s->u.a.out.seg[w->seg];
+        int last = w->seg + 1u == s->u.a.out.nseg;
         mailout_stream st = {g->p + w->segpos, g->n - w->segpos, out + n, room - n};
         mailout_status r = mailout_b64_encode(&w->enc, &st, last);
-        w->segpos = g->n - st.avail_in;
+        w->segpos = (uint16_t)(g->n - st.avail_in);
         n = room - st.avail_out;
         if (r == MAILOUT_DONE) {
             w->b64 = 0;
@@ -417,7 +420,7 @@ static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
 {
     smtp_writer *w = &s->w;
-    size_t n = MAILOUT_MIN(w->len - w->pos, room);
+    size_t n = MAILOUT_MIN((size_t)(w->len - w->pos), room);
     if (n) {
         size_t len;
         /* the fields a command is built from do not change while it is

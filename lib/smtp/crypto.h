@@ -67,14 +67,14 @@ void mailout_hash_final(mailout_hash *c, unsigned char *out);
  *  block stays in c->blk: wipe the context when done. */
 void mailout_hash_start_keyed(mailout_hash *c, mailout_hash_alg alg, const unsigned char *key, size_t key_len,
                               unsigned char pad);
-/** One-shot digest. */
-void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsigned char *out);
 
 /* Compression functions, one 64-byte block into h (md5.c, sha256.c). */
 void mailout_md5_init_state(uint32_t h[4]);
 void mailout_md5_block(uint32_t h[4], const unsigned char blk[64]);
 void mailout_sha256_init_state(uint32_t h[8]);
-void mailout_sha256_block(uint32_t h[8], const unsigned char blk[64]);
+/* The message schedule runs in @p blk itself (no 64-byte window on the
+ * stack of the deepest call chain): the block is overwritten. */
+void mailout_sha256_block(uint32_t h[8], unsigned char blk[64]);
 
 /* HMAC (RFC 2104): the key is hashed first when longer than a block. */
 typedef struct mailout_hmac {
@@ -85,15 +85,13 @@ void mailout_hmac_init(mailout_hmac *m, mailout_hash_alg alg, const void *key, s
 void mailout_hmac_update(mailout_hmac *m, const void *data, size_t len);
 /** Writes the tag (digest length) to @p out and wipes @p m. */
 void mailout_hmac_final(mailout_hmac *m, unsigned char *out);
-/** One-shot HMAC. */
-void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
-                  unsigned char *out);
 
-/**
- * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2): @p out_len bytes into @p out.
- * @p iterations of 0 is treated as 1. Blocks are numbered from 1; out_len
- * may be any size (the last block is truncated).
- */
+/* PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2), one 32-byte block T_i at a time:
+ * key() with the password, then the salt into ws->ctx with
+ * mailout_hash_update() (in pieces: SCRAM decodes it from base64 as it
+ * goes, so it is never stored whole), then block() writes T_@p index
+ * (blocks are numbered from 1; @p iterations of 0 counts as 1) and wipes
+ * @p ws. A longer output is key/salt/block again per block. */
 typedef struct mailout_pbkdf2_ws {
     mailout_hash ctx;                 /* the running hash */
     uint32_t ih[8], oh[8];            /* SHA-256 state after the ipad / opad block */
@@ -101,9 +99,9 @@ typedef struct mailout_pbkdf2_ws {
 } mailout_pbkdf2_ws;
 
 /* @p ws is the working memory (about 240 bytes; the SASL state holds one,
- * so that none of it is on the stack) and is wiped on return. */
-void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
-                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len);
+ * so that none of it is on the stack). */
+void mailout_pbkdf2_sha256_key(mailout_pbkdf2_ws *ws, const void *password, size_t password_len);
+void mailout_pbkdf2_sha256_block(mailout_pbkdf2_ws *ws, uint32_t index, uint32_t iterations, unsigned char out[32]);
 
 /** Zero @p len bytes in a way the compiler may not elide. */
 void mailout_crypto_wipe(void *p, size_t len);

@@ -10,16 +10,18 @@
 #define SMTP_ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | \
                         MAILOUT_AUTH_XOAUTH2 | MAILOUT_AUTH_SCRAM_SHA256)
 
-static const char *const stage_names[] = {
-    "NONE", "CONNECT", "GREETING", "EHLO", "STARTTLS", "TLS", "AUTH",
-    "MAIL", "RCPT", "DATA", "BODY", "END", "RSET", "QUIT",
-};
+/* In mailout_smtp_stage order, NUL-separated: no pointer table. */
+static const char stage_names[] = "NONE\0CONNECT\0GREETING\0EHLO\0STARTTLS\0TLS\0AUTH\0"
+                                  "MAIL\0RCPT\0DATA\0BODY\0END\0RSET\0QUIT\0";
 
 const char *mailout_smtp_stage_name(mailout_smtp_stage stage)
 {
-    if ((unsigned)stage < MAILOUT_ARRAY_LEN(stage_names))
-        return stage_names[stage];
-    return "?";
+    const char *p = stage_names;
+    if ((unsigned)stage > MAILOUT_STAGE_QUIT)
+        return "?";
+    for (unsigned i = 0; i < (unsigned)stage; i++)
+        p += strlen(p) + 1;
+    return p;
 }
 
 mailout_smtp_stage smtp_op_stage(smtp_op op)
@@ -41,32 +43,27 @@ mailout_smtp_stage smtp_op_stage(smtp_op op)
 /* ------------------------------------------------------------------ */
 
 /* Printable ASCII without space: a domain or address literal. */
-static int ehlo_name_ok(const char *n)
+/* Length of @p v if every byte is >= @p min and not DEL (and ASCII
+ * unless @p eight_bit), else SIZE_MAX. */
+static size_t text_len(const char *v, unsigned char min, int eight_bit)
 {
     size_t len = 0;
-    if (!n)
-        return 0;
-    for (; n[len]; len++)
-        if ((unsigned char)n[len] <= 0x20 || (unsigned char)n[len] >= 0x7f)
-            return 0;
-    return len >= 1 && len <= 255;
-}
-
-static int no_controls(const char *v)
-{
-    if (!v)
-        return 1;
-    for (; *v; v++)
-        if ((unsigned char)*v < 0x20 || (unsigned char)*v == 0x7f)
-            return 0;
-    return 1;
+    for (; v[len]; len++) {
+        unsigned char c = (unsigned char)v[len];
+        if (c < min || c == 0x7f || (c > 0x7f && !eight_bit))
+            return SIZE_MAX;
+    }
+    return len;
 }
 
 static mailout_status check_config(const mailout_smtp_config *cfg, int tls_active)
 {
-    if (!ehlo_name_ok(cfg->ehlo_name) || !no_controls(cfg->user))
+    /* EHLO: printable ASCII without space (a domain or address literal);
+     * user: no controls */
+    size_t ehlo = cfg->ehlo_name ? text_len(cfg->ehlo_name, 0x21, 0) : 0;
+    if (ehlo < 1 || ehlo > 255 || (cfg->user && text_len(cfg->user, 0x20, 1) == SIZE_MAX))
         return MAILOUT_E_INVAL;
-    if (cfg->tls != MAILOUT_TLS_REQUIRED && cfg->tls != MAILOUT_TLS_IMPLICIT && cfg->tls != MAILOUT_TLS_NONE)
+    if ((unsigned)cfg->tls > MAILOUT_TLS_NONE) /* REQUIRED, IMPLICIT, NONE: 0..2 */
         return MAILOUT_E_INVAL;
     if (cfg->tls == MAILOUT_TLS_IMPLICIT && !tls_active)
         return MAILOUT_E_INVAL;
@@ -99,10 +96,8 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     s->alloc = *alloc;
     s->alloc_size = total;
     s->cfg = *cfg;
-    s->out = mem + head;
+    s->out = mem + head; /* the staging half follows: SMTP_STAGE_BUF */
     s->out_cap = out_cap;
-    s->stage = mem + head + out_cap;
-    s->stage_cap = stage_cap;
     s->tls_active = tls_active ? 1 : 0;
     s->deadline = UINT64_MAX;
     /* the greeting is awaited as if a command had been sent */
@@ -117,7 +112,7 @@ void mailout_smtp_free(mailout_smtp *s)
 {
     if (!s)
         return;
-    mailout_sasl_wipe(&s->sasl);
+    mailout_crypto_wipe(&s->u.a, sizeof s->u.a);
     mailout_allocator a = s->alloc;
     size_t n = s->alloc_size;
     memset(s, 0, sizeof *s);
@@ -132,9 +127,7 @@ void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg)
 {
     /* Callers never queue more than a group: RSET + MAIL + RCPT... + DATA,
      * or one BDAT at a time (checked by smtp_queue_room) */
-    smtp_qent *e = &s->q[s->q_tail % SMTP_QLEN];
-    e->op = (uint8_t)op;
-    e->arg = (uint16_t)arg;
+    s->q[s->q_tail % SMTP_QLEN] = SMTP_QENT(op, arg);
     s->q_tail++;
 }
 
@@ -157,7 +150,7 @@ size_t smtp_queue_room(const mailout_smtp *s)
 int smtp_awaits(const mailout_smtp *s, smtp_op op)
 {
     for (uint32_t i = s->q_head; i != s->q_sent; i++)
-        if (s->q[i % SMTP_QLEN].op == op)
+        if (SMTP_QOP(s->q[i % SMTP_QLEN]) == op)
             return 1;
     return 0;
 }
@@ -179,8 +172,8 @@ static int delivery_unknown(const mailout_smtp *s)
     if (!s->t.active || s->out_pos != s->out_len)
         return 0;
     for (uint32_t i = s->q_head; i != s->q_sent; i++) {
-        const smtp_qent *e = &s->q[i % SMTP_QLEN];
-        if ((e->op == OP_END && !s->t.empty_data) || (e->op == OP_BDAT && e->arg))
+        smtp_qent e = s->q[i % SMTP_QLEN];
+        if ((SMTP_QOP(e) == OP_END && !s->t.empty_data) || (SMTP_QOP(e) == OP_BDAT && SMTP_QARG(e)))
             return 1;
     }
     return 0;
@@ -219,7 +212,7 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
     if (r)
         s->failure.reply = *r;
     smtp_txn_abort(s, st, stage, r);
-    mailout_sasl_wipe(&s->sasl);
+    smtp_auth_end(s);
     s->deadline = UINT64_MAX;
     return st;
 }
@@ -233,24 +226,19 @@ static uint32_t op_timeout(const mailout_smtp *s, smtp_op op, int body)
         return t;
     if (body)
         return 3u * 60000u;
-    switch (op) {
-    case OP_DATA:
-        return 2u * 60000u;
-    case OP_END:
-        return 10u * 60000u;
-    case OP_BDAT:
-        return 3u * 60000u;
-    default:
-        return 5u * 60000u;
-    }
+    /* minutes: DATA 2, end of data 10, a data block (BDAT) 3, others 5 */
+    static const uint8_t minutes[] = {
+        5, 5, 5, 5, 5, 5, 5, 5, 5, [OP_DATA] = 2, [OP_END] = 10, [OP_BDAT] = 3, [OP_QUIT] = 5,
+    };
+    return minutes[op] * 60000u;
 }
 
 static smtp_op current_op(const mailout_smtp *s)
 {
     if (smtp_awaiting(s))
-        return (smtp_op)s->q[s->q_head % SMTP_QLEN].op;
+        return SMTP_QOP(s->q[s->q_head % SMTP_QLEN]);
     if (s->q_sent != s->q_tail)
-        return (smtp_op)s->q[s->q_sent % SMTP_QLEN].op;
+        return SMTP_QOP(s->q[s->q_sent % SMTP_QLEN]);
     return OP_END;
 }
 
@@ -272,11 +260,9 @@ void smtp_arm(mailout_smtp *s)
     int busy = smtp_awaiting(s) || s->q_sent != s->q_tail || s->t.body_on || s->out_pos != s->out_len;
     if (s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS || !busy) {
         s->deadline = UINT64_MAX;
-        s->deadline_dur = 0;
         return;
     }
     uint32_t dur = op_timeout(s, current_op(s), s->t.body_on && !smtp_awaiting(s));
-    s->deadline_dur = dur;
     if (!s->have_time)
         s->deadline = dur;
     else
@@ -363,9 +349,9 @@ const mailout_result *mailout_smtp_failure(const mailout_smtp *s)
 
 uint16_t mailout_smtp_rcpt_code(const mailout_smtp *s, size_t index)
 {
-    if (!s || index >= s->job.rcpt_count || index >= MAILOUT_MAX_RECIPIENTS)
+    if (!s || s->live != SMTP_LIVE_TXN || index >= s->job.rcpt_count || index >= MAILOUT_MAX_RECIPIENTS)
         return 0;
-    return s->rcpt_code[index];
+    return s->u.d.rcpt_code[index];
 }
 
 unsigned mailout_smtp_caps(const mailout_smtp *s, uint64_t *size_limit, unsigned *auth_mechs)
@@ -394,7 +380,7 @@ static void fill(mailout_smtp *s, size_t n)
         if (s->q_sent != s->q_tail) {
             smtp_qent e = s->q[s->q_sent % SMTP_QLEN];
             s->q_sent++;
-            smtp_writer_start(s, (smtp_op)e.op, e.arg);
+            smtp_writer_start(s, SMTP_QOP(e), SMTP_QARG(e));
             continue;
         }
         if (body_ready(s)) {
@@ -474,17 +460,20 @@ mailout_status mailout_smtp_out_ack(mailout_smtp *s, size_t n)
 unsigned char *mailout_smtp_in_buf(mailout_smtp *s, size_t *cap)
 {
     if (cap)
-        *cap = s ? sizeof s->in : 0;
-    return s ? s->in : NULL;
+        *cap = s ? sizeof s->io.in : 0;
+    return s ? s->io.in : NULL;
 }
 
 static void reply_begin(mailout_smtp *s)
 {
     int esc = (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES) != 0;
-    smtp_op op = smtp_awaiting(s) ? (smtp_op)s->q[s->q_head % SMTP_QLEN].op : OP_GREETING;
+    smtp_op op = smtp_awaiting(s) ? SMTP_QOP(s->q[s->q_head % SMTP_QLEN]) : OP_GREETING;
     int awaited = smtp_awaiting(s) != 0;
-    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->ehlo : NULL,
-                       awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->chal : NULL, sizeof s->chal);
+    /* EHLO only follows the greeting or TLS, before AUTH and any job: its
+     * scanner has the shared memory to itself; the challenge buffer is
+     * AUTH's, live while AUTH replies are due */
+    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL,
+                       awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->u.a.chal : NULL, sizeof s->u.a.chal);
 }
 
 static void dispatch(mailout_smtp *s)
@@ -496,7 +485,8 @@ static void dispatch(mailout_smtp *s)
         return;
     }
     smtp_qent e = s->q[s->q_head % SMTP_QLEN];
-    if (e.op == OP_QUIT) {
+    smtp_op op = SMTP_QOP(e);
+    if (op == OP_QUIT) {
         s->q_head++;
         s->phase = PH_DONE;
         s->deadline = UINT64_MAX;
@@ -505,21 +495,21 @@ static void dispatch(mailout_smtp *s)
         return;
     }
     if (r->code == 421) {
-        smtp_fail(s, MAILOUT_E_SERVER_SHUTDOWN, smtp_op_stage((smtp_op)e.op), r);
+        smtp_fail(s, MAILOUT_E_SERVER_SHUTDOWN, smtp_op_stage(op), r);
         return;
     }
     s->q_head++;
-    switch (e.op) {
+    switch (op) {
     case OP_GREETING:
     case OP_EHLO:
     case OP_HELO:
     case OP_STARTTLS:
     case OP_AUTH:
     case OP_AUTH_RESP:
-        smtp_session_reply(s, (smtp_op)e.op, r, s->rp.lines);
+        smtp_session_reply(s, op, r, s->rp.lines);
         break;
     default:
-        smtp_txn_reply(s, (smtp_op)e.op, e.arg, r);
+        smtp_txn_reply(s, op, SMTP_QARG(e), r);
         break;
     }
     smtp_arm(s);
@@ -531,7 +521,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
         return MAILOUT_E_INVAL;
     if (s->status < 0)
         return s->status;
-    if (n > sizeof s->in)
+    if (n > sizeof s->io.in)
         return MAILOUT_E_INVAL;
     size_t off = 0;
     while (off < n && s->status >= 0) {
@@ -545,7 +535,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
         if (!mailout_reply_started(&s->rp))
             reply_begin(s);
         size_t used = 0;
-        mailout_status st = mailout_reply_feed(&s->rp, s->in + off, n - off, &used, &s->cfg.cb);
+        mailout_status st = mailout_reply_feed(&s->rp, s->io.in + off, n - off, &used, &s->cfg.cb);
         off += used;
         if (st < 0)
             return smtp_fail(s, st, current_stage(s), NULL);
@@ -554,6 +544,10 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
             s->rp.total = 0; /* the next byte starts a new reply */
         }
     }
+    /* the whole read is parsed: the receive buffer is free for a SASL
+     * step's working memory */
+    if (MAILOUT_CRYPTO_HMAC && s->status >= 0 && s->live == SMTP_LIVE_AUTH && s->u.a.step_pending)
+        smtp_auth_step(s);
     return s->status < 0 ? s->status : MAILOUT_OK;
 }
 

@@ -91,12 +91,4 @@ void mailout_hash_start_keyed(mailout_hash *c, mailout_hash_alg alg, const unsig
     hash_block(c);
 }
 
-void mailout_hash_once(mailout_hash_alg alg, const void *data, size_t len, unsigned char *out)
-{
-    mailout_hash c;
-    mailout_hash_init(&c, alg);
-    mailout_hash_update(&c, data, len);
-    mailout_hash_final(&c, out);
-}
-
 #endif /* MAILOUT_CRYPTO_HMAC */

@@ -60,15 +60,6 @@ void mailout_hmac_final(mailout_hmac *m, unsigned char *out)
     mailout_crypto_wipe(m, sizeof *m);
 }
 
-void mailout_hmac_once(mailout_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
-                  unsigned char *out)
-{
-    mailout_hmac m;
-    mailout_hmac_init(&m, alg, key, key_len);
-    mailout_hmac_update(&m, data, len);
-    mailout_hmac_final(&m, out);
-}
-
 #endif /* MAILOUT_CRYPTO_HMAC */
 
 #if MAILOUT_CRYPTO_SHA256
@@ -81,20 +72,24 @@ static void resume(mailout_hash *c, const uint32_t h[8])
     c->len = MAILOUT_HASH_BLOCK;
 }
 
-/* ws->u = HMAC(P, a || b) from the saved pad states. */
-static void prf(mailout_pbkdf2_ws *ws, const void *a, size_t alen, const void *b, size_t blen)
+/* The message is in the inner hash (ws->ctx): ws->u = HMAC(P, message). */
+static void prf_outer(mailout_pbkdf2_ws *ws)
 {
-    resume(&ws->ctx, ws->ih);
-    mailout_hash_update(&ws->ctx, a, alen);
-    mailout_hash_update(&ws->ctx, b, blen);
     mailout_hash_final(&ws->ctx, ws->u);
     resume(&ws->ctx, ws->oh);
     mailout_hash_update(&ws->ctx, ws->u, sizeof ws->u);
     mailout_hash_final(&ws->ctx, ws->u);
 }
 
-void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t password_len, const void *salt,
-                           size_t salt_len, uint32_t iterations, unsigned char *out, size_t out_len)
+/* ws->u = HMAC(P, ws->u) from the saved pad states. */
+static void prf(mailout_pbkdf2_ws *ws)
+{
+    resume(&ws->ctx, ws->ih);
+    mailout_hash_update(&ws->ctx, ws->u, sizeof ws->u);
+    prf_outer(ws);
+}
+
+void mailout_pbkdf2_sha256_key(mailout_pbkdf2_ws *ws, const void *password, size_t password_len)
 {
     /* The key's two pad blocks are hashed once and their states kept: every
      * U_j then costs two compressions instead of four, which halves the
@@ -111,21 +106,28 @@ void mailout_pbkdf2_sha256(mailout_pbkdf2_ws *ws, const void *password, size_t p
     memcpy(ws->ih, ws->ctx.h, sizeof ws->ih);
     mailout_hash_start_keyed(&ws->ctx, MAILOUT_HASH_SHA256, key, password_len, 0x5c);
     memcpy(ws->oh, ws->ctx.h, sizeof ws->oh);
-    for (uint32_t block = 1; out_len > 0; block++) {
-        unsigned char be[4] = {(unsigned char)(block >> 24), (unsigned char)(block >> 16),
-                               (unsigned char)(block >> 8), (unsigned char)block};
-        prf(ws, salt, salt_len, be, sizeof be); /* U_1 = PRF(P, S || INT(i)) */
-        memcpy(ws->t, ws->u, sizeof ws->t);
-        for (uint32_t j = 1; j < iterations; j++) { /* U_j = PRF(P, U_{j-1}) */
-            prf(ws, ws->u, sizeof ws->u, NULL, 0);
-            for (unsigned i = 0; i < sizeof ws->t; i++)
-                ws->t[i] ^= ws->u[i];
-        }
-        size_t n = out_len < sizeof ws->t ? out_len : sizeof ws->t;
-        memcpy(out, ws->t, n);
-        out += n;
-        out_len -= n;
+    resume(&ws->ctx, ws->ih); /* the salt of block 1 follows */
+}
+
+/* T_i into ws->t, the salt already absorbed after the ipad state. */
+static void block_finish(mailout_pbkdf2_ws *ws, uint32_t block, uint32_t iterations)
+{
+    unsigned char be[4] = {(unsigned char)(block >> 24), (unsigned char)(block >> 16), (unsigned char)(block >> 8),
+                           (unsigned char)block};
+    mailout_hash_update(&ws->ctx, be, sizeof be); /* U_1 = PRF(P, S || INT(i)) */
+    prf_outer(ws);
+    memcpy(ws->t, ws->u, sizeof ws->t);
+    for (uint32_t j = 1; j < iterations; j++) { /* U_j = PRF(P, U_{j-1}) */
+        prf(ws);
+        for (unsigned i = 0; i < sizeof ws->t; i++)
+            ws->t[i] ^= ws->u[i];
     }
+}
+
+void mailout_pbkdf2_sha256_block(mailout_pbkdf2_ws *ws, uint32_t index, uint32_t iterations, unsigned char out[32])
+{
+    block_finish(ws, index, iterations);
+    memcpy(out, ws->t, sizeof ws->t);
     mailout_crypto_wipe(ws, sizeof *ws);
 }
 

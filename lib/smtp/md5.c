@@ -33,10 +33,6 @@ void mailout_md5_init_state(uint32_t h[4])
 
 void mailout_md5_block(uint32_t h[4], const unsigned char blk[64])
 {
-    uint32_t x[16];
-    for (unsigned i = 0; i < 16; i++) /* MD5 reads words little-endian */
-        x[i] = (uint32_t)blk[4 * i] | (uint32_t)blk[4 * i + 1] << 8 | (uint32_t)blk[4 * i + 2] << 16 |
-               (uint32_t)blk[4 * i + 3] << 24;
 
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     for (unsigned i = 0; i < 64; i++) {
@@ -60,7 +56,9 @@ void mailout_md5_block(uint32_t h[4], const unsigned char blk[64])
             g = 7 * i;
             break;
         }
-        uint32_t t = a + f + md5_t[i] + x[g & 15];
+        const unsigned char *w = blk + 4 * (g & 15); /* MD5 reads words little-endian */
+        uint32_t x = (uint32_t)w[0] | (uint32_t)w[1] << 8 | (uint32_t)w[2] << 16 | (uint32_t)w[3] << 24;
+        uint32_t t = a + f + md5_t[i] + x;
         unsigned s = md5_s[round * 4 + (i & 3)];
         a = d;
         d = c;

@@ -28,8 +28,8 @@
 
 /** Capabilities learned from one EHLO reply. */
 typedef struct mailout_caps {
-    unsigned caps;       /* MAILOUT_CAP_* */
     uint64_t size_limit; /* SIZE parameter, 0 = none given; saturates at UINT64_MAX */
+    unsigned caps;       /* MAILOUT_CAP_* */
     unsigned auth;       /* MAILOUT_AUTH_* offered */
 } mailout_caps;
 
@@ -58,14 +58,13 @@ typedef struct mailout_reply_parser {
     uint8_t state;
     uint8_t last;          /* the current line is the final one */
     uint8_t esc;           /* parse enhanced status codes */
+    uint8_t cap_over;      /* the capture did not fit (see cap) */
     mailout_ehlo *ehlo;    /* EHLO scanner or NULL */
     /* Optional capture of the first line's raw text (SASL challenges),
-     * which may be longer than reply.text. cap_over is set when it did
-     * not fit. */
+     * which may be longer than reply.text. */
     char *cap;
     size_t cap_size;
     size_t cap_len;
-    uint8_t cap_over;
 #if MAILOUT_ENABLE_TRACE
     /* The current line, truncated, for the trace callback. */
     char tline[MAILOUT_REPLY_TEXT_MAX + 8];

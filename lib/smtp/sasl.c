@@ -68,14 +68,14 @@ static size_t cred_len(const char *str)
 }
 
 /* Common checks and setup; wipes @p s first so no old state survives. */
-static mailout_status begin(mailout_sasl *s, unsigned mech, const char *user, const char *secret,
+static mailout_status begin(mailout_sasl_state *s, unsigned mech, const char *user, const char *secret,
                             mailout_sasl_out *out)
 {
     if (out)
         out_reset(out);
     if (!s || !out)
         return MAILOUT_E_INVAL;
-    mailout_sasl_wipe(s);
+    mailout_crypto_wipe(s, sizeof *s);
     if (!user || !secret || (mech & (mech - 1)) != 0 || (mech & MECH_ALL) == 0)
         return MAILOUT_E_INVAL;
     if ((mech & MECH_BUILT) == 0)
@@ -96,7 +96,7 @@ static mailout_status begin(mailout_sasl *s, unsigned mech, const char *user, co
 }
 
 #if MAILOUT_ENABLE_AUTH_PLAIN
-static void plain_response(const mailout_sasl *s, mailout_sasl_out *out)
+static void plain_response(const mailout_sasl_state *s, mailout_sasl_out *out)
 {
     static const unsigned char nul = 0;
     out_add(out, &nul, 1); /* empty authzid */
@@ -107,7 +107,7 @@ static void plain_response(const mailout_sasl *s, mailout_sasl_out *out)
 #endif
 
 #if MAILOUT_ENABLE_AUTH_XOAUTH2
-static void xoauth2_response(const mailout_sasl *s, mailout_sasl_out *out)
+static void xoauth2_response(const mailout_sasl_state *s, mailout_sasl_out *out)
 {
     OUT_LIT(out, "user=");
     out_add(out, s->user, s->user_len);
@@ -121,7 +121,7 @@ static void xoauth2_response(const mailout_sasl *s, mailout_sasl_out *out)
 
 /* client-first-message-bare = "n=" saslname ",r=" c-nonce, kept in buf
  * for the AuthMessage of the next step. */
-static mailout_status scram_first(mailout_sasl *s, const unsigned char *nonce, size_t nonce_len,
+static mailout_status scram_first(mailout_sasl_state *s, const unsigned char *nonce, size_t nonce_len,
                                   mailout_sasl_out *out)
 {
     size_t o = 2;
@@ -156,7 +156,7 @@ static int scram_nonce_ok(const unsigned char *p, size_t n)
     return n > 0;
 }
 
-static mailout_status scram_start(mailout_sasl *s, int (*random)(void *ctx, void *buf, size_t len),
+static mailout_status scram_start(mailout_sasl_state *s, int (*random)(void *ctx, void *buf, size_t len),
                                   void *random_ctx, mailout_sasl_out *out)
 {
     unsigned char rnd[MAILOUT_SCRAM_NONCE_RANDOM];
@@ -174,9 +174,9 @@ static mailout_status scram_start(mailout_sasl *s, int (*random)(void *ctx, void
 
 #endif
 
-mailout_status mailout_sasl_start(mailout_sasl *s, unsigned mech, const char *user, const char *secret,
-                                  int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
-                                  mailout_sasl_out *out)
+mailout_status mailout_sasl_state_start(mailout_sasl_state *s, unsigned mech, const char *user, const char *secret,
+                                        int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
+                                        mailout_sasl_out *out)
 {
     mailout_status st = begin(s, mech, user, secret, out);
     (void)random;
@@ -201,22 +201,32 @@ mailout_status mailout_sasl_start(mailout_sasl *s, unsigned mech, const char *us
         break;
     }
     if (st != MAILOUT_OK && s && out) {
-        mailout_sasl_wipe(s);
+        mailout_crypto_wipe(s, sizeof *s);
         out_reset(out);
     }
     return st;
+}
+
+mailout_status mailout_sasl_start(mailout_sasl *s, unsigned mech, const char *user, const char *secret,
+                                  int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
+                                  mailout_sasl_out *out)
+{
+    if (s)
+        mailout_crypto_wipe(&s->work, sizeof s->work);
+    return mailout_sasl_state_start(s ? &s->st : NULL, mech, user, secret, random, random_ctx, out);
 }
 
 mailout_status mailout_sasl_start_scram_nonce(mailout_sasl *s, const char *user, const char *password,
                                               const char *nonce, size_t nonce_len, mailout_sasl_out *out)
 {
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
-    mailout_status st = begin(s, MAILOUT_AUTH_SCRAM_SHA256, user, password, out);
+    mailout_sasl_state *ss = s ? &s->st : NULL;
+    mailout_status st = begin(ss, MAILOUT_AUTH_SCRAM_SHA256, user, password, out);
     if (st == MAILOUT_OK && (!nonce || nonce_len > MAILOUT_SCRAM_NONCE_MAX ||
                              !scram_nonce_ok((const unsigned char *)nonce, nonce_len)))
         st = MAILOUT_E_INVAL;
     if (st == MAILOUT_OK)
-        st = scram_first(s, (const unsigned char *)nonce, nonce_len, out);
+        st = scram_first(ss, (const unsigned char *)nonce, nonce_len, out);
     if (st != MAILOUT_OK && s && out) {
         mailout_sasl_wipe(s);
         out_reset(out);
@@ -237,16 +247,17 @@ mailout_status mailout_sasl_start_scram_nonce(mailout_sasl *s, const char *user,
 /* ---- steps -------------------------------------------------------------- */
 
 #if MAILOUT_ENABLE_AUTH_CRAM_MD5
-static mailout_status cram_step(mailout_sasl *s, const unsigned char *ch, size_t len, mailout_sasl_out *out)
+static mailout_status cram_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *ch, size_t len,
+                                mailout_sasl_out *out)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char mac[MAILOUT_MD5_LEN];
 
-    if (s->step != STEP_START || len == 0)
+    if (s->step != STEP_START || len == 0 || !w)
         return MAILOUT_E_AUTH;
-    mailout_hmac_init(&s->work.mac, MAILOUT_HASH_MD5, s->secret, s->secret_len);
-    mailout_hmac_update(&s->work.mac, ch, len);
-    mailout_hmac_final(&s->work.mac, mac); /* wipes the context */
+    mailout_hmac_init(&w->mac, MAILOUT_HASH_MD5, s->secret, s->secret_len);
+    mailout_hmac_update(&w->mac, ch, len);
+    mailout_hmac_final(&w->mac, mac); /* wipes the context */
     for (unsigned i = 0; i < sizeof mac; i++) {
         s->buf[2 * i] = (unsigned char)hex[mac[i] >> 4];
         s->buf[2 * i + 1] = (unsigned char)hex[mac[i] & 15];
@@ -305,6 +316,28 @@ static long b64_decode(const unsigned char *in, size_t n, unsigned char *dst, si
     return (long)got;
 }
 
+/* The salt (strict base64, as b64_decode) decoded group by group: its
+ * length if it is 1..MAILOUT_SCRAM_MAX_SALT bytes, else 0. With @p h,
+ * the bytes go into that hash: the salt is never stored whole. Only the
+ * last group may carry padding, as in a decode of the whole. */
+static size_t scram_salt(const unsigned char *b64, size_t n, mailout_hash *h)
+{
+    size_t total = 0;
+    if (n % 4 != 0)
+        return 0;
+    for (size_t i = 0; i < n; i += 4) {
+        unsigned char bytes[3];
+        size_t got;
+        if (mailout_b64_decode_block((const char *)b64 + i, 4, bytes, sizeof bytes, &got) != MAILOUT_OK ||
+            (got != 3 && i + 4 != n))
+            return 0;
+        if (h)
+            mailout_hash_update(h, bytes, got);
+        total += got;
+    }
+    return total <= MAILOUT_SCRAM_MAX_SALT ? total : 0;
+}
+
 /* HMAC-SHA-256(key, data) with the context in the SASL state, not on the stack. */
 static void scram_hmac(mailout_scram_keys *k, const unsigned char *key, const char *data, size_t n,
                        unsigned char *out)
@@ -317,7 +350,7 @@ static void scram_hmac(mailout_scram_keys *k, const unsigned char *key, const ch
 /* HMAC(key, AuthMessage) without assembling AuthMessage: it is
  * client-first-bare (in buf) "," server-first "," client-final-without-proof.
  * Run once per key rather than two contexts at once, to save stack. */
-static void scram_auth_mac(const mailout_sasl *s, mailout_scram_keys *k, const unsigned char *key,
+static void scram_auth_mac(const mailout_sasl_state *s, mailout_scram_keys *k, const unsigned char *key,
                            const unsigned char *server_first, size_t len, const unsigned char *nonce,
                            size_t nonce_n, unsigned char *out)
 {
@@ -339,7 +372,7 @@ static void scram_auth_mac(const mailout_sasl *s, mailout_scram_keys *k, const u
  *   ClientProof     = ClientKey XOR HMAC(StoredKey, AuthMessage)
  *   ServerSignature = HMAC(ServerKey, AuthMessage), kept for the last step
  */
-static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *ch, size_t len,
+static mailout_status scram_server_first(mailout_sasl_state *s, const unsigned char *ch, size_t len,
                                          mailout_sasl_out *out, mailout_scram_keys *k)
 {
     const unsigned char *p = ch, *end = ch + len, *nonce, *salt64, *iter;
@@ -355,19 +388,22 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     if (nonce_n <= s->nonce_len || nonce_n + fixed > sizeof s->buf || !scram_nonce_ok(nonce, nonce_n) ||
         memcmp(nonce, s->buf + s->bare_len - s->nonce_len, s->nonce_len) != 0)
         return MAILOUT_E_AUTH;
-    long salt_n = b64_decode(salt64, salt64_n, k->u.p.salt, sizeof k->u.p.salt);
-    if (salt_n <= 0 || scram_iterations(iter, iter_n, &iterations))
+    if (!scram_salt(salt64, salt64_n, NULL) || scram_iterations(iter, iter_n, &iterations))
         return MAILOUT_E_AUTH;
 
-    mailout_pbkdf2_sha256(&k->u.p.ws, s->secret, s->secret_len, k->u.p.salt, (size_t)salt_n, iterations,
-                          k->salted, sizeof k->salted);
-    scram_hmac(k, k->salted, "Client Key", 10, k->client_key);
+    /* Two 32-byte slots and server_sig hold the five keys in turn: an
+     * HMAC reads its key before it writes its output, so each result may
+     * overwrite the key it came from. */
+    mailout_pbkdf2_sha256_key(&k->u.ws, s->secret, s->secret_len);
+    scram_salt(salt64, salt64_n, &k->u.ws.ctx);
+    mailout_pbkdf2_sha256_block(&k->u.ws, 1, iterations, k->a);
+    scram_hmac(k, k->a, "Server Key", 10, s->server_sig); /* ServerKey */
+    scram_hmac(k, k->a, "Client Key", 10, k->a);          /* ClientKey */
     mailout_hash_init(&k->u.mac.inner, MAILOUT_HASH_SHA256); /* StoredKey = H(ClientKey) */
-    mailout_hash_update(&k->u.mac.inner, k->client_key, sizeof k->client_key);
-    mailout_hash_final(&k->u.mac.inner, k->stored_key);
-    scram_hmac(k, k->salted, "Server Key", 10, k->server_key);
-    scram_auth_mac(s, k, k->stored_key, ch, len, nonce, nonce_n, k->client_sig);
-    scram_auth_mac(s, k, k->server_key, ch, len, nonce, nonce_n, s->server_sig);
+    mailout_hash_update(&k->u.mac.inner, k->a, sizeof k->a);
+    mailout_hash_final(&k->u.mac.inner, k->b);
+    scram_auth_mac(s, k, k->b, ch, len, nonce, nonce_n, k->b);                      /* ClientSignature */
+    scram_auth_mac(s, k, s->server_sig, ch, len, nonce, nonce_n, s->server_sig); /* ServerSignature */
 
     /* client-final-message replaces client-first-bare in buf */
     unsigned char *b = s->buf;
@@ -375,9 +411,9 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
     memcpy(b + 9, nonce, nonce_n);
     memcpy(b + 9 + nonce_n, ",p=", 3);
     for (unsigned i = 0; i < MAILOUT_SHA256_LEN; i++)
-        k->client_key[i] ^= k->client_sig[i]; /* ClientProof */
+        k->a[i] ^= k->b[i]; /* ClientProof */
     s->buf_len = 12 + nonce_n +
-                 mailout_b64_encode_block(k->client_key, MAILOUT_SHA256_LEN, (char *)b + 12 + nonce_n,
+                 mailout_b64_encode_block(k->a, MAILOUT_SHA256_LEN, (char *)b + 12 + nonce_n,
                                           sizeof s->buf - 12 - nonce_n);
     s->bare_len = 0;
     out_add(out, b, s->buf_len);
@@ -386,7 +422,7 @@ static mailout_status scram_server_first(mailout_sasl *s, const unsigned char *c
 }
 
 /* server-final: "v=" ServerSignature (or "e=" error), extensions ignored. */
-static mailout_status scram_server_final(mailout_sasl *s, const unsigned char *ch, size_t len,
+static mailout_status scram_server_final(mailout_sasl_state *s, const unsigned char *ch, size_t len,
                                          mailout_sasl_out *out)
 {
     const unsigned char *p = ch, *v;
@@ -403,7 +439,8 @@ static mailout_status scram_server_final(mailout_sasl *s, const unsigned char *c
     return MAILOUT_OK;
 }
 
-static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_t len, mailout_sasl_out *out)
+static mailout_status scram_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *ch, size_t len,
+                                 mailout_sasl_out *out)
 {
     if (s->step == STEP_START && len == 0) { /* no initial response was sent */
         OUT_LIT(out, "n,,");
@@ -411,8 +448,10 @@ static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_
         return MAILOUT_OK;
     }
     if (s->step == STEP_START) {
-        mailout_status st = scram_server_first(s, ch, len, out, &s->work.keys);
-        mailout_crypto_wipe(&s->work.keys, sizeof s->work.keys);
+        if (!w)
+            return MAILOUT_E_AUTH;
+        mailout_status st = scram_server_first(s, ch, len, out, &w->keys);
+        mailout_crypto_wipe(&w->keys, sizeof w->keys);
         return st;
     }
     if (s->step == STEP_1)
@@ -422,8 +461,10 @@ static mailout_status scram_step(mailout_sasl *s, const unsigned char *ch, size_
 
 #endif /* MAILOUT_ENABLE_AUTH_SCRAM_SHA256 */
 
-static mailout_status mech_step(mailout_sasl *s, const unsigned char *ch, size_t len, mailout_sasl_out *out)
+static mailout_status mech_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *ch, size_t len,
+                                mailout_sasl_out *out)
 {
+    (void)w;
     (void)ch; /* unused when only PLAIN / LOGIN / XOAUTH2 are built */
     (void)len;
     (void)out;
@@ -461,19 +502,19 @@ static mailout_status mech_step(mailout_sasl *s, const unsigned char *ch, size_t
 #endif
 #if MAILOUT_ENABLE_AUTH_CRAM_MD5
     case MAILOUT_AUTH_CRAM_MD5:
-        return cram_step(s, ch, len, out);
+        return cram_step(s, w, ch, len, out);
 #endif
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
     case MAILOUT_AUTH_SCRAM_SHA256:
-        return scram_step(s, ch, len, out);
+        return scram_step(s, w, ch, len, out);
 #endif
     default:
         return MAILOUT_E_AUTH;
     }
 }
 
-mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge, size_t len,
-                                 mailout_sasl_out *out)
+mailout_status mailout_sasl_state_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *challenge,
+                                       size_t len, mailout_sasl_out *out)
 {
     if (out)
         out_reset(out);
@@ -483,7 +524,7 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
         challenge = (const unsigned char *)"";
     if (s->mech == 0 || s->step == STEP_FAILED)
         return MAILOUT_E_AUTH;
-    mailout_status st = mech_step(s, challenge, len, out);
+    mailout_status st = mech_step(s, w, challenge, len, out);
     if (st != MAILOUT_OK) {
         out_reset(out);
         s->step = STEP_FAILED;
@@ -495,13 +536,24 @@ mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge
     return st;
 }
 
-mailout_status mailout_sasl_finish(const mailout_sasl *s)
+mailout_status mailout_sasl_step(mailout_sasl *s, const unsigned char *challenge, size_t len,
+                                 mailout_sasl_out *out)
+{
+    return mailout_sasl_state_step(s ? &s->st : NULL, s ? &s->work : NULL, challenge, len, out);
+}
+
+mailout_status mailout_sasl_state_finish(const mailout_sasl_state *s)
 {
     if (!s || s->mech == 0 || s->step == STEP_FAILED || s->step == STEP_SERVER_FAIL)
         return MAILOUT_E_AUTH;
     if (s->mech == MAILOUT_AUTH_SCRAM_SHA256 && s->step != STEP_2)
         return MAILOUT_E_AUTH;
     return MAILOUT_OK;
+}
+
+mailout_status mailout_sasl_finish(const mailout_sasl *s)
+{
+    return mailout_sasl_state_finish(s ? &s->st : NULL);
 }
 
 void mailout_sasl_wipe(mailout_sasl *s)

@@ -63,8 +63,15 @@
 #else
 #define MAILOUT_SASL_BUF 1 /* PLAIN, LOGIN, XOAUTH2 point at the caller's strings */
 #endif
-/** Most segments one response needs (XOAUTH2: 5). */
-#define MAILOUT_SASL_SEGS 6
+/** Most segments one response needs: XOAUTH2 5, PLAIN 4, CRAM-MD5 3,
+ *  SCRAM 2, LOGIN 1 (of the mechanisms built in). */
+#if MAILOUT_ENABLE_AUTH_XOAUTH2
+#define MAILOUT_SASL_SEGS 5
+#elif MAILOUT_ENABLE_AUTH_PLAIN
+#define MAILOUT_SASL_SEGS 4
+#else
+#define MAILOUT_SASL_SEGS 3
+#endif
 
 /** Longest user name and longest secret accepted, in bytes (E_INVAL
  *  beyond): keeps every length sum far from overflow, and a base64 line
@@ -95,19 +102,14 @@
 
 /* SCRAM's keys and working memory, derived from the password. They live in
  * the SASL state (in the engine's one allocation) rather than on the stack,
- * which keeps the worst call chain of the core small; wiped after use. The
- * salt is dead once PBKDF2 has run, so the HMAC context reuses it. */
+ * which keeps the worst call chain of the core small; wiped after use.
+ * PBKDF2's working memory is dead once it has run, so the HMAC context
+ * reuses it. */
 typedef struct mailout_scram_keys {
-    unsigned char salted[32];
-    unsigned char client_key[32];
-    unsigned char stored_key[32];
-    unsigned char server_key[32];
-    unsigned char client_sig[32];
+    unsigned char a[32]; /* SaltedPassword, then ClientKey, then ClientProof */
+    unsigned char b[32]; /* StoredKey, then ClientSignature */
     union {
-        struct {
-            unsigned char salt[MAILOUT_SCRAM_MAX_SALT];
-            mailout_pbkdf2_ws ws;
-        } p;
+        mailout_pbkdf2_ws ws; /* the salt is decoded into it as it goes */
         mailout_hmac mac;
     } u;
 } mailout_scram_keys;
@@ -123,33 +125,45 @@ typedef struct mailout_sasl_seg {
  *  empty line to a challenge). Segments never have n == 0. */
 typedef struct mailout_sasl_out {
     mailout_sasl_seg seg[MAILOUT_SASL_SEGS];
-    unsigned nseg;
-    int has_response;
+    uint8_t nseg;
+    uint8_t has_response;
 } mailout_sasl_out;
 
-/** State of one exchange. All fields are private to sasl.c. */
-typedef struct mailout_sasl {
-    unsigned mech;
-    unsigned step;
+/** Working memory of one step: HMAC contexts and SCRAM keys, only used
+ *  (and wiped) inside mailout_sasl_state_step(). The engine lends memory
+ *  that is idle then (its receive buffer) instead of keeping its own. */
+typedef union mailout_sasl_work {
+#if MAILOUT_CRYPTO_HMAC
+    mailout_hmac mac; /* CRAM-MD5 */
+#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+    mailout_scram_keys keys; /* the server-first step */
+#endif
+#endif
+    unsigned char none; /* PLAIN, LOGIN, XOAUTH2 need none */
+} mailout_sasl_work;
+
+/** State of one exchange between steps. All fields are private to sasl.c. */
+typedef struct mailout_sasl_state {
+    uint8_t mech;
+    uint8_t step;
+    /* lengths: <= MAILOUT_SASL_CRED_MAX or MAILOUT_SASL_BUF */
+    uint16_t buf_len;
+    uint16_t bare_len;                /* SCRAM: length of client-first-bare in buf */
+    uint16_t user_len, secret_len;
+    uint16_t nonce_len;               /* SCRAM: client nonce, at the end of the bare */
     const char *user;
     const char *secret; /* password, or XOAUTH2 token */
     unsigned char buf[MAILOUT_SASL_BUF];
-    size_t buf_len;
-    size_t bare_len;                  /* SCRAM: length of client-first-bare in buf */
 #if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
     unsigned char server_sig[32];     /* SCRAM: expected ServerSignature */
 #endif
-    size_t user_len, secret_len;
-    size_t nonce_len;                 /* SCRAM: client nonce, at the end of the bare */
-#if MAILOUT_CRYPTO_HMAC
-    /* HMAC contexts and SCRAM keys: here rather than on the stack */
-    union {
-        mailout_hmac mac; /* CRAM-MD5 */
-#if MAILOUT_ENABLE_AUTH_SCRAM_SHA256
-        mailout_scram_keys keys; /* only during the server-first step */
-#endif
-    } work;
-#endif
+} mailout_sasl_state;
+
+/** An exchange with its own working memory (what the functions below
+ *  take). */
+typedef struct mailout_sasl {
+    mailout_sasl_state st;
+    mailout_sasl_work work;
 } mailout_sasl;
 
 /**
@@ -202,6 +216,16 @@ mailout_status mailout_sasl_finish(const mailout_sasl *s);
 /** Forget everything derived from the secret (wipes buffers) and the
  *  credential pointers. Safe on a wiped or zeroed struct. */
 void mailout_sasl_wipe(mailout_sasl *s);
+
+/* The same on the state alone, the working memory lent per step (@p w
+ * may be NULL for a step that needs none: SCRAM's server-final). Wipe a
+ * state with mailout_crypto_wipe(). */
+mailout_status mailout_sasl_state_start(mailout_sasl_state *s, unsigned mech, const char *user, const char *secret,
+                                        int (*random)(void *ctx, void *buf, size_t len), void *random_ctx,
+                                        mailout_sasl_out *out);
+mailout_status mailout_sasl_state_step(mailout_sasl_state *s, mailout_sasl_work *w, const unsigned char *challenge,
+                                       size_t len, mailout_sasl_out *out);
+mailout_status mailout_sasl_state_finish(const mailout_sasl_state *s);
 
 /**
  * Choose a mechanism: the strongest in @p offered & @p allowed that is

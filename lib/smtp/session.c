@@ -16,6 +16,16 @@ static void go_idle(mailout_smtp *s)
     s->phase = PH_IDLE;
 }
 
+/* AUTH is over (or the session failed): forget everything derived from
+ * the secret; the memory goes to the transactions. */
+void smtp_auth_end(mailout_smtp *s)
+{
+    if (s->live != SMTP_LIVE_AUTH)
+        return;
+    mailout_crypto_wipe(&s->u.a, sizeof s->u.a);
+    s->live = SMTP_LIVE_NONE;
+}
+
 static void start_auth(mailout_smtp *s)
 {
     const mailout_smtp_config *c = &s->cfg;
@@ -35,26 +45,25 @@ static void start_auth(mailout_smtp *s)
         return;
     }
     const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? c->oauth_token : c->password;
-    memset(&s->sasl_out, 0, sizeof s->sasl_out);
-    mailout_status st = mailout_sasl_start(&s->sasl, mech, c->user, secret, c->random, c->random_ctx, &s->sasl_out);
+    smtp_auth *a = &s->u.a;
+    memset(a, 0, sizeof *a); /* the EHLO scanner's memory until now */
+    s->live = SMTP_LIVE_AUTH;
+    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, c->random, c->random_ctx, &a->out);
     if (st < 0) {
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
-    s->mech = mech;
-    s->auth_cancelled = 0;
-    s->auth_steps = 0;
-    s->ir_inline = s->ir_pending = 0;
-    if (s->sasl_out.has_response) {
+    a->mech = (uint8_t)mech;
+    if (a->out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
         const char *name = mailout_sasl_name(mech);
-        size_t resp = s->sasl_out.nseg ? smtp_auth_ir_len(&s->sasl_out) : 1;
+        size_t resp = a->out.nseg ? smtp_auth_ir_len(&a->out) : 1;
         size_t line = 5 + strlen(name ? name : "?") + 1 + resp + 2;
         if (line <= MAILOUT_COMMAND_MAX)
-            s->ir_inline = 1;
+            a->ir_inline = 1;
         else
-            s->ir_pending = 1;
+            a->ir_pending = 1;
     }
     smtp_push(s, OP_AUTH, 0);
 }
@@ -83,7 +92,7 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
 {
     if (r->code == 250) {
         if (op == OP_EHLO)
-            s->caps = s->ehlo.acc;
+            s->caps = s->u.ehlo.acc;
         else
             memset(&s->caps, 0, sizeof s->caps);
         after_hello(s, r);
@@ -116,31 +125,44 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
     smtp_info(s, "starting TLS");
 }
 
-/* A 334: send the pending initial response or answer the challenge;
- * a challenge we cannot use is cancelled with "*" (RFC 4954 §4). */
+/* A 334: send the pending initial response or answer the challenge. The
+ * answer is computed by smtp_auth_step() once the rest of the read is
+ * parsed (its working memory is the receive buffer); the challenge is
+ * decoded now, in place (base64 output never overtakes its input). */
 static void auth_continue(mailout_smtp *s)
 {
-    /* decoded in place: base64 output never overtakes its input */
-    unsigned char *dec = (unsigned char *)s->chal;
-    size_t dlen = 0;
-    if (s->ir_pending) {
-        s->ir_pending = 0;
-        smtp_push(s, OP_AUTH_RESP, 0);
-        return;
-    }
-    mailout_status st = MAILOUT_E_AUTH;
-    if (!s->rp.cap_over &&
-        mailout_b64_decode_block(s->chal, s->rp.cap_len, dec, sizeof s->chal, &dlen) == MAILOUT_OK) {
-        memset(&s->sasl_out, 0, sizeof s->sasl_out);
-        st = mailout_sasl_step(&s->sasl, dec, dlen, &s->sasl_out);
-        s->auth_steps++;
-    }
-    memset(s->chal, 0, sizeof s->chal);
-    if (st != MAILOUT_OK) {
-        s->auth_cancelled = 1;
-        memset(&s->sasl_out, 0, sizeof s->sasl_out);
+    smtp_auth *a = &s->u.a;
+    if (a->ir_pending) {
+        a->ir_pending = 0;
+    } else {
+        a->chal_ok = !s->rp.cap_over && mailout_b64_decode_block(a->chal, s->rp.cap_len, a->chal, sizeof a->chal,
+                                                                 &a->dlen) == MAILOUT_OK;
+        a->step_pending = 1;
     }
     smtp_push(s, OP_AUTH_RESP, 0);
+    /* without HMAC mechanisms no step needs working memory: at once */
+    if (!MAILOUT_CRYPTO_HMAC && a->step_pending)
+        smtp_auth_step(s);
+}
+
+/* The step for the last 334; a challenge we cannot use is cancelled with
+ * "*" (RFC 4954 §4). */
+void smtp_auth_step(mailout_smtp *s)
+{
+    smtp_auth *a = &s->u.a;
+    mailout_status st = MAILOUT_E_AUTH;
+    a->step_pending = 0;
+    if (a->chal_ok) {
+        memset(&a->out, 0, sizeof a->out);
+        st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)a->chal, a->dlen, &a->out);
+        if (a->steps < 255)
+            a->steps++;
+    }
+    memset(a->chal, 0, sizeof a->chal);
+    if (st != MAILOUT_OK) {
+        a->cancelled = 1;
+        memset(&a->out, 0, sizeof a->out);
+    }
 }
 
 /* A server may carry SCRAM's server-final message on the 235 itself
@@ -149,28 +171,30 @@ static void auth_continue(mailout_smtp *s)
  * finish() fails unless the signature was verified earlier. */
 static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
 {
-    unsigned char *dec = (unsigned char *)s->chal; /* in place, as above */
+    smtp_auth *a = &s->u.a;
+    unsigned char *dec = (unsigned char *)a->chal; /* in place, as above */
     size_t off = 0, dlen = 0;
     if (s->rp.cap_over)
         return;
     if (r->enh_class) {
-        while (off < s->rp.cap_len && s->chal[off] != ' ')
+        while (off < s->rp.cap_len && a->chal[off] != ' ')
             off++;
         off++;
     }
     if (off >= s->rp.cap_len)
         return;
-    if (mailout_b64_decode_block(s->chal + off, s->rp.cap_len - off, dec, sizeof s->chal, &dlen) == MAILOUT_OK &&
+    if (mailout_b64_decode_block(a->chal + off, s->rp.cap_len - off, dec, sizeof a->chal, &dlen) == MAILOUT_OK &&
         dlen > 2 && dec[0] == 'v' && dec[1] == '=') {
-        mailout_sasl_out ignored;
-        mailout_sasl_step(&s->sasl, dec, dlen, &ignored);
+        /* the response is ignored (auth_reply clears it): kept in the
+         * session rather than in a stack frame on the deepest chain */
+        mailout_sasl_state_step(&a->sasl, NULL, dec, dlen, &a->out); /* server-final: no working memory */
     }
-    memset(s->chal, 0, sizeof s->chal);
+    memset(a->chal, 0, sizeof a->chal);
 }
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)
 {
-    if (s->auth_cancelled) {
+    if (s->u.a.cancelled) {
         /* whatever the server answers to "*", this attempt failed; no
          * other mechanism is tried (no silent downgrade) */
         smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
@@ -181,11 +205,10 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
         return;
     }
     if (r->code == 235) {
-        if (s->mech == MAILOUT_AUTH_SCRAM_SHA256 && s->auth_steps == 1)
+        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
             scram_final_in_235(s, r);
-        mailout_status st = mailout_sasl_finish(&s->sasl);
-        mailout_sasl_wipe(&s->sasl);
-        memset(&s->sasl_out, 0, sizeof s->sasl_out);
+        mailout_status st = mailout_sasl_state_finish(&s->u.a.sasl);
+        smtp_auth_end(s);
         if (st != MAILOUT_OK) {
             smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
             return;

@@ -5,6 +5,8 @@
  * 16-word window (W[t] is only needed for 16 rounds), which keeps both
  * code and stack small at some cost in speed.
  */
+#include <string.h>
+
 #include "smtp/crypto.h"
 
 #if MAILOUT_CRYPTO_SHA256
@@ -39,26 +41,39 @@ void mailout_sha256_init_state(uint32_t h[8])
         h[i] = sha256_h0[i];
 }
 
-void mailout_sha256_block(uint32_t h[8], const unsigned char blk[64])
+/* Word i of the 16-word window kept in the block (native byte order). */
+static uint32_t wget(const unsigned char *blk, unsigned i)
 {
-    uint32_t w[16], v[8];
-    for (unsigned i = 0; i < 16; i++) /* big-endian words */
-        w[i] = (uint32_t)blk[4 * i] << 24 | (uint32_t)blk[4 * i + 1] << 16 | (uint32_t)blk[4 * i + 2] << 8 |
-               (uint32_t)blk[4 * i + 3];
+    uint32_t v;
+    memcpy(&v, blk + 4 * (i & 15), 4);
+    return v;
+}
+
+static void wput(unsigned char *blk, unsigned i, uint32_t v)
+{
+    memcpy(blk + 4 * (i & 15), &v, 4);
+}
+
+void mailout_sha256_block(uint32_t h[8], unsigned char blk[64])
+{
+    uint32_t v[8];
+    for (unsigned i = 0; i < 16; i++) /* big-endian words, in place */
+        wput(blk, i, (uint32_t)blk[4 * i] << 24 | (uint32_t)blk[4 * i + 1] << 16 | (uint32_t)blk[4 * i + 2] << 8 |
+                         (uint32_t)blk[4 * i + 3]);
     for (unsigned i = 0; i < 8; i++)
         v[i] = h[i];
 
     for (unsigned t = 0; t < 64; t++) {
         if (t >= 16) { /* W[t] replaces W[t-16] in the window */
-            uint32_t w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
+            uint32_t w15 = wget(blk, t - 15), w2 = wget(blk, t - 2);
             uint32_t s0 = ror(w15, 7) ^ ror(w15, 18) ^ (w15 >> 3);
             uint32_t s1 = ror(w2, 17) ^ ror(w2, 19) ^ (w2 >> 10);
-            w[t & 15] += s0 + w[(t - 7) & 15] + s1;
+            wput(blk, t, wget(blk, t) + s0 + wget(blk, t - 7) + s1);
         }
         /* v = a b c d e f g h */
         uint32_t e = v[4], a = v[0];
         uint32_t t1 = v[7] + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & v[5]) ^ (~e & v[6])) + sha256_k[t] +
-                      w[t & 15];
+                      wget(blk, t);
         uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
         for (unsigned i = 7; i > 0; i--)
             v[i] = v[i - 1];

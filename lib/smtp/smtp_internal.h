@@ -39,10 +39,17 @@ typedef enum smtp_op {
     OP_QUIT
 } smtp_op;
 
-typedef struct smtp_qent {
-    uint8_t op;
-    uint16_t arg;
-} smtp_qent;
+/* A ring entry: the op in the low 4 bits, its argument above. 16 bits
+ * hold every argument (a recipient index, or 0/1) unless the recipient
+ * limit is raised beyond 4095. */
+#if MAILOUT_MAX_RECIPIENTS < 4096
+typedef uint16_t smtp_qent;
+#else
+typedef uint32_t smtp_qent;
+#endif
+#define SMTP_QENT(op, arg) ((smtp_qent)((unsigned)(op) | ((unsigned)(arg) << 4)))
+#define SMTP_QOP(e) ((smtp_op)((e) & 15u))
+#define SMTP_QARG(e) ((unsigned)((e) >> 4))
 
 #define SMTP_QLEN (MAILOUT_MAX_RECIPIENTS + 8)
 #define SMTP_BDAT_HDR 24   /* room before a chunk for "BDAT <n> LAST\r\n" */
@@ -60,71 +67,99 @@ typedef enum smtp_phase {
  *  see cmd.c), then optionally a base64 stream of SASL segments, then
  *  CRLF. */
 typedef struct smtp_writer {
-#if MAILOUT_ENABLE_TRACE
-    char tline[MAILOUT_COMMAND_MAX]; /* the command as traced */
-#endif
     uint8_t op;          /* the command being written (rebuilt per piece) */
     uint8_t active;
     uint8_t b64;         /* SASL response follows the text */
     uint8_t crlf;        /* CRLF bytes written */
     uint16_t arg;
-    size_t len, pos;
+    uint16_t len, pos;   /* < MAILOUT_COMMAND_MAX */
+    uint8_t seg;
+    uint16_t segpos;     /* segments are <= MAILOUT_SASL_CRED_MAX bytes */
     mailout_b64 enc;
-    unsigned seg;
-    size_t segpos;
 } smtp_writer;
+
+#if MAILOUT_COMMAND_MAX > 65535
+#error "MAILOUT_COMMAND_MAX must be at most 65535"
+#endif
 
 /* Whether the transaction uses BDAT / PIPELINING: constant 0 when the
  * feature is compiled out, so its code is dropped as dead. */
 #define SMTP_BDAT(s) (MAILOUT_ENABLE_CHUNKING && (s)->t.bdat)
 #define SMTP_PIPELINED(s) (MAILOUT_ENABLE_PIPELINING && (s)->t.pipelined)
 
-/** The message being sent. */
+/** The message being sent: what the engine's queries (want, deadlines,
+ *  failure) look at, valid at any time. */
 typedef struct smtp_txn {
-    int active;
-    int pipelined;
-    int bdat;
-    int rset_first;      /* RSET leads the group */
-    int empty_data;      /* 354 with no recipient: send only "." */
-    mailout_status fail; /* first failure of the transaction, or OK */
-    uint64_t size;       /* from body.start(), MAILOUT_SIZE_UNKNOWN if unknown */
-    int body8;           /* BODY=8BITMIME */
-    int smtputf8;        /* SMTPUTF8 parameter */
-    size_t rcpt_ok_n, rcpt_bad_n;
-    size_t rcpt_sent;
-    size_t rcpt_replied;
+    uint8_t active;
+    uint8_t pipelined;
+    uint8_t bdat;
+    uint8_t rset_first;  /* RSET leads the group */
+    uint8_t empty_data;  /* 354 with no recipient: send only "." */
+    uint8_t body8;       /* BODY=8BITMIME */
+    uint8_t smtputf8;    /* SMTPUTF8 parameter */
     /* data phase */
-    int body_on;         /* producing data into the output buffer */
-    int body_again;      /* the source said AGAIN */
-    int body_eof;        /* the source said DONE (stage holds the rest) */
-    int end_queued;
-    uint64_t data_bytes; /* message bytes taken from the source */      /* terminator / LAST chunk placed in the buffer */
+    uint8_t body_on;     /* producing data into the output buffer */
+    uint8_t body_again;  /* the source said AGAIN */
+    uint8_t body_eof;    /* the source said DONE (stage holds the rest) */
+    mailout_status fail; /* first failure of the transaction, or OK */
+    uint16_t rcpt_ok_n, rcpt_bad_n; /* <= MAILOUT_MAX_RECIPIENTS */
+    uint16_t rcpt_replied;
+    uint64_t size;       /* from body.start(), MAILOUT_SIZE_UNKNOWN if unknown */
+    uint64_t data_bytes; /* message bytes taken from the source */
+} smtp_txn;
+
+/** AUTH: live from start_auth() until 235 or the session's failure. */
+typedef struct smtp_auth {
+    mailout_sasl_state sasl;
+    mailout_sasl_out out;
+    size_t dlen;            /* decoded challenge in chal, its step pending */
+    uint8_t mech;
+    uint8_t ir_inline;      /* initial response on the AUTH line */
+    uint8_t ir_pending;     /* initial response waits for the first 334 */
+    uint8_t cancelled;      /* "*" sent */
+    uint8_t steps;          /* challenges answered by the mechanism (saturates) */
+    uint8_t step_pending;   /* a 334 was answered: run the step (smtp_auth_step) */
+    uint8_t chal_ok;        /* ... with the decoded challenge */
+    char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
+} smtp_auth;
+
+/** Per-transaction data nobody looks at outside a transaction. */
+typedef struct smtp_txn_data {
     mailout_line lf;
     size_t st_len, st_pos; /* staging window for the line filter */
-} smtp_txn;
+    uint16_t rcpt_code[MAILOUT_MAX_RECIPIENTS];
+} smtp_txn_data;
 
 struct mailout_smtp {
     mailout_allocator alloc;
     size_t alloc_size;
     mailout_smtp_config cfg;
     mailout_status status; /* sticky */
-    smtp_phase phase;
-    int tls_active;
-    int authed;
-    int need_rset;         /* a transaction happened: RSET before the next */
+    uint8_t phase;         /* smtp_phase */
+    uint8_t tls_active;
+    uint8_t authed;
+    uint8_t need_rset;     /* a transaction happened: RSET before the next */
+    uint8_t quit_then_fail; /* failure is decided; QUIT goes first (§3.1) */
+    uint8_t have_time;
+    uint8_t live;          /* which member of u is in use: SMTP_LIVE_* */
 
-    /* output */
+    /* output; the body staging for the line filter follows it (out_cap / 2) */
     unsigned char *out;
     size_t out_cap, out_pos, out_len;
-    unsigned char *stage; /* body staging for the line filter */
-    size_t stage_cap;
     smtp_writer w;
 
-    /* input */
-    unsigned char in[MAILOUT_SMTP_INBUF_SIZE];
+    /* input. The receive buffer only holds bytes between in_buf() and
+     * in_ack(): a command's trace copy is built in it while out_buf()
+     * runs (see cmd.c), and a SASL step works in it at the end of
+     * in_ack(), once the read is parsed (smtp_auth_step). */
+    union {
+        unsigned char in[MAILOUT_SMTP_INBUF_SIZE];
+#if MAILOUT_ENABLE_TRACE
+        char tline[MAILOUT_COMMAND_MAX]; /* the command as traced */
+#endif
+        mailout_sasl_work work;
+    } io;
     mailout_reply_parser rp;
-    mailout_ehlo ehlo;
-    char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 
     /* command ring */
     smtp_qent q[SMTP_QLEN];
@@ -133,29 +168,32 @@ struct mailout_smtp {
     /* capabilities of the last EHLO */
     mailout_caps caps;
 
-    /* AUTH */
-    mailout_sasl sasl;
-    mailout_sasl_out sasl_out;
-    unsigned mech;
-    int ir_inline;         /* initial response on the AUTH line */
-    int ir_pending;        /* initial response waits for the first 334 */
-    int auth_cancelled;    /* "*" sent */
-    unsigned auth_steps;   /* challenges answered by the mechanism */
-
     /* time */
     uint64_t now;
     uint64_t deadline;
     uint32_t deadline_dur;
-    int have_time;
 
     /* the job */
     mailout_job job;
     smtp_txn t;
+    /* EHLO, AUTH and transactions never overlap: EHLO only follows the
+     * greeting or TLS, AUTH follows the last EHLO, and every job comes
+     * after AUTH. Their working state shares memory. */
+    union {
+        mailout_ehlo ehlo;
+        smtp_auth a;
+        smtp_txn_data d;
+    } u;
     mailout_result result;
     mailout_result failure;
-    int quit_then_fail; /* failure is decided; QUIT goes first (§3.1) */
-    uint16_t rcpt_code[MAILOUT_MAX_RECIPIENTS];
 };
+
+#define SMTP_LIVE_NONE 0u /* nothing, or the EHLO scanner */
+#define SMTP_LIVE_AUTH 1u
+#define SMTP_LIVE_TXN 2u
+
+#define SMTP_STAGE_BUF(s) ((s)->out + (s)->out_cap)
+#define SMTP_STAGE_CAP(s) ((s)->out_cap / 2)
 
 /* engine.c */
 void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg);
@@ -181,6 +219,8 @@ int smtp_xtext_len(const char *v, size_t *len);
 
 /* session.c */
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines);
+void smtp_auth_end(mailout_smtp *s);
+void smtp_auth_step(mailout_smtp *s);
 size_t smtp_auth_ir_len(const mailout_sasl_out *o);
 
 /* txn.c */

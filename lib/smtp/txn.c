@@ -19,22 +19,26 @@
 /* submit                                                              */
 /* ------------------------------------------------------------------ */
 
-static mailout_status start_body(mailout_smtp *s, const mailout_job *job)
+/* The flags for body.start(). */
+static unsigned body_flags(const mailout_smtp *s)
 {
     unsigned flags = 0;
     if (s->caps.caps & MAILOUT_CAP_8BITMIME)
         flags |= MAILOUT_READ_8BIT;
-    if (job->body.stuffs && !SMTP_BDAT(s))
+    if (s->job.body.stuffs && !SMTP_BDAT(s))
         flags |= MAILOUT_READ_SMTP;
-    uint64_t size = MAILOUT_SIZE_UNKNOWN;
-    mailout_status st = job->body.start(job->body.ctx, flags, &size);
-    if (st < 0)
-        return st;
-    s->t.size = size;
-    int is8 = job->body.is_8bit ? job->body.is_8bit(job->body.ctx) : 0;
+    return flags;
+}
+
+/* After body.start(): 8-bit need and SIZE limit. */
+static mailout_status body_started(mailout_smtp *s)
+{
+    const mailout_body *b = &s->job.body;
+    int is8 = b->is_8bit ? b->is_8bit(b->ctx) : 0;
     if (is8 && !(s->caps.caps & MAILOUT_CAP_8BITMIME))
         return MAILOUT_E_8BIT;
     s->t.body8 = is8 != 0;
+    uint64_t size = s->t.size;
     if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->caps.size_limit && size != MAILOUT_SIZE_UNKNOWN &&
         size > s->caps.size_limit)
         return MAILOUT_E_SIZE;
@@ -61,34 +65,35 @@ static int non_ascii_envelope(const mailout_job *job)
     return na;
 }
 
-mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
+/* Validate @p job and take it over (nothing sent yet). */
+static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_job *job)
 {
-    if (!s || !job)
-        return MAILOUT_E_INVAL;
-    if (s->status < 0)
-        return s->status;
-    if (s->phase != PH_IDLE)
-        return MAILOUT_E_STATE;
     mailout_status st = smtp_check_job(s, job);
     if (st != MAILOUT_OK)
         return st;
     memset(&s->t, 0, sizeof s->t);
     memset(&s->result, 0, sizeof s->result);
-    memset(s->rcpt_code, 0, sizeof s->rcpt_code);
+    memset(&s->u.d, 0, sizeof s->u.d);
+    s->live = SMTP_LIVE_TXN;
     s->job = *job;
     s->t.bdat = MAILOUT_ENABLE_CHUNKING && (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
     s->t.pipelined = MAILOUT_ENABLE_PIPELINING && (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
     s->t.smtputf8 = job->smtputf8 || non_ascii_envelope(job);
-    st = start_body(s, job);
+    s->t.size = MAILOUT_SIZE_UNKNOWN;
+    return MAILOUT_OK;
+}
+
+/* The rest of submit() once body.start() succeeded. */
+static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s)
+{
+    mailout_status st = body_started(s);
     if (st == MAILOUT_OK)
         st = check_lengths(s);
-    if (st != MAILOUT_OK) {
-        memset(&s->job, 0, sizeof s->job);
-        memset(&s->t, 0, sizeof s->t);
+    if (st != MAILOUT_OK)
         return st;
-    }
+    const mailout_job *job = &s->job;
     if (!job->body.stuffs && !SMTP_BDAT(s))
-        mailout_line_init(&s->t.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
+        mailout_line_init(&s->u.d.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
     s->t.active = 1;
     s->phase = PH_RUN;
     if (s->need_rset) {
@@ -109,6 +114,29 @@ mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
     }
     smtp_arm(s);
     return MAILOUT_OK;
+}
+
+/* Kept small: the body's start() (the message sizing pass, the deepest
+ * call chain of the library) is called from this frame. */
+mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
+{
+    if (!s || !job)
+        return MAILOUT_E_INVAL;
+    if (s->status < 0)
+        return s->status;
+    if (s->phase != PH_IDLE)
+        return MAILOUT_E_STATE;
+    mailout_status st = take_job(s, job);
+    if (st != MAILOUT_OK)
+        return st;
+    st = s->job.body.start(s->job.body.ctx, body_flags(s), &s->t.size);
+    if (st >= 0)
+        st = queue_job(s);
+    if (st != MAILOUT_OK) {
+        memset(&s->job, 0, sizeof s->job);
+        memset(&s->t, 0, sizeof s->t);
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -195,12 +223,8 @@ static void after_rcpts(mailout_smtp *s)
 
 static void rcpt_reply(mailout_smtp *s, unsigned i, const mailout_reply *r)
 {
-    if (r->code >= 300 && r->code < 400) {
-        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_RCPT, r);
-        return;
-    }
     if (i < MAILOUT_MAX_RECIPIENTS)
-        s->rcpt_code[i] = r->code;
+        s->u.d.rcpt_code[i] = r->code;
     if (r->code < 300) {
         s->t.rcpt_ok_n++;
     } else {
@@ -223,13 +247,9 @@ static void rcpt_reply(mailout_smtp *s, unsigned i, const mailout_reply *r)
 
 static void mail_reply(mailout_smtp *s, const mailout_reply *r)
 {
-    if (r->code >= 200 && r->code < 300) {
+    if (r->code < 300) {
         if (!SMTP_PIPELINED(s))
             smtp_push(s, OP_RCPT, 0);
-        return;
-    }
-    if (r->code < 400) {
-        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_MAIL, r);
         return;
     }
     txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_MAIL, r);
@@ -251,10 +271,6 @@ static void data_reply(mailout_smtp *s, const mailout_reply *r)
         s->t.body_on = 1;
         return;
     }
-    if (r->code < 400) {
-        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_DATA, r);
-        return;
-    }
     if (s->t.rcpt_ok_n == 0)
         no_recipients(s);
     txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_DATA, r);
@@ -263,10 +279,6 @@ static void data_reply(mailout_smtp *s, const mailout_reply *r)
 
 static void end_reply(mailout_smtp *s, const mailout_reply *r)
 {
-    if (r->code >= 300 && r->code < 400) {
-        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_END, r);
-        return;
-    }
     if (s->t.fail == MAILOUT_OK && r->code < 300) {
         finish_ok(s, r);
         return;
@@ -281,10 +293,6 @@ static void bdat_reply(mailout_smtp *s, unsigned last, const mailout_reply *r)
 {
     if (last && s->t.fail == MAILOUT_OK) {
         end_reply(s, r);
-        return;
-    }
-    if (r->code >= 300 && r->code < 400) {
-        smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_BODY, r);
         return;
     }
     if (r->code >= 400) {
@@ -313,6 +321,17 @@ static void rset_reply(mailout_smtp *s, unsigned why, const mailout_reply *r)
 
 void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_reply *r)
 {
+    /* An intermediate reply where none can be (every 3xx but DATA's 354,
+     * and a 2xx to DATA) breaks the protocol: one check for all. The
+     * LAST chunk's reply is the end of data's. */
+    int bad = op == OP_DATA ? r->code != 354 && r->code < 400 : r->code >= 300 && r->code < 400;
+    if (bad) {
+        mailout_smtp_stage stage = smtp_op_stage(op);
+        if (op == OP_BDAT && arg && s->t.fail == MAILOUT_OK)
+            stage = MAILOUT_STAGE_END;
+        smtp_fail(s, MAILOUT_E_PROTO, stage, r);
+        return;
+    }
     switch (op) {
     case OP_RSET:
         rset_reply(s, arg, r);
@@ -354,25 +373,27 @@ static void progress(mailout_smtp *s)
 static void data_end(mailout_smtp *s, smtp_op op, unsigned arg)
 {
     s->t.body_on = 0;
-    s->t.end_queued = 1;
     smtp_push_sent(s, op, arg);
 }
 
 /* A source error inside DATA: the terminator must never follow, and RSET
  * is impossible inside DATA, so the connection is given up. */
-static size_t data_source_error(mailout_smtp *s, mailout_status st)
+static MAILOUT_NOINLINE size_t data_source_error(mailout_smtp *s, mailout_status st)
 {
     smtp_info(s, "body source failed: data not terminated, connection must close");
     smtp_fail(s, st, MAILOUT_STAGE_BODY, NULL);
     return 0;
 }
 
-static size_t fill_stuffed(mailout_smtp *s, size_t n)
+/* The fill_* functions below call the body source; each is kept out of
+ * line with a small frame, since the source (a message reader) runs the
+ * deepest call chain of the library under them. */
+
+static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
-    const mailout_body *b = &s->job.body;
     while (n < s->out_cap) {
         size_t got = 0;
-        mailout_status st = b->read(b->ctx, s->out + n, s->out_cap - n, &got);
+        mailout_status st = s->job.body.read(s->job.body.ctx, s->out + n, s->out_cap - n, &got);
         if (got > s->out_cap - n)
             return data_source_error(s, MAILOUT_E_SOURCE);
         n += got;
@@ -392,42 +413,54 @@ static size_t fill_stuffed(mailout_smtp *s, size_t n)
     return n;
 }
 
-static size_t fill_filtered(mailout_smtp *s, size_t n)
+/* Staged bytes through the line filter into the output buffer at @p n.
+ * Returns the new fill, or 0 with the session failed. *more is cleared
+ * when the filter can do nothing more until the stage is refilled. */
+static size_t filter_staged(mailout_smtp *s, size_t n, int *more)
 {
-    const mailout_body *b = &s->job.body;
-    smtp_txn *t = &s->t;
-    while (n < s->out_cap) {
-        if (t->st_pos < t->st_len || t->body_eof) {
-            mailout_stream io = {s->stage + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
-            mailout_status st = mailout_line_filter(&t->lf, &io, t->body_eof);
-            size_t used = (t->st_len - t->st_pos) - io.avail_in;
-            size_t made = (s->out_cap - n) - io.avail_out;
-            t->st_pos += used;
-            n += made;
-            if (st < 0)
-                return data_source_error(s, st);
-            if (st == MAILOUT_DONE) {
-                data_end(s, OP_END, 0);
-                break;
-            }
-            if (!used && !made)
-                return data_source_error(s, MAILOUT_E_INTERNAL);
+    smtp_txn_data *t = &s->u.d;
+    mailout_stream io = {SMTP_STAGE_BUF(s) + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
+    mailout_status st = mailout_line_filter(&t->lf, &io, s->t.body_eof);
+    size_t used = (t->st_len - t->st_pos) - io.avail_in;
+    size_t made = (s->out_cap - n) - io.avail_out;
+    t->st_pos += used;
+    n += made;
+    if (st < 0)
+        return data_source_error(s, st);
+    if (st == MAILOUT_DONE) {
+        data_end(s, OP_END, 0);
+        *more = 0;
+    } else if (!used && !made) {
+        return data_source_error(s, MAILOUT_E_INTERNAL);
+    }
+    return n;
+}
+
+static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
+{
+    int more = 1;
+    while (n < s->out_cap && more) {
+        smtp_txn_data *t = &s->u.d;
+        if (t->st_pos < t->st_len || s->t.body_eof) {
+            n = filter_staged(s, n, &more);
+            if (s->status < 0)
+                return 0;
             continue;
         }
         size_t got = 0;
-        mailout_status st = b->read(b->ctx, s->stage, s->stage_cap, &got);
-        if (got > s->stage_cap)
+        mailout_status st = s->job.body.read(s->job.body.ctx, SMTP_STAGE_BUF(s), SMTP_STAGE_CAP(s), &got);
+        if (got > SMTP_STAGE_CAP(s))
             return data_source_error(s, MAILOUT_E_SOURCE);
         t->st_pos = 0;
         t->st_len = got;
         s->t.data_bytes += got;
         if (st < 0)
             return data_source_error(s, st);
-        if (st == MAILOUT_DONE)
-            t->body_eof = 1;
-        else if (st == MAILOUT_AGAIN && got == 0) {
+        if (st == MAILOUT_DONE) {
+            s->t.body_eof = 1;
+        } else if (st == MAILOUT_AGAIN && got == 0) {
             if (n == 0)
-                t->body_again = 1;
+                s->t.body_again = 1;
             break;
         }
     }
@@ -445,68 +478,62 @@ static void bdat_source_error(mailout_smtp *s, mailout_status st)
         finish_failed(s);
 }
 
-/* One chunk: the data is read to just after SMTP_BDAT_HDR bytes, then
- * "BDAT <n>[ LAST]\r\n" is written right in front of it. */
-static size_t fill_bdat(mailout_smtp *s, size_t n)
+/* "BDAT <n>[ LAST]\r\n" written backwards right in front of the chunk's
+ * data, which starts SMTP_BDAT_HDR bytes into the buffer. */
+static MAILOUT_NOINLINE size_t bdat_header(mailout_smtp *s, size_t got, int last)
 {
-    const mailout_body *b = &s->job.body;
-    if (n != 0)
-        return n; /* a chunk needs the whole buffer */
     unsigned char *data = s->out + SMTP_BDAT_HDR;
-    size_t room = s->out_cap - SMTP_BDAT_HDR, got = 0;
-    int last = 0;
-    while (got < room) {
-        size_t g = 0;
-        mailout_status st = b->read(b->ctx, data + got, room - got, &g);
-        if (g > room - got)
-            st = MAILOUT_E_SOURCE, g = 0;
-        if (st < 0) {
-            bdat_source_error(s, st);
-            return 0;
-        }
-        got += g;
-        if (st == MAILOUT_DONE) {
-            last = 1;
-            break;
-        }
-        if (st == MAILOUT_AGAIN) {
-            if (got == 0) {
-                s->t.body_again = 1;
-                return 0;
-            }
-            break;
-        }
+    unsigned char *h = data;
+    *--h = '\n';
+    *--h = '\r';
+    if (last) {
+        h -= 5;
+        memcpy(h, " LAST", 5);
     }
-    char hdr[SMTP_BDAT_HDR];
-    size_t hl = 0;
-    const char *kw = "BDAT ";
-    memcpy(hdr, kw, 5);
-    hl = 5;
-    char d[20];
-    size_t nd = 0;
     size_t v = got;
     do {
-        d[nd++] = (char)('0' + v % 10);
+        *--h = (unsigned char)('0' + v % 10);
         v /= 10;
     } while (v);
-    while (nd)
-        hdr[hl++] = d[--nd];
-    if (last) {
-        memcpy(hdr + hl, " LAST", 5);
-        hl += 5;
-    }
+    h -= 5;
+    memcpy(h, "BDAT ", 5);
+    s->out_pos = (size_t)(h - s->out);
     if (MAILOUT_ENABLE_TRACE && s->cfg.cb.trace)
-        s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, hdr, hl);
-    hdr[hl++] = '\r';
-    hdr[hl++] = '\n';
-    memcpy(s->out + SMTP_BDAT_HDR - hl, hdr, hl);
-    s->out_pos = SMTP_BDAT_HDR - hl;
+        s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, (const char *)h, (size_t)(data - h) - 2);
     s->t.data_bytes += got;
     if (last)
         data_end(s, OP_BDAT, 1);
     else
         smtp_push_sent(s, OP_BDAT, 0);
     return SMTP_BDAT_HDR + got;
+}
+
+/* One chunk: the data is read to just after SMTP_BDAT_HDR bytes, then the
+ * header is written in front of it. */
+static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
+{
+    if (n != 0)
+        return n; /* a chunk needs the whole buffer */
+    size_t got = 0;
+    mailout_status st;
+    for (;;) {
+        size_t room = s->out_cap - SMTP_BDAT_HDR - got, g = 0;
+        st = s->job.body.read(s->job.body.ctx, s->out + SMTP_BDAT_HDR + got, room, &g);
+        if (g > room)
+            st = MAILOUT_E_SOURCE;
+        if (st < 0) {
+            bdat_source_error(s, st);
+            return 0;
+        }
+        got += g;
+        if (st == MAILOUT_DONE || st == MAILOUT_AGAIN || got == s->out_cap - SMTP_BDAT_HDR)
+            break;
+    }
+    if (st == MAILOUT_AGAIN && got == 0) {
+        s->t.body_again = 1;
+        return 0;
+    }
+    return bdat_header(s, got, st == MAILOUT_DONE);
 }
 
 size_t smtp_body_fill(mailout_smtp *s, size_t n)

@@ -395,6 +395,38 @@ static void test_scram_final_in_235(void **state)
     scram_run(script);
 }
 
+/* Bytes after a 334 in the same read: the SASL step runs once the read is
+ * parsed (it borrows the receive buffer), so a shutdown that follows
+ * wins, and a reply begun there is kept intact across the step. */
+static void test_scram_trailing_reply(void **state)
+{
+    (void)state;
+    static const hstep shutdown[] = {
+        S("220 x\r\n"),
+        C("EHLO client.example\r\n"),
+        S("250-x\r\n250 AUTH SCRAM-SHA-256\r\n"),
+        C("AUTH SCRAM-SHA-256 " SCRAM_C1 "\r\n"),
+        S("334 " SCRAM_S1 "\r\n421 4.3.2 bye\r\n"),
+        END(),
+    };
+    reset(MAILOUT_TLS_IMPLICIT, "user", "pencil", NULL);
+    want.status = MAILOUT_E_SERVER_SHUTDOWN;
+    want.code = 421;
+    want.secrets[0] = "pencil";
+    scram_run(shutdown);
+    static const hstep split[] = {
+        S("220 x\r\n"),
+        C("EHLO client.example\r\n"),
+        S("250-x\r\n250 AUTH SCRAM-SHA-256\r\n"),
+        C("AUTH SCRAM-SHA-256 " SCRAM_C1 "\r\n"),
+        S("334 " SCRAM_S1 "\r\n42"),
+        C(SCRAM_C2 "\r\n"),
+        S("1 4.3.2 bye\r\n"),
+        END(),
+    };
+    scram_run(split);
+}
+
 /* A server that cannot prove it knows the password is refused even
  * though it says 235. */
 static void test_scram_bad_server_signature(void **state)
@@ -625,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_xoauth2_long_token),
         cmocka_unit_test(test_scram_sha256),
         cmocka_unit_test(test_scram_final_in_235),
+        cmocka_unit_test(test_scram_trailing_reply),
         cmocka_unit_test(test_scram_bad_server_signature),
         cmocka_unit_test(test_refused_without_tls),
         cmocka_unit_test(test_plaintext_allowed),

@@ -10,7 +10,7 @@
 
 #include "testutil.h"
 
-#include "smtp/crypto.h"
+#include "crypto_once.h"
 
 #ifdef TEST_WOLFCRYPT
 #include <wolfssl/options.h>

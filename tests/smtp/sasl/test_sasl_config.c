@@ -12,7 +12,7 @@
 /* cmocka needs the above first */
 #include <cmocka.h>
 
-#include "smtp/crypto.h"
+#include "crypto_once.h"
 #include "smtp/sasl.h"
 
 static const struct {
