@@ -25,13 +25,14 @@ static int is_wsp(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
-size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws)
+void mailout_hunit_fold(mailout_hunit *u, mailout_hfold *f, size_t n, int fws)
 {
+    char *out = u->buf + u->len;
     size_t o = 0;
+    fws &= ~MAILOUT_HFWS_BORROW;
     /* Folding at col <= 1 would only produce a line holding nothing but
      * white space, which RFC 5322 §3.2.2 forbids. */
-    int fold = f->col > 1 && f->col + (fws == MAILOUT_HFWS_SPACE) + n > MAILOUT_HDR_LINE;
-    if (fws != MAILOUT_HFWS_NONE && fold) {
+    if (fws != MAILOUT_HFWS_NONE && f->col > 1 && f->col + (fws == MAILOUT_HFWS_SPACE) + n > MAILOUT_HDR_LINE) {
         out[o++] = '\r';
         out[o++] = '\n';
         f->col = 0;
@@ -40,13 +41,35 @@ size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n,
         out[o++] = ' ';
         f->col++;
     }
-    /* tok may be built in out itself, MAILOUT_HDR_TOK_AT (3) bytes ahead
-     * of out + o (o <= 3): a forward copy never overwrites what it has
-     * still to read (a loop: no memmove in the image) */
-    for (size_t i = 0; i < n; i++)
-        out[o + i] = tok[i];
     f->col += (unsigned)n;
-    return o + n;
+    u->len = (unsigned short)(u->len + o);
+}
+
+void mailout_hunit_add(mailout_hunit *u, const char *s, size_t n)
+{
+    char *out = u->buf + u->len;
+    /* s may be built in the buffer itself, ahead of out: a forward copy
+     * never overwrites what it has still to read (a loop: no memmove in
+     * the image) */
+    for (size_t i = 0; i < n; i++)
+        out[i] = s[i];
+    u->len = (unsigned short)(u->len + n);
+}
+
+void mailout_hunit_ext(mailout_hunit *u, const char *s, size_t n)
+{
+    u->at = u->len;
+    u->ext = s;
+    u->ext_len = n;
+}
+
+void mailout_hunit_put(mailout_hunit *u, mailout_hfold *f, const char *tok, size_t n, int fws)
+{
+    mailout_hunit_fold(u, f, n, fws);
+    if (fws & MAILOUT_HFWS_BORROW)
+        mailout_hunit_ext(u, tok, n);
+    else
+        mailout_hunit_add(u, tok, n);
 }
 
 /* ---- UTF-8 -------------------------------------------------------------- */
@@ -235,15 +258,18 @@ int mailout_htext_encoded(const mailout_htext *t)
  * after one space, never folded: readers keep white space that follows a
  * fold right after the colon as part of the value (Python's email does),
  * so "Name:" CRLF SP "value" would not read back as "value". */
-static size_t htext_first(mailout_htext *t, mailout_hfold *f, char *out, const char *tok, size_t n)
+static void htext_put(mailout_htext *t, mailout_hfold *f, mailout_hunit *u, const char *tok, size_t n, int fws)
 {
-    t->first = 0;
-    out[0] = ' ';
-    f->col++;
-    return 1 + mailout_hfold_put(f, out + 1, tok, n, MAILOUT_HFWS_NONE);
+    if (t->first) {
+        t->first = 0;
+        mailout_hunit_add(u, " ", 1);
+        f->col++;
+        fws &= MAILOUT_HFWS_BORROW; /* NONE, borrowed or not */
+    }
+    mailout_hunit_put(u, f, tok, n, fws);
 }
 
-static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
+static void next_plain(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
     size_t start = t->pos, i = t->pos;
     while (i < t->len && is_wsp(t->s[i]))
@@ -251,14 +277,12 @@ static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
     while (i < t->len && !is_wsp(t->s[i]))
         i++;
     t->pos = i;
-    if (t->first)
-        return htext_first(t, f, out, (const char *)t->s + start, i - start);
-    return mailout_hfold_put(f, out, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE);
+    htext_put(t, f, u, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE | MAILOUT_HFWS_BORROW);
 }
 
-static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
+static void next_quoted(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
-    char *buf = out + MAILOUT_HDR_TOK_AT;
+    char *buf = u->buf + u->len + MAILOUT_HDR_TOK_AT;
     size_t n = 0;
     buf[n++] = '"';
     for (size_t i = 0; i < t->len; i++) {
@@ -268,7 +292,7 @@ static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
     }
     buf[n++] = '"';
     t->pos = t->len;
-    return mailout_hfold_put(f, out, buf, n, MAILOUT_HFWS_SPACE);
+    mailout_hunit_put(u, f, buf, n, MAILOUT_HFWS_SPACE);
 }
 
 #if MAILOUT_ENABLE_MIME
@@ -326,37 +350,34 @@ static size_t fill_b(mailout_htext *t, char *w, size_t n, size_t max)
     return n;
 }
 
-static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
+static void next_word(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
-    char *w = out + MAILOUT_HDR_TOK_AT;
+    char *w = u->buf + u->len + MAILOUT_HDR_TOK_AT;
     size_t max = word_room(t, f);
     memcpy(w, t->mode == HT_Q ? "=?utf-8?Q?" : "=?utf-8?B?", 10);
     size_t n = t->mode == HT_Q ? fill_q(t, w, 10, max) : fill_b(t, w, 10, max);
     w[n++] = '?';
     w[n++] = '=';
-    if (t->first)
-        return htext_first(t, f, out, w, n);
-    return mailout_hfold_put(f, out, w, n, MAILOUT_HFWS_SPACE);
+    htext_put(t, f, u, w, n, MAILOUT_HFWS_SPACE);
 }
 
 #endif /* MAILOUT_ENABLE_MIME */
 
-size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
+int mailout_htext_next(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
     if (t->pos >= t->len)
         return 0;
-    switch (t->mode) {
-    case HT_PLAIN:
-        return next_plain(t, f, out);
-    case HT_QUOTED:
-        return next_quoted(t, f, out);
-    default:
+    if (t->mode == HT_PLAIN)
+        next_plain(t, f, u);
+    else if (t->mode == HT_QUOTED)
+        next_quoted(t, f, u);
+    else
 #if MAILOUT_ENABLE_MIME
-        return next_word(t, f, out);
+        next_word(t, f, u);
 #else
         return 0; /* never reached: mailout_htext_check() refused the text */
 #endif
-    }
+    return 1;
 }
 
 #if MAILOUT_ENABLE_MIME
@@ -466,16 +487,17 @@ static size_t param_segment(mailout_hparam *p, char *w)
     return fill_pct(p, w, n, MAILOUT_HDR_LINE - 2);
 }
 
-size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
+int mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, mailout_hunit *u)
 {
-    char *w = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' */
+    char *w = u->buf + u->len + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' */
     if (p->mode == HP_DONE)
         return 0;
     size_t n = param_segment(p, w);
     if (p->pos >= p->len)
         p->mode = HP_DONE;
-    size_t o = mailout_hfold_put(f, out, ";", 1, MAILOUT_HFWS_NONE);
-    return o + mailout_hfold_put(f, out + o, w, n, MAILOUT_HFWS_SPACE);
+    mailout_hunit_put(u, f, ";", 1, MAILOUT_HFWS_NONE);
+    mailout_hunit_put(u, f, w, n, MAILOUT_HFWS_SPACE);
+    return 1;
 }
 
 #endif /* MAILOUT_ENABLE_MIME */

@@ -49,7 +49,7 @@ static mailout_status fix_date(mailout_msg *m)
     if (!m->env.now || m->env.now(m->env.ctx, &now, &off) != 0 || !msg_date_in_range(now, off))
         return MAILOUT_E_STATE;
     m->date = now;
-    m->date_offset = off;
+    m->date_offset = (short)off;
     m->date_set = 1;
     return MAILOUT_OK;
 }
@@ -157,12 +157,12 @@ static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_s
     mailout_status st;
     for (;;) {
         size_t got = 0;
-        st = ops->read(m->env.ctx, fh, m->r.inbuf, sizeof m->r.inbuf, &got);
-        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.inbuf || (st == MAILOUT_OK && !got)) {
+        st = ops->read(m->env.ctx, fh, m->r.buf.in, sizeof m->r.buf.in, &got);
+        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.buf.in || (st == MAILOUT_OK && !got)) {
             st = MAILOUT_E_FILE; /* AGAIN included: read_start cannot wait */
             break;
         }
-        mailout_scan_update(sc, m->r.inbuf, got);
+        mailout_scan_update(sc, m->r.buf.in, got);
         if (st == MAILOUT_DONE) {
             st = MAILOUT_OK;
             break;
@@ -186,16 +186,16 @@ static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_sca
     p->consumed = 1;
     for (;;) {
         size_t got = 0;
-        mailout_status st = p->produce(p->prod_ctx, m->r.inbuf, sizeof m->r.inbuf, &got);
+        mailout_status st = p->produce(p->prod_ctx, m->r.buf.in, sizeof m->r.buf.in, &got);
         if (st == MAILOUT_AGAIN && got == 0)
             return MAILOUT_OK;
-        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.inbuf || (st == MAILOUT_OK && !got))
+        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.buf.in || (st == MAILOUT_OK && !got))
             return MAILOUT_E_SOURCE;
         total += got;
         if (p->prod_size != MAILOUT_SIZE_UNKNOWN &&
             (total > p->prod_size || (st == MAILOUT_DONE && total != p->prod_size)))
             return MAILOUT_E_SOURCE;
-        mailout_scan_update(sc, m->r.inbuf, got);
+        mailout_scan_update(sc, m->r.buf.in, got);
         if (st == MAILOUT_DONE) {
             *complete = 1;
             return MAILOUT_OK;
@@ -309,7 +309,6 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
         if (p->enc == MAILOUT_ENC_8BIT)
             m->is_8bit = 1;
     }
-    m->empty.enc = MAILOUT_ENC_7BIT;
     return MAILOUT_OK;
 }
 
