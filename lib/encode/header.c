@@ -404,7 +404,7 @@ void mailout_hparam_init(mailout_hparam *p, const char *name, const char *str, s
     size_t nlen = strlen(name);
     p->name = name;
     p->s = s;
-    p->len = len;
+    p->len = (unsigned short)len;
     p->pos = 0;
     p->seg = 0;
     /* Each unit goes on a line as " " + unit + ";": at most 76 characters. */
@@ -452,7 +452,7 @@ static size_t fill_pct(mailout_hparam *p, char *w, size_t n, size_t max)
                 w[n++] = hex_digits[c & 15];
             }
         }
-        p->pos += cl;
+        p->pos = (unsigned short)(p->pos + cl);
     }
     return n;
 }

@@ -159,9 +159,9 @@ int mailout_htext_encoded(const mailout_htext *t);
 typedef struct mailout_hparam {
     const char *name;
     const unsigned char *s;
-    size_t len;
-    size_t pos;
-    unsigned seg;
+    unsigned short len; /* values are file names: < 4096 bytes */
+    unsigned short pos;
+    unsigned short seg;
     unsigned char mode;
 } mailout_hparam;
 
@@ -171,7 +171,7 @@ typedef struct mailout_hparam {
  * value is printable ASCII and the whole fits on one line, else as RFC 2231
  * name*=utf-8''%XX.. or, when that does not fit on one line either, as
  * continuations name*0*=utf-8''..; name*1*=..; each line at most 78, %XX
- * triples and code points never split.
+ * triples and code points never split. @p len is below 65536.
  */
 void mailout_hparam_init(mailout_hparam *p, const char *name, const char *s, size_t len);
 

@@ -66,7 +66,11 @@ mailout_status msg_hdr_add(mailout_msg *m, msg_hdr_list *list, const char *name,
         return st;
     if (owned_field(name, nlen))
         return MAILOUT_E_HEADER;
-    if (list->count >= MAILOUT_MAX_HEADERS)
+    msg_hdr **tail = &list->first;
+    unsigned count = 0;
+    for (; *tail; tail = &(*tail)->next)
+        count++;
+    if (count >= MAILOUT_MAX_HEADERS)
         return MAILOUT_E_LIMIT;
     msg_hdr *h = mailout_alloc(&m->al, sizeof *h);
     if (!h)
@@ -80,12 +84,7 @@ mailout_status msg_hdr_add(mailout_msg *m, msg_hdr_list *list, const char *name,
         mailout_release(&m->al, h, sizeof *h);
         return st;
     }
-    if (list->last)
-        list->last->next = h;
-    else
-        list->first = h;
-    list->last = h;
-    list->count++;
+    *tail = h;
     return MAILOUT_OK;
 }
 
@@ -99,7 +98,7 @@ void msg_hdr_free_all(mailout_msg *m, msg_hdr_list *list)
         mailout_release(&m->al, h, sizeof *h);
         h = next;
     }
-    memset(list, 0, sizeof *list);
+    list->first = NULL;
 }
 
 /* ---- lifetime ------------------------------------------------------------- */

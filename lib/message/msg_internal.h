@@ -37,10 +37,9 @@ typedef struct msg_hdr {
     msg_str value;
 } msg_hdr;
 
+/* Appended at the end (walked to: at most MAILOUT_MAX_HEADERS). */
 typedef struct msg_hdr_list {
     msg_hdr *first;
-    msg_hdr *last;
-    unsigned count;
 } msg_hdr_list;
 
 typedef struct msg_rcpt {
@@ -58,36 +57,41 @@ struct mailout_part {
     mailout_part *first_child;
     mailout_part *last_child;
     mailout_part *next;
-    unsigned depth;          /* 1 for a top-level part */
-    unsigned char multipart; /* a container */
-    mailout_multipart_kind mp_kind;
-
-    /* leaf body source */
-    msg_src_kind src;
-    const unsigned char *data;
-    size_t data_len;
-    msg_str path;
-    mailout_producer_fn produce;
-    mailout_rewind_fn rewind;
-    void *prod_ctx;
-    uint64_t prod_size;
-    unsigned char consumed; /* a producer was called since the last rewind */
-    unsigned char facts;    /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
+    /* what the part holds, by p->src (a multipart has no source) */
+    union {
+        struct { /* SRC_DATA: borrowed */
+            const unsigned char *data;
+            size_t data_len;
+        };
+        msg_str path; /* SRC_FILE */
+        struct {      /* SRC_PRODUCER */
+            mailout_producer_fn produce;
+            mailout_rewind_fn rewind;
+            void *prod_ctx;
+            uint64_t prod_size;
+        };
+        char boundary[MSG_BOUNDARY_LEN + 1]; /* a multipart: "" until generated */
+    };
 
     /* header facts */
     msg_str type;     /* NULL = text/plain */
     msg_str charset;  /* NULL = utf-8 */
     msg_str filename; /* NULL = none */
-    unsigned char filename_from_path;
     msg_str cid;
-    mailout_disposition disposition;
-    mailout_encoding forced;
     msg_hdr_list headers;
 
+    unsigned char depth;     /* multiparts from the root down to this one (0 for a leaf body) */
+    unsigned char multipart; /* a container */
+    unsigned char mp_kind;   /* mailout_multipart_kind */
+    unsigned char src;       /* msg_src_kind */
+    unsigned char consumed;  /* a producer was called since the last rewind */
+    unsigned char facts;     /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
+    unsigned char filename_from_path;
+    unsigned char disposition; /* mailout_disposition */
+    unsigned char forced;      /* mailout_encoding */
     /* chosen by prepare */
-    mailout_encoding enc;
+    unsigned char enc;    /* mailout_encoding */
     unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
-    char boundary[MSG_BOUNDARY_LEN + 1]; /* "" until generated */
 };
 
 /* What the generator is doing (see msg_reader.c). */
@@ -114,14 +118,15 @@ typedef struct msg_field {
         mailout_htext text;
         mailout_hparam param;
     } it;
-    const msg_rcpt *rcpt;
-    const msg_hdr *hdr;
+    union {
+        const msg_rcpt *rcpt; /* To, Cc */
+        const msg_hdr *hdr;   /* the caller's fields */
+    };
 } msg_field;
 
 typedef struct msg_reader {
     uint64_t skipped;  /* bytes counted but not generated while sizing */
-    uint64_t src_read; /* bytes taken from a file/producer */
-    uint64_t src_size; /* expected, or MAILOUT_SIZE_UNKNOWN */
+    uint64_t src_left; /* bytes a file/producer has still to give, or MAILOUT_SIZE_UNKNOWN */
     mailout_part *part;
     void *fh;          /* open file handle */
     size_t pos;        /* body: next byte of the data (SRC_DATA) or of buf.in */

@@ -105,11 +105,12 @@ void msg_reader_close(mailout_msg *m)
 /* Count bytes taken from a file or producer against the declared size. */
 static mailout_status count_source(msg_reader *r, size_t got, int eof)
 {
-    r->src_read += got;
-    if (r->src_size != MAILOUT_SIZE_UNKNOWN &&
-        (r->src_read > r->src_size || (eof && r->src_read != r->src_size)))
+    if (r->src_left == MAILOUT_SIZE_UNKNOWN)
+        return MAILOUT_OK;
+    if (got > r->src_left)
         return MAILOUT_E_SOURCE;
-    return MAILOUT_OK;
+    r->src_left -= got;
+    return eof && r->src_left ? MAILOUT_E_SOURCE : MAILOUT_OK;
 }
 
 static mailout_status fill_from_file(mailout_msg *m)
@@ -180,7 +181,7 @@ static mailout_status encoder_run(msg_reader *r, const mailout_part *p, mailout_
 static int size_without_reading(mailout_msg *m, const mailout_part *p)
 {
     msg_reader *r = &m->r;
-    uint64_t n = p->src == SRC_DATA ? p->data_len : p->src == SRC_NONE ? 0 : r->src_size;
+    uint64_t n = p->src == SRC_DATA ? p->data_len : p->src == SRC_NONE ? 0 : r->src_left;
     if (!r->sizing || p->enc != MAILOUT_ENC_BASE64 || n == MAILOUT_SIZE_UNKNOWN)
         return 0;
     uint64_t enc = mailout_b64_encoded_size(n, 76);
@@ -197,17 +198,16 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
 {
     msg_reader *r = &m->r;
     r->pos = r->in_len = 0;
-    r->src_read = 0;
-    r->src_size = MAILOUT_SIZE_UNKNOWN;
+    r->src_left = MAILOUT_SIZE_UNKNOWN;
     r->src_eof = p->src == SRC_NONE || p->src == SRC_DATA;
     r->enc_done = 0;
     r->watch = 0;
     if (p->src == SRC_FILE) {
-        if (!m->env.files || m->env.files->open(m->env.ctx, p->path.s, &r->fh, &r->src_size) != MAILOUT_OK)
+        if (!m->env.files || m->env.files->open(m->env.ctx, p->path.s, &r->fh, &r->src_left) != MAILOUT_OK)
             return MAILOUT_E_FILE;
         r->fh_open = 1;
     } else if (p->src == SRC_PRODUCER) {
-        r->src_size = p->prod_size;
+        r->src_left = p->prod_size;
     }
     if (size_without_reading(m, p))
         return MAILOUT_OK;
