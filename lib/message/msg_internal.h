@@ -234,6 +234,13 @@ int msg_fields_next(mailout_msg *m, int message_fields, mailout_hunit *u);
 void msg_fields_reset(msg_field *f);
 
 /* ---- msg_reader.c ---- */
+/* One read from a file (handle fh) or a producer into r->buf.in (r->pos 0,
+ * r->in_len bytes, r->src_eof): MAILOUT_OK (more to come), MAILOUT_DONE
+ * (the last bytes), MAILOUT_AGAIN (nothing now), or MAILOUT_E_FILE /
+ * MAILOUT_E_SOURCE for anything outside the source's contract (never a
+ * hang) or bytes beyond r->src_left (counted down unless
+ * MAILOUT_SIZE_UNKNOWN). */
+mailout_status msg_source_read(mailout_msg *m, mailout_part *p, void *fh);
 void msg_reader_close(mailout_msg *m);
 mailout_status msg_reader_begin(mailout_msg *m, unsigned flags, int sizing);
 

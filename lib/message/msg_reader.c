@@ -113,36 +113,28 @@ static mailout_status count_source(msg_reader *r, size_t got, int eof)
     return eof && r->src_left ? MAILOUT_E_SOURCE : MAILOUT_OK;
 }
 
-static mailout_status fill_from_file(mailout_msg *m)
+mailout_status msg_source_read(mailout_msg *m, mailout_part *p, void *fh)
 {
     msg_reader *r = &m->r;
-    size_t got = 0, want = sizeof r->buf.in;
-    mailout_status st = m->env.files->read(m->env.ctx, r->fh, r->buf.in, want, &got);
-    if (st == MAILOUT_AGAIN && got == 0)
-        return MAILOUT_AGAIN;
-    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > want || (st == MAILOUT_OK && got == 0))
-        return MAILOUT_E_FILE;
-    r->pos = 0;
-    r->in_len = got;
-    r->src_eof = st == MAILOUT_DONE;
-    return count_source(r, got, r->src_eof);
-}
-
-static mailout_status fill_from_producer(mailout_msg *m, mailout_part *p)
-{
-    msg_reader *r = &m->r;
-    size_t got = 0, want = sizeof r->buf.in;
-    p->consumed = 1;
-    mailout_status st = p->produce(p->prod_ctx, r->buf.in, want, &got);
+    mailout_status st, bad = MAILOUT_E_FILE;
+    size_t got = 0;
+    if (p->src == SRC_FILE) {
+        st = m->env.files->read(m->env.ctx, fh, r->buf.in, sizeof r->buf.in, &got);
+    } else {
+        p->consumed = 1;
+        bad = MAILOUT_E_SOURCE;
+        st = p->produce(p->prod_ctx, r->buf.in, sizeof r->buf.in, &got);
+    }
     if (st == MAILOUT_AGAIN && got == 0)
         return MAILOUT_AGAIN;
     /* anything else outside the contract is a failed source, never a hang */
-    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > want || (st == MAILOUT_OK && got == 0))
-        return MAILOUT_E_SOURCE;
+    if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof r->buf.in || (st == MAILOUT_OK && got == 0))
+        return bad;
     r->pos = 0;
     r->in_len = got;
     r->src_eof = st == MAILOUT_DONE;
-    return count_source(r, got, r->src_eof);
+    mailout_status c = count_source(r, got, r->src_eof);
+    return c != MAILOUT_OK ? c : st;
 }
 
 /* ---- bodies --------------------------------------------------------------------- */
@@ -257,14 +249,6 @@ static mailout_status encoder_error(const mailout_part *p, mailout_status st)
     return p->forced == MAILOUT_ENC_AUTO && !p->strict ? MAILOUT_E_SOURCE : st;
 }
 
-static mailout_status next_input(mailout_msg *m, mailout_part *p)
-{
-    if (p->src == SRC_FILE)
-        return fill_from_file(m);
-    if (p->src == SRC_PRODUCER)
-        return fill_from_producer(m, p);
-    return MAILOUT_OK;
-}
 
 /* Move body bytes until the output is full, the source must wait, or the
  * body is complete (r->enc_done). */
@@ -279,8 +263,8 @@ static mailout_status body_run(mailout_msg *m, mailout_part *p, mailout_stream *
             avail = p->data_len - r->pos;
         } else {
             if (r->pos == r->in_len && !r->src_eof) {
-                mailout_status st = next_input(m, p);
-                if (st != MAILOUT_OK)
+                mailout_status st = msg_source_read(m, p, r->fh);
+                if (st != MAILOUT_OK && st != MAILOUT_DONE)
                     return st;
                 continue;
             }
