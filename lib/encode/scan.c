@@ -87,22 +87,18 @@ static void scan_end_line(mailout_scan *sc)
 
 static void scan_byte(mailout_scan *sc, unsigned char c)
 {
-    scan_utf8(sc, c);
-    if (c == '\n' && (sc->state & SCAN_AFTER_CR)) {
-        sc->state &= (unsigned char)~SCAN_AFTER_CR; /* CRLF: counted at the CR */
-        return;
-    }
-    if (sc->state & SCAN_AFTER_CR) {
+    unsigned after_cr = sc->state & SCAN_AFTER_CR;
+    scan_utf8(sc, c); /* keeps SCAN_AFTER_CR */
+    sc->state &= (unsigned char)~SCAN_AFTER_CR;
+    if (c == '\n' && after_cr)
+        return; /* CRLF: counted at the CR */
+    if (after_cr)
         sc->has_bare = 1; /* the CR before this byte stood alone */
-        sc->state &= (unsigned char)~SCAN_AFTER_CR;
-    }
-    if (c == '\r') {
-        sc->state |= SCAN_AFTER_CR;
-        scan_end_line(sc);
-        return;
-    }
-    if (c == '\n') {
-        sc->has_bare = 1;
+    if (c == '\r' || c == '\n') {
+        if (c == '\r')
+            sc->state |= SCAN_AFTER_CR;
+        else
+            sc->has_bare = 1;
         scan_end_line(sc);
         return;
     }
