@@ -271,12 +271,13 @@ static mailout_status body_run(mailout_msg *m, mailout_part *p, mailout_stream *
             in = r->buf.in + r->pos;
             avail = r->in_len - r->pos;
         }
-        mailout_stream s = {in, avail, o->next_out, o->avail_out};
-        mailout_status st = encoder_run(r, p, &s, r->src_eof);
-        size_t used = (size_t)(s.next_in - in), wrote = o->avail_out - s.avail_out;
-        note_written(r, o->next_out, wrote);
-        o->next_out = s.next_out;
-        o->avail_out = s.avail_out;
+        /* the caller's stream carries the input too: no second one on the stack */
+        unsigned char *out = o->next_out;
+        o->next_in = in;
+        o->avail_in = avail;
+        mailout_status st = encoder_run(r, p, o, r->src_eof);
+        size_t used = avail - o->avail_in;
+        note_written(r, out, (size_t)(o->next_out - out));
         r->pos += used;
         mailout_status w = watch(r, p, in, used);
         if (w != MAILOUT_OK)
