@@ -16,22 +16,19 @@
 enum { HT_PLAIN, HT_QUOTED, HT_Q, HT_B };
 enum { HP_QUOTED, HP_EXT1, HP_EXTN, HP_DONE };
 
-#if MAILOUT_ENABLE_MIME
-static const char hex_digits[16] = "0123456789ABCDEF";
-#endif
-
 static int is_wsp(unsigned char c)
 {
     return c == ' ' || c == '\t';
 }
 
-size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws)
+void mailout_hunit_fold(mailout_hunit *u, mailout_hfold *f, size_t n, int fws)
 {
+    char *out = u->buf + u->len;
     size_t o = 0;
+    fws &= ~MAILOUT_HFWS_BORROW;
     /* Folding at col <= 1 would only produce a line holding nothing but
      * white space, which RFC 5322 §3.2.2 forbids. */
-    int fold = f->col > 1 && f->col + (fws == MAILOUT_HFWS_SPACE) + n > MAILOUT_HDR_LINE;
-    if (fws != MAILOUT_HFWS_NONE && fold) {
+    if (fws != MAILOUT_HFWS_NONE && f->col > 1 && f->col + (fws == MAILOUT_HFWS_SPACE) + n > MAILOUT_HDR_LINE) {
         out[o++] = '\r';
         out[o++] = '\n';
         f->col = 0;
@@ -40,13 +37,35 @@ size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n,
         out[o++] = ' ';
         f->col++;
     }
-    /* tok may be built in out itself, MAILOUT_HDR_TOK_AT (3) bytes ahead
-     * of out + o (o <= 3): a forward copy never overwrites what it has
-     * still to read (a loop: no memmove in the image) */
-    for (size_t i = 0; i < n; i++)
-        out[o + i] = tok[i];
     f->col += (unsigned)n;
-    return o + n;
+    u->len = (unsigned short)(u->len + o);
+}
+
+void mailout_hunit_add(mailout_hunit *u, const char *s, size_t n)
+{
+    char *out = u->buf + u->len;
+    /* s may be built in the buffer itself, ahead of out: a forward copy
+     * never overwrites what it has still to read (a loop: no memmove in
+     * the image) */
+    for (size_t i = 0; i < n; i++)
+        out[i] = s[i];
+    u->len = (unsigned short)(u->len + n);
+}
+
+void mailout_hunit_ext(mailout_hunit *u, const char *s, size_t n)
+{
+    u->at = u->len;
+    u->ext = s;
+    u->ext_len = n;
+}
+
+void mailout_hunit_put(mailout_hunit *u, mailout_hfold *f, const char *tok, size_t n, int fws)
+{
+    mailout_hunit_fold(u, f, n, fws);
+    if (fws & MAILOUT_HFWS_BORROW)
+        mailout_hunit_ext(u, tok, n);
+    else
+        mailout_hunit_add(u, tok, n);
 }
 
 /* ---- UTF-8 -------------------------------------------------------------- */
@@ -115,27 +134,31 @@ size_t mailout_utf8_seq_len(const unsigned char *s, size_t avail)
 
 /* ---- text ---------------------------------------------------------------- */
 
-/* Characters written literally in a "Q" word. The phrase-safe set of
- * RFC 2047 §5(3) is used everywhere, so one encoder serves both Subject and
- * display names. */
-static int q_literal(unsigned char c)
+/* Characters written as themselves: in a "Q" word the phrase-safe set of
+ * RFC 2047 §5(3) (used everywhere, so one encoder serves both Subject and
+ * display names; ' ' becomes '_'), in an RFC 2231 value the
+ * attribute-chars (token characters other than '*', '\'' and '%'). */
+static int literal(unsigned char c, int q)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' || c == '*' ||
-           c == '+' || c == '-' || c == '/';
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != 0 && mailout_in_set(q ? "!*+-/" : "!#$&+-.^_`|~", c);
 }
 
-static size_t q_len(unsigned char c)
+/* Length of s written as Q (q) or percent-encoded (!q): each byte 1 or 3. */
+static size_t escaped_len(const unsigned char *s, size_t len, int q)
 {
-    return q_literal(c) || c == ' ' ? 1 : 3;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += literal(s[i], q) || (q && s[i] == ' ') ? 1 : 3;
+    return n;
 }
 
-/* Printable ASCII (plus TAB if allowed), no "=?" anywhere (a literal
- * "=?..?=" would be decoded by readers), no white space at either end
- * (readers strip it from plain text, so it would not round-trip). */
+/* Printable ASCII (plus TAB if allowed) and no "=?" anywhere (a literal
+ * "=?..?=" would be decoded by readers, even inside a quoted parameter by
+ * some, Python's email among them). */
 static int plain_chars_ok(const unsigned char *s, size_t len, int allow_tab)
 {
-    if (len > 0 && (is_wsp(s[0]) || is_wsp(s[len - 1])))
-        return 0;
     for (size_t i = 0; i < len; i++) {
         if (!((s[i] >= 0x20 && s[i] < 0x7F) || (allow_tab && s[i] == '\t')))
             return 0;
@@ -145,20 +168,26 @@ static int plain_chars_ok(const unsigned char *s, size_t len, int allow_tab)
     return 1;
 }
 
-/* Every unit (white space run + word) fits in @p max columns; the first,
- * which gets a space put before it, in max - 1. */
-static int plain_words_fit(const unsigned char *s, size_t len, size_t max)
+/* Plain text also has no white space at either end (readers strip it, so
+ * it would not round-trip). */
+static int plain_text_ok(const unsigned char *s, size_t len, int allow_tab)
 {
-    size_t i = 0, first = 1;
+    return !(len > 0 && (is_wsp(s[0]) || is_wsp(s[len - 1]))) && plain_chars_ok(s, len, allow_tab);
+}
+
+/* Every unit (white space run + word) fits in @p max columns; the first,
+ * which gets a space put before it, in first_max. */
+static int plain_words_fit(const unsigned char *s, size_t len, size_t first_max, size_t max)
+{
+    size_t i = 0;
     while (i < len) {
         size_t start = i;
         while (i < len && is_wsp(s[i]))
             i++;
         while (i < len && !is_wsp(s[i]))
             i++;
-        if (i - start + first > max)
+        if (i - start > (start == 0 ? first_max : max))
             return 0;
-        first = 0;
     }
     return 1;
 }
@@ -171,50 +200,54 @@ static size_t quoted_len(const unsigned char *s, size_t len)
     return n;
 }
 
-/* Q keeps mostly-ASCII text readable; B is shorter for the rest (CJK,
- * Cyrillic). Q is taken unless it is more than twice as long as B. */
-static unsigned char choose_encoding(const unsigned char *s, size_t len)
+/* s as a quoted-string: quotes and backslashes escaped. */
+static size_t quote(const unsigned char *s, size_t len, char *w)
 {
-    size_t q = 0, b = (len + 2) / 3 * 4;
-    for (size_t i = 0; i < len; i++)
-        q += q_len(s[i]);
-    return q <= 2 * b ? HT_Q : HT_B;
+    size_t n = 0;
+    w[n++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            w[n++] = '\\';
+        w[n++] = (char)s[i];
+    }
+    w[n++] = '"';
+    return n;
 }
 
-/* Length of the first word (the value starts with no white space). */
-static size_t first_word_len(const unsigned char *s, size_t len)
+/* Q keeps mostly-ASCII text readable; B is shorter for the rest (CJK,
+ * Cyrillic). Q is taken unless it is more than twice as long as B.
+ * Without MIME only "encoded or not" matters (mailout_htext_check). */
+static unsigned char choose_encoding(const unsigned char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len && !is_wsp(s[i]))
-        i++;
-    return i;
+    if (!MAILOUT_ENABLE_MIME)
+        return HT_Q;
+    return escaped_len(s, len, 1) <= 2 * ((len + 2) / 3 * 4) ? HT_Q : HT_B;
 }
 
 void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned flags, unsigned col)
 {
     const unsigned char *s = (const unsigned char *)str;
+    int phrase = (flags & MAILOUT_HTEXT_PHRASE) != 0;
     t->s = s;
     t->len = len;
     t->pos = 0;
-    t->first = (flags & MAILOUT_HTEXT_PHRASE) ? 0 : 1;
-    if (flags & MAILOUT_HTEXT_PHRASE) {
+    t->first = (unsigned char)!phrase;
+    t->mode = choose_encoding(s, len);
+    if (phrase) {
         /* a quoted-string is one unit: it must fit a continuation line */
-        if (plain_chars_ok(s, len, 0) && quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
+        if (plain_text_ok(s, len, 0) && quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
             t->mode = HT_QUOTED;
-        else
-            t->mode = choose_encoding(s, len);
         return;
     }
     size_t max = (flags & MAILOUT_HTEXT_LONG_WORDS) ? MAILOUT_HDR_LONG_WORD : MAILOUT_HDR_LINE - 1;
-    /* The first word stays on the field's first line (see htext_first).
-     * If it does not fit there, encoded-words can be cut to fit, unless
-     * the name is so long that nothing would. */
-    int first_fits = col + 1 + first_word_len(s, len) <= MAILOUT_HDR_LINE ||
-                     col + 1 + HDR_MIN_WORD > MAILOUT_HDR_LINE || (flags & MAILOUT_HTEXT_LONG_WORDS);
-    if (plain_chars_ok(s, len, 1) && plain_words_fit(s, len, max) && first_fits)
+    /* The first word stays on the field's first line (see htext_put). If
+     * it does not fit there, encoded-words can be cut to fit, unless the
+     * name is so long that nothing would. */
+    size_t first_max = max - 1;
+    if (col + 1 + HDR_MIN_WORD <= MAILOUT_HDR_LINE && !(flags & MAILOUT_HTEXT_LONG_WORDS))
+        first_max = MAILOUT_MIN(first_max, MAILOUT_HDR_LINE - 1 - col);
+    if (plain_text_ok(s, len, 1) && plain_words_fit(s, len, first_max, max))
         t->mode = HT_PLAIN;
-    else
-        t->mode = choose_encoding(s, len);
 }
 
 mailout_status mailout_htext_check(const char *s, size_t len, unsigned flags, unsigned col)
@@ -235,15 +268,18 @@ int mailout_htext_encoded(const mailout_htext *t)
  * after one space, never folded: readers keep white space that follows a
  * fold right after the colon as part of the value (Python's email does),
  * so "Name:" CRLF SP "value" would not read back as "value". */
-static size_t htext_first(mailout_htext *t, mailout_hfold *f, char *out, const char *tok, size_t n)
+static void htext_put(mailout_htext *t, mailout_hfold *f, mailout_hunit *u, const char *tok, size_t n, int fws)
 {
-    t->first = 0;
-    out[0] = ' ';
-    f->col++;
-    return 1 + mailout_hfold_put(f, out + 1, tok, n, MAILOUT_HFWS_NONE);
+    if (t->first) {
+        t->first = 0;
+        mailout_hunit_add(u, " ", 1);
+        f->col++;
+        fws &= MAILOUT_HFWS_BORROW; /* NONE, borrowed or not */
+    }
+    mailout_hunit_put(u, f, tok, n, fws);
 }
 
-static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
+static void next_plain(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
     size_t start = t->pos, i = t->pos;
     while (i < t->len && is_wsp(t->s[i]))
@@ -251,27 +287,46 @@ static size_t next_plain(mailout_htext *t, mailout_hfold *f, char *out)
     while (i < t->len && !is_wsp(t->s[i]))
         i++;
     t->pos = i;
-    if (t->first)
-        return htext_first(t, f, out, (const char *)t->s + start, i - start);
-    return mailout_hfold_put(f, out, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE);
+    htext_put(t, f, u, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE | MAILOUT_HFWS_BORROW);
 }
 
-static size_t next_quoted(mailout_htext *t, mailout_hfold *f, char *out)
+static void next_quoted(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
-    char *buf = out + MAILOUT_HDR_TOK_AT;
-    size_t n = 0;
-    buf[n++] = '"';
-    for (size_t i = 0; i < t->len; i++) {
-        if (t->s[i] == '"' || t->s[i] == '\\')
-            buf[n++] = '\\';
-        buf[n++] = (char)t->s[i];
-    }
-    buf[n++] = '"';
+    char *buf = u->buf + u->len + MAILOUT_HDR_TOK_AT;
+    size_t n = quote(t->s, t->len, buf);
     t->pos = t->len;
-    return mailout_hfold_put(f, out, buf, n, MAILOUT_HFWS_SPACE);
+    mailout_hunit_put(u, f, buf, n, MAILOUT_HFWS_SPACE);
 }
 
 #if MAILOUT_ENABLE_MIME
+static const char hex_digits[16] = "0123456789ABCDEF";
+
+/* Append whole code points of s from *pos, Q-encoded (q) or percent-encoded,
+ * while the result stays within max; returns the new length. */
+static size_t fill_escaped(const unsigned char *s, size_t len, size_t *pos, char *w, size_t n, size_t max, int q)
+{
+    while (*pos < len) {
+        const unsigned char *cp = s + *pos;
+        size_t cl = mailout_utf8_seq_len(cp, len - *pos);
+        if (n + escaped_len(cp, cl, q) > max)
+            break;
+        for (size_t i = 0; i < cl; i++) {
+            unsigned char c = cp[i];
+            if (q && c == ' ') {
+                w[n++] = '_';
+            } else if (literal(c, q)) {
+                w[n++] = (char)c;
+            } else {
+                w[n++] = q ? '=' : '%';
+                w[n++] = hex_digits[c >> 4];
+                w[n++] = hex_digits[c & 15];
+            }
+        }
+        *pos += cl;
+    }
+    return n;
+}
+
 /* Longest word that may be started now: the rest of this line if a
  * useful word fits there, else a whole new line's worth (or, for the
  * first word, which cannot move to a new line, the shortest useful one). */
@@ -283,32 +338,6 @@ static size_t word_room(const mailout_htext *t, const mailout_hfold *f)
     if (t->first && room < HDR_MIN_WORD)
         return HDR_MIN_WORD;
     return MAILOUT_HDR_WORD_MAX;
-}
-
-/* Append whole code points as Q while the word stays within max. */
-static size_t fill_q(mailout_htext *t, char *w, size_t n, size_t max)
-{
-    while (t->pos < t->len) {
-        size_t cl = mailout_utf8_seq_len(t->s + t->pos, t->len - t->pos), el = 0;
-        for (size_t i = 0; i < cl; i++)
-            el += q_len(t->s[t->pos + i]);
-        if (n + el + 2 > max)
-            break;
-        for (size_t i = 0; i < cl; i++) {
-            unsigned char c = t->s[t->pos + i];
-            if (c == ' ') {
-                w[n++] = '_';
-            } else if (q_literal(c)) {
-                w[n++] = (char)c;
-            } else {
-                w[n++] = '=';
-                w[n++] = hex_digits[c >> 4];
-                w[n++] = hex_digits[c & 15];
-            }
-        }
-        t->pos += cl;
-    }
-    return n;
 }
 
 /* Take whole code points while their base64 stays within max. */
@@ -326,56 +355,39 @@ static size_t fill_b(mailout_htext *t, char *w, size_t n, size_t max)
     return n;
 }
 
-static size_t next_word(mailout_htext *t, mailout_hfold *f, char *out)
+static void next_word(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
-    char *w = out + MAILOUT_HDR_TOK_AT;
+    char *w = u->buf + u->len + MAILOUT_HDR_TOK_AT;
     size_t max = word_room(t, f);
     memcpy(w, t->mode == HT_Q ? "=?utf-8?Q?" : "=?utf-8?B?", 10);
-    size_t n = t->mode == HT_Q ? fill_q(t, w, 10, max) : fill_b(t, w, 10, max);
+    /* "?=" follows: 2 of max */
+    size_t n = t->mode == HT_Q ? fill_escaped(t->s, t->len, &t->pos, w, 10, max - 2, 1) : fill_b(t, w, 10, max);
     w[n++] = '?';
     w[n++] = '=';
-    if (t->first)
-        return htext_first(t, f, out, w, n);
-    return mailout_hfold_put(f, out, w, n, MAILOUT_HFWS_SPACE);
+    htext_put(t, f, u, w, n, MAILOUT_HFWS_SPACE);
 }
 
 #endif /* MAILOUT_ENABLE_MIME */
 
-size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out)
+int mailout_htext_next(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
     if (t->pos >= t->len)
         return 0;
-    switch (t->mode) {
-    case HT_PLAIN:
-        return next_plain(t, f, out);
-    case HT_QUOTED:
-        return next_quoted(t, f, out);
-    default:
+    if (t->mode == HT_PLAIN)
+        next_plain(t, f, u);
+    else if (t->mode == HT_QUOTED)
+        next_quoted(t, f, u);
+    else
 #if MAILOUT_ENABLE_MIME
-        return next_word(t, f, out);
+        next_word(t, f, u);
 #else
         return 0; /* never reached: mailout_htext_check() refused the text */
 #endif
-    }
+    return 1;
 }
 
 #if MAILOUT_ENABLE_MIME
 /* ---- parameters ---------------------------------------------------------- */
-
-/* RFC 2231 attribute-char: a token character that is not '*', '\'' or '%'. */
-static int attr_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c != 0 && mailout_in_set("!#$&+-.^_`|~", c));
-}
-
-static size_t pct_len(const unsigned char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += attr_char(s[i]) ? 1 : 3;
-    return n;
-}
 
 void mailout_hparam_init(mailout_hparam *p, const char *name, const char *str, size_t len)
 {
@@ -383,19 +395,13 @@ void mailout_hparam_init(mailout_hparam *p, const char *name, const char *str, s
     size_t nlen = strlen(name);
     p->name = name;
     p->s = s;
-    p->len = len;
+    p->len = (unsigned short)len;
     p->pos = 0;
     p->seg = 0;
     /* Each unit goes on a line as " " + unit + ";": at most 76 characters. */
-    /* "=?" in a quoted value is decoded as an encoded-word by some readers
-     * (RFC 2047 §5 says not to, Python's email does): percent-encode it */
-    int ascii = 1;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < 0x20 || s[i] >= 0x7F || (s[i] == '=' && i + 1 < len && s[i + 1] == '?'))
-            ascii = 0;
-    if (ascii && nlen + 1 + quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
+    if (plain_chars_ok(s, len, 0) && nlen + 1 + quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
         p->mode = HP_QUOTED;
-    else if (nlen + 9 + pct_len(s, len) <= MAILOUT_HDR_LINE - 2)
+    else if (nlen + 9 + escaped_len(s, len, 0) <= MAILOUT_HDR_LINE - 2)
         p->mode = HP_EXT1;
     else
         p->mode = HP_EXTN;
@@ -414,43 +420,14 @@ static size_t put_uint(char *out, unsigned v)
     return o;
 }
 
-/* Percent-encode whole code points while the segment stays within max. */
-static size_t fill_pct(mailout_hparam *p, char *w, size_t n, size_t max)
-{
-    while (p->pos < p->len) {
-        size_t cl = mailout_utf8_seq_len(p->s + p->pos, p->len - p->pos);
-        if (n + pct_len(p->s + p->pos, cl) > max)
-            break;
-        for (size_t i = 0; i < cl; i++) {
-            unsigned char c = p->s[p->pos + i];
-            if (attr_char(c)) {
-                w[n++] = (char)c;
-            } else {
-                w[n++] = '%';
-                w[n++] = hex_digits[c >> 4];
-                w[n++] = hex_digits[c & 15];
-            }
-        }
-        p->pos += cl;
-    }
-    return n;
-}
-
 static size_t param_segment(mailout_hparam *p, char *w)
 {
     size_t n = strlen(p->name);
     memcpy(w, p->name, n);
     if (p->mode == HP_QUOTED) {
         w[n++] = '=';
-        w[n++] = '"';
-        for (size_t i = 0; i < p->len; i++) {
-            if (p->s[i] == '"' || p->s[i] == '\\')
-                w[n++] = '\\';
-            w[n++] = (char)p->s[i];
-        }
-        w[n++] = '"';
         p->pos = p->len;
-        return n;
+        return n + quote(p->s, p->len, w + n);
     }
     w[n++] = '*';
     if (p->mode == HP_EXTN) {
@@ -463,19 +440,23 @@ static size_t param_segment(mailout_hparam *p, char *w)
         n += 7;
     }
     p->seg++;
-    return fill_pct(p, w, n, MAILOUT_HDR_LINE - 2);
+    size_t pos = p->pos;
+    n = fill_escaped(p->s, p->len, &pos, w, n, MAILOUT_HDR_LINE - 2, 0);
+    p->pos = (unsigned short)pos;
+    return n;
 }
 
-size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out)
+int mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, mailout_hunit *u)
 {
-    char *w = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' */
+    char *w = u->buf + u->len + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' */
     if (p->mode == HP_DONE)
         return 0;
     size_t n = param_segment(p, w);
     if (p->pos >= p->len)
         p->mode = HP_DONE;
-    size_t o = mailout_hfold_put(f, out, ";", 1, MAILOUT_HFWS_NONE);
-    return o + mailout_hfold_put(f, out + o, w, n, MAILOUT_HFWS_SPACE);
+    mailout_hunit_put(u, f, ";", 1, MAILOUT_HFWS_NONE);
+    mailout_hunit_put(u, f, w, n, MAILOUT_HFWS_SPACE);
+    return 1;
 }
 
 #endif /* MAILOUT_ENABLE_MIME */

@@ -10,10 +10,13 @@
  *   - MIME parameters (RFC 2045 quoted-string, RFC 2231 filename*= with
  *     continuations).
  *
- * Everything is produced one "unit" at a time into a caller buffer of
- * MAILOUT_HDR_UNIT_MAX bytes, so a header field of any length is streamed
- * through a bounded buffer, and a unit never straddles two output windows'
- * worth of state: the iterators below are the whole state.
+ * Everything is produced one "unit" at a time (a token with the white
+ * space or fold before it) into a mailout_hunit, so a header field of any
+ * length is streamed through a small buffer: the iterators below are the
+ * whole state. Text the unit can point at (words of plain text,
+ * addresses, names, caller-supplied IDs and types) is borrowed, not
+ * copied; only what is made here (encoded-words, quoted strings,
+ * parameters, folds) is built in the unit's buffer.
  *
  * Input text is expected to be validated by the caller (no controls other
  * than TAB, valid UTF-8: see mailout_utf8_check); on invalid UTF-8 a stray
@@ -21,7 +24,7 @@
  *
  * Line lengths: a line holds at most 78 characters unless a single token is
  * longer (a plain word of up to MAILOUT_HDR_LONG_WORD characters, an
- * address), and never more than 1 + MAILOUT_HDR_UNIT_MAX - 3 < 998.
+ * address, a field name).
  */
 #ifndef MAILOUT_ENCODE_HEADER_H
 #define MAILOUT_ENCODE_HEADER_H
@@ -36,12 +39,15 @@
 #define MAILOUT_HDR_WORD_MAX 75
 /** Longest plain word kept as is when long words are allowed. */
 #define MAILOUT_HDR_LONG_WORD 250
-/** Room every *_next()/put() output buffer must have. */
-#define MAILOUT_HDR_UNIT_MAX 320
+/** Room a unit's buffer must have: the longest unit built here is a
+ *  parameter, ";" + CRLF SP + 76 characters (81); encoded-words and
+ *  quoted strings are shorter. */
+#define MAILOUT_HDR_UNIT_MAX 84
 
-/** Where a token may be built inside the output buffer before it is put
- *  (the fold written ahead of it is at most 3 bytes: CRLF SP). Building in
- *  place keeps token buffers off the stack. */
+/** Where a token may be built inside the unit's buffer (at
+ *  buf + len + MAILOUT_HDR_TOK_AT) before it is put: the fold written
+ *  ahead of it is at most 3 bytes (CRLF SP). Building in place keeps token
+ *  buffers off the stack. */
 #define MAILOUT_HDR_TOK_AT 3
 
 /** Column of the line being written (bytes since the last CRLF). */
@@ -49,20 +55,49 @@ typedef struct mailout_hfold {
     unsigned col;
 } mailout_hfold;
 
+/**
+ * One unit: buf[0 .. at), then the borrowed ext[0 .. ext_len), then
+ * buf[at .. len). Borrowed bytes must stay valid until the unit is written
+ * out. The producer of a unit starts from len = at = ext_len = 0.
+ */
+typedef struct mailout_hunit {
+    char *buf; /* MAILOUT_HDR_UNIT_MAX bytes */
+    const char *ext;
+    size_t ext_len;
+    unsigned short len;
+    unsigned short at;
+} mailout_hunit;
+
 /** How a token is joined to what precedes it. */
 enum {
     MAILOUT_HFWS_NONE = 0, /* glued on, never folded before (";", ",") */
     MAILOUT_HFWS_SPACE,    /* one space, or CRLF + space when it does not fit */
-    MAILOUT_HFWS_INLINE    /* token starts with its own WSP: CRLF inserted before it when it does not fit */
+    MAILOUT_HFWS_INLINE,   /* token starts with its own WSP: CRLF inserted before it when it does not fit */
+    MAILOUT_HFWS_BORROW = 4 /* flag: the unit points at the token instead of copying it */
 };
 
 /**
- * Write @p tok (@p n bytes) to @p out joined by @p fws; returns the bytes
- * written (n plus at most 3). A fold happens only when something other
- * than the continuation's leading space is already on the line. @p tok
- * may lie inside @p out at or after out + MAILOUT_HDR_TOK_AT.
+ * Append the white space (or fold) that joins a token of @p n bytes by
+ * @p fws, and count the token's columns: its bytes follow with
+ * mailout_hunit_add() / mailout_hunit_ext(). A fold happens only when
+ * something other than the continuation's leading space is already on the
+ * line.
  */
-size_t mailout_hfold_put(mailout_hfold *f, char *out, const char *tok, size_t n, int fws);
+void mailout_hunit_fold(mailout_hunit *u, mailout_hfold *f, size_t n, int fws);
+
+/** Append @p n bytes as they are (columns not counted). @p s may lie in
+ *  the unit's own buffer, ahead of the end (a token built in place). */
+void mailout_hunit_add(mailout_hunit *u, const char *s, size_t n);
+
+/** Borrow @p n bytes at the current end of the unit (once per unit). */
+void mailout_hunit_ext(mailout_hunit *u, const char *s, size_t n);
+
+/**
+ * mailout_hunit_fold() then the token itself: copied, or borrowed with
+ * MAILOUT_HFWS_BORROW in @p fws. A copied @p tok may lie in the unit's
+ * buffer at or after buf + len + MAILOUT_HDR_TOK_AT.
+ */
+void mailout_hunit_put(mailout_hunit *u, mailout_hfold *f, const char *tok, size_t n, int fws);
 
 /**
  * Check UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) and the
@@ -103,8 +138,8 @@ typedef struct mailout_htext {
  */
 void mailout_htext_init(mailout_htext *t, const char *s, size_t len, unsigned flags, unsigned col);
 
-/** Write the next unit (with the white space before it) to @p out; 0 when done. */
-size_t mailout_htext_next(mailout_htext *t, mailout_hfold *f, char *out);
+/** Append the next unit (with the white space before it) to @p u; 0 when done. */
+int mailout_htext_next(mailout_htext *t, mailout_hfold *f, mailout_hunit *u);
 
 /**
  * Without MIME (MAILOUT_ENABLE_MIME 0) there are no encoded-words: text is
@@ -124,9 +159,9 @@ int mailout_htext_encoded(const mailout_htext *t);
 typedef struct mailout_hparam {
     const char *name;
     const unsigned char *s;
-    size_t len;
-    size_t pos;
-    unsigned seg;
+    unsigned short len; /* values are file names: < 4096 bytes */
+    unsigned short pos;
+    unsigned short seg;
     unsigned char mode;
 } mailout_hparam;
 
@@ -136,11 +171,11 @@ typedef struct mailout_hparam {
  * value is printable ASCII and the whole fits on one line, else as RFC 2231
  * name*=utf-8''%XX.. or, when that does not fit on one line either, as
  * continuations name*0*=utf-8''..; name*1*=..; each line at most 78, %XX
- * triples and code points never split.
+ * triples and code points never split. @p len is below 65536.
  */
 void mailout_hparam_init(mailout_hparam *p, const char *name, const char *s, size_t len);
 
-/** Write the next unit ("; " or ";CRLF " and one segment) to @p out; 0 when done. */
-size_t mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, char *out);
+/** Append the next unit ("; " or ";CRLF " and one segment) to @p u; 0 when done. */
+int mailout_hparam_next(mailout_hparam *p, mailout_hfold *f, mailout_hunit *u);
 
 #endif /* MAILOUT_ENCODE_HEADER_H */

@@ -59,22 +59,21 @@ static void scan_utf8(mailout_scan *sc, unsigned char c)
     }
     if (c < 0x80)
         return;
-    if (c >= 0xC2 && c <= 0xDF)
-        scan_set_range(sc, 1, RANGE_80_BF);
-    else if (c == 0xE0)
-        scan_set_range(sc, 2, RANGE_A0_BF);
-    else if (c == 0xED)
-        scan_set_range(sc, 2, RANGE_80_9F);
-    else if (c >= 0xE1 && c <= 0xEF)
-        scan_set_range(sc, 2, RANGE_80_BF);
-    else if (c == 0xF0)
-        scan_set_range(sc, 3, RANGE_90_BF);
-    else if (c == 0xF4)
-        scan_set_range(sc, 3, RANGE_80_8F);
-    else if (c >= 0xF1 && c <= 0xF3)
-        scan_set_range(sc, 3, RANGE_80_BF);
-    else
+    /* a lead byte: how many continuations, and the range of the first */
+    unsigned need = 0, range = RANGE_80_BF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        range = c == 0xE0 ? RANGE_A0_BF : c == 0xED ? RANGE_80_9F : RANGE_80_BF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        range = c == 0xF0 ? RANGE_90_BF : c == 0xF4 ? RANGE_80_8F : RANGE_80_BF;
+    } else {
         sc->utf8_ok = 0; /* 80..C1 (stray continuation, overlong lead) or F5..FF */
+        return;
+    }
+    scan_set_range(sc, need, range);
 }
 
 static void scan_end_line(mailout_scan *sc)
@@ -88,22 +87,18 @@ static void scan_end_line(mailout_scan *sc)
 
 static void scan_byte(mailout_scan *sc, unsigned char c)
 {
-    scan_utf8(sc, c);
-    if (c == '\n' && (sc->state & SCAN_AFTER_CR)) {
-        sc->state &= (unsigned char)~SCAN_AFTER_CR; /* CRLF: counted at the CR */
-        return;
-    }
-    if (sc->state & SCAN_AFTER_CR) {
+    unsigned after_cr = sc->state & SCAN_AFTER_CR;
+    scan_utf8(sc, c); /* keeps SCAN_AFTER_CR */
+    sc->state &= (unsigned char)~SCAN_AFTER_CR;
+    if (c == '\n' && after_cr)
+        return; /* CRLF: counted at the CR */
+    if (after_cr)
         sc->has_bare = 1; /* the CR before this byte stood alone */
-        sc->state &= (unsigned char)~SCAN_AFTER_CR;
-    }
-    if (c == '\r') {
-        sc->state |= SCAN_AFTER_CR;
-        scan_end_line(sc);
-        return;
-    }
-    if (c == '\n') {
-        sc->has_bare = 1;
+    if (c == '\r' || c == '\n') {
+        if (c == '\r')
+            sc->state |= SCAN_AFTER_CR;
+        else
+            sc->has_bare = 1;
         scan_end_line(sc);
         return;
     }

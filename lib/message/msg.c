@@ -66,7 +66,11 @@ mailout_status msg_hdr_add(mailout_msg *m, msg_hdr_list *list, const char *name,
         return st;
     if (owned_field(name, nlen))
         return MAILOUT_E_HEADER;
-    if (list->count >= MAILOUT_MAX_HEADERS)
+    msg_hdr **tail = &list->first;
+    unsigned count = 0;
+    for (; *tail; tail = &(*tail)->next)
+        count++;
+    if (count >= MAILOUT_MAX_HEADERS)
         return MAILOUT_E_LIMIT;
     msg_hdr *h = mailout_alloc(&m->al, sizeof *h);
     if (!h)
@@ -80,12 +84,7 @@ mailout_status msg_hdr_add(mailout_msg *m, msg_hdr_list *list, const char *name,
         mailout_release(&m->al, h, sizeof *h);
         return st;
     }
-    if (list->last)
-        list->last->next = h;
-    else
-        list->first = h;
-    list->last = h;
-    list->count++;
+    *tail = h;
     return MAILOUT_OK;
 }
 
@@ -99,7 +98,7 @@ void msg_hdr_free_all(mailout_msg *m, msg_hdr_list *list)
         mailout_release(&m->al, h, sizeof *h);
         h = next;
     }
-    memset(list, 0, sizeof *list);
+    list->first = NULL;
 }
 
 /* ---- lifetime ------------------------------------------------------------- */
@@ -221,8 +220,6 @@ mailout_status mailout_msg_set_envelope_from(mailout_msg *m, const char *addr)
         st = msg_check_address(addr, &len);
     if (st == MAILOUT_OK)
         st = msg_str_replace(m, &m->env_from, addr, len);
-    if (st == MAILOUT_OK)
-        m->env_from_set = 1;
     return st;
 }
 
@@ -270,8 +267,6 @@ mailout_status mailout_msg_set_subject(mailout_msg *m, const char *subject)
         st = mailout_htext_check(subject, len, 0, 8); /* after "Subject:" */
     if (st == MAILOUT_OK)
         st = msg_str_replace(m, &m->subject, subject, len);
-    if (st == MAILOUT_OK)
-        m->subject_set = 1;
     return st;
 }
 
@@ -283,7 +278,7 @@ mailout_status mailout_msg_set_date(mailout_msg *m, int64_t unix_seconds, int ut
     if (!msg_date_in_range(unix_seconds, utc_offset_minutes))
         return MAILOUT_E_INVAL;
     m->date = unix_seconds;
-    m->date_offset = utc_offset_minutes;
+    m->date_offset = (short)utc_offset_minutes;
     m->date_set = 1;
     return MAILOUT_OK;
 }
@@ -323,8 +318,8 @@ mailout_status mailout_msg_set_dsn(mailout_msg *m, unsigned notify, mailout_dsn_
     st = msg_str_replace(m, &m->dsn_envid, envid, len);
     if (st != MAILOUT_OK)
         return st;
-    m->dsn_notify = notify;
-    m->dsn_ret = ret;
+    m->dsn_notify = (unsigned char)notify;
+    m->dsn_ret = (unsigned char)ret;
     return MAILOUT_OK;
 }
 
@@ -334,7 +329,7 @@ const char *mailout_msg_envelope_from(const mailout_msg *m)
 {
     if (!m)
         return NULL;
-    return m->env_from_set ? m->env_from.s : m->from_addr.s;
+    return m->env_from.s ? m->env_from.s : m->from_addr.s;
 }
 
 size_t mailout_msg_recipient_count(const mailout_msg *m)
@@ -357,7 +352,7 @@ void mailout_msg_dsn(const mailout_msg *m, unsigned *notify, mailout_dsn_ret *re
     if (notify)
         *notify = m ? m->dsn_notify : 0;
     if (ret)
-        *ret = m ? m->dsn_ret : MAILOUT_DSN_RET_DEFAULT;
+        *ret = m ? (mailout_dsn_ret)m->dsn_ret : MAILOUT_DSN_RET_DEFAULT;
     if (envid)
         *envid = m ? m->dsn_envid.s : NULL;
 }

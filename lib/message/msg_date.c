@@ -19,22 +19,30 @@ int msg_date_in_range(int64_t unix_seconds, int offset_minutes)
     return local >= MSG_DATE_MIN && local <= MSG_DATE_MAX;
 }
 
-/* Proleptic Gregorian date of a day count since 1900-01-01, computed in
- * 400-year eras (146097 days each) counted from 0000-03-01, so that the leap
- * day is the last day of each shifted year. The day count is below 2^22 for
- * years up to 9999: 32-bit unsigned arithmetic throughout (one hardware
- * divide each on a Cortex-M3, no libgcc 64-bit helpers). */
+static unsigned days_in_year(unsigned y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 366 : 365;
+}
+
+/* Proleptic Gregorian date of a day count since 1900-01-01, by counting
+ * whole years and months off: at most ~8100 short steps (year 9999), once
+ * per message, in less code than the closed form. */
 static void civil_from_days(uint32_t days, unsigned *y, unsigned *mon, unsigned *d)
 {
-    uint32_t z = days + 693901; /* days from 0000-03-01 to 1900-01-01 */
-    uint32_t era = z / 146097;
-    uint32_t doe = z - era * 146097;                                      /* 0..146096 */
-    uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
-    uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* 0..365, from March 1 */
-    uint32_t mp = (5 * doy + 2) / 153;                                    /* 0 = March */
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (unsigned)(yoe + era * 400 + (*mon <= 2));
+    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned year = 1900, m = 0;
+    while (days >= days_in_year(year))
+        days -= days_in_year(year++);
+    for (;;) {
+        unsigned n = mdays[m] + (m == 1 && days_in_year(year) == 366);
+        if (days < n)
+            break;
+        days -= n;
+        m++;
+    }
+    *y = year;
+    *mon = m + 1;
+    *d = (unsigned)days + 1;
 }
 
 /* v as exactly width decimal digits, followed by sep (when not 0). */

@@ -1,101 +1,86 @@
 /* Header fields of the message and of its parts, produced one unit at a
- * time (at most MAILOUT_HDR_UNIT_MAX bytes) so the reader can stop after
- * any byte: the position is r->field (which field, which step inside it,
- * which mailbox, how far into a text or parameter). */
+ * time so the reader can stop after any byte: the position is r->field
+ * (which field, which step inside it, which mailbox, how far into a text
+ * or parameter). Every field is its name, the units of its value and a
+ * CRLF; the driver at the end writes the name and the CRLF, and skips a
+ * field whose value function says it is absent. Text the message holds
+ * (names, addresses, words) is borrowed by the unit, not copied. */
 #include <string.h>
 
 #include "message/msg_internal.h"
 
-#define STEP_END 0xFFFEu  /* next: the CRLF ending the field */
-#define STEP_GONE 0xFFFFu /* the field is complete */
+enum {
+    F_NAME = 0, /* next: the name (value functions: set up, say if the field is written) */
+    F_FIRST,    /* next: the first unit of the value */
+    F_MORE,     /* next: a later unit of the value */
+    F_DONE      /* the CRLF is written */
+};
 
-typedef size_t (*field_fn)(mailout_msg *m, msg_field *fs, char *out);
+/* A field's value: at F_NAME nonzero if the field is written (after
+ * setting up what the value needs); later the next unit into u, 0 when
+ * the value is complete. */
+typedef int (*value_fn)(mailout_msg *m, msg_field *fs, mailout_hunit *u);
 
-static size_t field_name(msg_field *fs, char *out, const char *name, size_t n)
+typedef struct field_def {
+    const char *name; /* NULL: the caller's fields (name and value from the list) */
+    value_fn value;
+} field_def;
+
+/* A value of one token (joined by a space), if s is not NULL. */
+static int one_token(msg_field *fs, mailout_hunit *u, const char *s, size_t n)
 {
-    memcpy(out, name, n);
-    out[n] = ':';
-    fs->fold.col = (unsigned)n + 1;
-    fs->step = 1;
-    return n + 1;
-}
-
-static size_t field_end(msg_field *fs, char *out)
-{
-    out[0] = '\r';
-    out[1] = '\n';
-    fs->step = STEP_GONE;
-    return 2;
-}
-
-/* A field whose value is one short unit, written in one go. */
-static size_t whole_field(msg_field *fs, char *out, const char *name, const char *value, size_t vlen)
-{
-    if (fs->step == STEP_GONE)
+    if (fs->step == F_NAME)
+        return s != NULL;
+    if (fs->step != F_FIRST)
         return 0;
-    size_t n = field_name(fs, out, name, strlen(name));
-    n += mailout_hfold_put(&fs->fold, out + n, value, vlen, MAILOUT_HFWS_SPACE);
-    return n + field_end(fs, out + n);
+    mailout_hunit_put(u, &fs->fold, s, n, MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
+    return 1;
 }
 
-/* A field of free text (Subject, caller fields). */
-static size_t text_field(msg_field *fs, char *out, const char *name, size_t nlen, const msg_str *value,
-                         unsigned flags)
+/* Free text (Subject, caller fields). */
+static int text_value(msg_field *fs, mailout_hunit *u, const msg_str *v, unsigned flags)
 {
-    if (fs->step == 0) {
-        size_t n = field_name(fs, out, name, nlen);
-        mailout_htext_init(&fs->text, value->s, value->len, flags, fs->fold.col);
-        return n;
+    if (fs->step == F_NAME) {
+        mailout_htext_init(&fs->it.text, v->s, v->len, flags, fs->fold.col);
+        return 1;
     }
-    if (fs->step == STEP_GONE)
-        return 0;
-    size_t n = mailout_htext_next(&fs->text, &fs->fold, out);
-    return n ? n : field_end(fs, out);
+    return mailout_htext_next(&fs->it.text, &fs->fold, u);
 }
 
 /* ---- mailboxes ---------------------------------------------------------------- */
 
 /* Units of one mailbox: the display name, then the address (with a comma
  * glued on when another mailbox follows). 0 when done. */
-static size_t mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name, int comma, char *out)
+static int mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name, int comma, mailout_hunit *u)
 {
-    char *tok = out + MAILOUT_HDR_TOK_AT; /* built in place: see header.h */
-    size_t n = 0;
     if (fs->sub == 0) {
         fs->sub = 2;
         if (name->s) {
-            mailout_htext_init(&fs->text, name->s, name->len, MAILOUT_HTEXT_PHRASE, fs->fold.col);
+            mailout_htext_init(&fs->it.text, name->s, name->len, MAILOUT_HTEXT_PHRASE, fs->fold.col);
             fs->sub = 1;
         }
     }
     if (fs->sub == 1) {
-        size_t u = mailout_htext_next(&fs->text, &fs->fold, out);
-        if (u)
-            return u;
+        if (mailout_htext_next(&fs->it.text, &fs->fold, u))
+            return 1;
         fs->sub = 2;
     }
     if (fs->sub != 2)
         return 0;
-    if (name->s)
-        tok[n++] = '<';
-    memcpy(tok + n, addr->s, addr->len);
-    n += addr->len;
-    if (name->s)
-        tok[n++] = '>';
-    if (comma)
-        tok[n++] = ',';
     fs->sub = 3;
-    return mailout_hfold_put(&fs->fold, out, tok, n, MAILOUT_HFWS_SPACE);
+    int angle = name->s != NULL;
+    mailout_hunit_fold(u, &fs->fold, addr->len + 2 * (size_t)angle + (size_t)comma, MAILOUT_HFWS_SPACE);
+    mailout_hunit_add(u, "<", (size_t)angle);
+    mailout_hunit_ext(u, addr->s, addr->len);
+    mailout_hunit_add(u, angle ? ">," : ",", (size_t)angle + (size_t)comma);
+    return 1;
 }
 
-static size_t single_mailbox(msg_field *fs, char *out, const char *fname, const msg_str *addr, const msg_str *name)
+static int single_mailbox(msg_field *fs, mailout_hunit *u, const msg_str *addr, const msg_str *name)
 {
-    if (!addr->s || fs->step == STEP_GONE)
-        return 0;
-    if (fs->step == 0)
-        return field_name(fs, out, fname, strlen(fname));
-    size_t n = mailbox_next(fs, addr, name, 0, out);
-    return n ? n : field_end(fs, out);
+    if (fs->step == F_NAME)
+        return addr->s != NULL;
+    return mailbox_next(fs, addr, name, 0, u);
 }
 
 static const msg_rcpt *next_of_kind(const msg_rcpt *r, mailout_rcpt_kind kind)
@@ -107,224 +92,219 @@ static const msg_rcpt *next_of_kind(const msg_rcpt *r, mailout_rcpt_kind kind)
 
 /* To or Cc: every recipient of that kind, comma-separated. Bcc has no
  * field at all, so Bcc addresses never reach the content. */
-static size_t rcpt_field(mailout_msg *m, msg_field *fs, char *out, const char *fname, mailout_rcpt_kind kind)
+static int rcpt_field(mailout_msg *m, msg_field *fs, mailout_hunit *u, mailout_rcpt_kind kind)
 {
-    if (fs->step == STEP_GONE)
-        return 0;
-    if (fs->step == 0) {
-        fs->rcpt = next_of_kind(m->rcpt_first, kind);
-        if (!fs->rcpt)
-            return 0;
-        return field_name(fs, out, fname, strlen(fname));
-    }
+    if (fs->step == F_NAME)
+        return (fs->rcpt = next_of_kind(m->rcpt_first, kind)) != NULL;
     while (fs->rcpt) {
         const msg_rcpt *next = next_of_kind(fs->rcpt->next, kind);
-        size_t n = mailbox_next(fs, &fs->rcpt->addr, &fs->rcpt->name, next != NULL, out);
-        if (n)
-            return n;
+        if (mailbox_next(fs, &fs->rcpt->addr, &fs->rcpt->name, next != NULL, u))
+            return 1;
         fs->rcpt = next;
         fs->sub = 0;
-    }
-    return field_end(fs, out);
-}
-
-static size_t hdr_list_fields(msg_field *fs, const msg_hdr_list *list, char *out)
-{
-    if (!fs->hdr) {
-        if (fs->sub)
-            return 0;
-        fs->hdr = list->first;
-        fs->sub = 1;
-    }
-    while (fs->hdr) {
-        size_t n = text_field(fs, out, fs->hdr->name.s, fs->hdr->name.len, &fs->hdr->value, MAILOUT_HTEXT_LONG_WORDS);
-        if (n)
-            return n;
-        fs->hdr = fs->hdr->next;
-        fs->step = 0;
     }
     return 0;
 }
 
 /* ---- message fields --------------------------------------------------------------- */
 
-static size_t f_date(mailout_msg *m, msg_field *fs, char *out)
+static int f_date(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    char date[40];
+    if (fs->step != F_FIRST)
+        return fs->step == F_NAME;
+    char *date = u->buf + MAILOUT_HDR_TOK_AT; /* built in place: see header.h */
     size_t n = msg_format_date(m->date, m->date_offset, date);
-    return whole_field(fs, out, "Date", date, n);
+    mailout_hunit_put(u, &fs->fold, date, n, MAILOUT_HFWS_SPACE);
+    return 1;
 }
 
-static size_t f_from(mailout_msg *m, msg_field *fs, char *out)
+static int f_from(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    return single_mailbox(fs, out, "From", &m->from_addr, &m->from_name);
+    return single_mailbox(fs, u, &m->from_addr, &m->from_name);
 }
 
-static size_t f_reply_to(mailout_msg *m, msg_field *fs, char *out)
+static int f_reply_to(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    return single_mailbox(fs, out, "Reply-To", &m->reply_addr, &m->reply_name);
+    return single_mailbox(fs, u, &m->reply_addr, &m->reply_name);
 }
 
-static size_t f_to(mailout_msg *m, msg_field *fs, char *out)
+static int f_to(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    return rcpt_field(m, fs, out, "To", MAILOUT_TO);
+    return rcpt_field(m, fs, u, MAILOUT_TO);
 }
 
-static size_t f_cc(mailout_msg *m, msg_field *fs, char *out)
+static int f_cc(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    return rcpt_field(m, fs, out, "Cc", MAILOUT_CC);
+    return rcpt_field(m, fs, u, MAILOUT_CC);
 }
 
-static size_t f_subject(mailout_msg *m, msg_field *fs, char *out)
+static int f_subject(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    return m->subject_set ? text_field(fs, out, "Subject", 7, &m->subject, 0) : 0;
+    return m->subject.s ? text_value(fs, u, &m->subject, 0) : 0;
 }
 
-static size_t f_message_id(mailout_msg *m, msg_field *fs, char *out)
+static int f_message_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    /* built in place behind "Message-ID:" and the fold room (header.h) */
-    char *id = out + 11 + MAILOUT_HDR_TOK_AT;
     if (m->msg_id.s)
-        return whole_field(fs, out, "Message-ID", m->msg_id.s, m->msg_id.len);
-    size_t dlen, n = 0;
+        return one_token(fs, u, m->msg_id.s, m->msg_id.len);
+    if (fs->step != F_FIRST)
+        return fs->step == F_NAME;
+    size_t dlen;
     const char *domain = msg_addr_domain(m->from_addr.s, m->from_addr.len, &dlen);
     if (!msg_is_ascii(domain, dlen)) {
         /* the ID must be ASCII even when the sender's domain is not */
         domain = "mailout.invalid";
-        dlen = strlen(domain);
+        dlen = 15;
     }
-    id[n++] = '<';
-    memcpy(id + n, m->gen_id, MSG_ID_RANDOM);
-    n += MSG_ID_RANDOM;
-    id[n++] = '@';
-    memcpy(id + n, domain, dlen);
-    n += dlen;
-    id[n++] = '>';
-    return whole_field(fs, out, "Message-ID", id, n);
+    mailout_hunit_fold(u, &fs->fold, MSG_ID_RANDOM + 3 + dlen, MAILOUT_HFWS_SPACE);
+    mailout_hunit_add(u, "<", 1);
+    mailout_hunit_add(u, m->gen_id, MSG_ID_RANDOM);
+    mailout_hunit_add(u, "@", 1);
+    mailout_hunit_ext(u, domain, dlen);
+    mailout_hunit_add(u, ">", 1);
+    return 1;
 }
 
-static size_t f_custom(mailout_msg *m, msg_field *fs, char *out)
-{
-    return hdr_list_fields(fs, &m->headers, out);
-}
-
-static size_t f_mime_version(mailout_msg *m, msg_field *fs, char *out)
+static int f_custom(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     (void)m;
-    return whole_field(fs, out, "MIME-Version", "1.0", 3);
+    return text_value(fs, u, &fs->hdr->value, MAILOUT_HTEXT_LONG_WORDS);
+}
+
+static int f_mime_version(mailout_msg *m, msg_field *fs, mailout_hunit *u)
+{
+    (void)m;
+    return one_token(fs, u, "1.0", 3);
 }
 
 /* ---- part fields -------------------------------------------------------------------- */
 
-static size_t f_content_type(mailout_msg *m, msg_field *fs, char *out)
+static int f_content_type(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
     const mailout_part *p = m->r.part;
-    char *param = out + 1 + MAILOUT_HDR_TOK_AT; /* after the ';' (header.h) */
-    size_t n = 0;
-    if (fs->step == 0)
-        return field_name(fs, out, "Content-Type", 12);
-    if (fs->step == 1) {
-        fs->step = 2;
-        if (MAILOUT_ENABLE_MIME && p->multipart)
-            return mailout_hfold_put(&fs->fold, out, kinds[p->mp_kind], strlen(kinds[p->mp_kind]), MAILOUT_HFWS_SPACE);
-        const char *type = p->type.s ? p->type.s : "text/plain";
-        return mailout_hfold_put(&fs->fold, out, type, strlen(type), MAILOUT_HFWS_SPACE);
+    int multi = MAILOUT_ENABLE_MIME && p->multipart;
+    if (fs->step == F_NAME)
+        return 1;
+    if (fs->sub == 0) {
+        const char *type = multi ? kinds[p->mp_kind] : p->type.s ? p->type.s : "text/plain";
+        fs->sub = 1;
+        mailout_hunit_put(u, &fs->fold, type, strlen(type), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
+        return 1;
     }
-    if (fs->step == 2) {
-        fs->step = STEP_END;
-        if (MAILOUT_ENABLE_MIME && p->multipart) {
-            /* quoted: '=' is a tspecial */
-            memcpy(param, "boundary=\"", 10);
-            memcpy(param + 10, p->boundary, MSG_BOUNDARY_LEN);
-            n = 10 + MSG_BOUNDARY_LEN;
-            param[n++] = '"';
-        } else if (msg_part_is_text(p)) {
-            const char *cs = p->charset.s ? p->charset.s : "utf-8";
-            memcpy(param, "charset=", 8);
-            memcpy(param + 8, cs, strlen(cs));
-            n = 8 + strlen(cs);
-        }
-        if (n) {
-            size_t o = mailout_hfold_put(&fs->fold, out, ";", 1, MAILOUT_HFWS_NONE);
-            return o + mailout_hfold_put(&fs->fold, out + o, param, n, MAILOUT_HFWS_SPACE);
-        }
-    }
-    return fs->step == STEP_END ? field_end(fs, out) : 0;
+    if (fs->sub != 1 || !(multi || msg_part_is_text(p)))
+        return 0;
+    /* boundary="B" (quoted: '=' is a tspecial) or charset=cs */
+    const char *v = multi ? p->boundary : p->charset.s ? p->charset.s : "utf-8";
+    size_t vlen = multi ? MSG_BOUNDARY_LEN : strlen(v);
+    fs->sub = 2;
+    mailout_hunit_put(u, &fs->fold, ";", 1, MAILOUT_HFWS_NONE);
+    mailout_hunit_fold(u, &fs->fold, (multi ? 11 : 8) + vlen, MAILOUT_HFWS_SPACE);
+    mailout_hunit_add(u, multi ? "boundary=\"" : "charset=", multi ? 10 : 8);
+    mailout_hunit_ext(u, v, vlen);
+    mailout_hunit_add(u, "\"", (size_t)multi);
+    return 1;
 }
 
-static size_t f_cte(mailout_msg *m, msg_field *fs, char *out)
+static int f_cte(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     static const char *const names[] = {"7bit", "7bit", "8bit", "quoted-printable", "base64"};
     const mailout_part *p = m->r.part;
     if (p->multipart)
         return 0;
-    return whole_field(fs, out, "Content-Transfer-Encoding", names[p->enc], strlen(names[p->enc]));
+    return one_token(fs, u, names[p->enc], strlen(names[p->enc]));
 }
 
 #if MAILOUT_ENABLE_MIME
 /* Written when a disposition or a file name is set; a file name without a
  * disposition makes an attachment (what a named file almost always is). */
-static size_t f_disposition(mailout_msg *m, msg_field *fs, char *out)
+static int f_disposition(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     const mailout_part *p = m->r.part;
-    if (p->multipart || (p->disposition == MAILOUT_DISPOSITION_NONE && !p->filename.s) || fs->step == STEP_GONE)
-        return 0;
-    if (fs->step == 0)
-        return field_name(fs, out, "Content-Disposition", 19);
-    if (fs->step == 1) {
+    if (fs->step == F_NAME)
+        return !p->multipart && (p->disposition != MAILOUT_DISPOSITION_NONE || p->filename.s);
+    if (fs->step == F_FIRST) {
         const char *d = p->disposition == MAILOUT_INLINE ? "inline" : "attachment";
-        fs->step = STEP_END;
-        if (p->filename.s) {
-            mailout_hparam_init(&fs->param, "filename", p->filename.s, p->filename.len);
-            fs->step = 2;
-        }
-        return mailout_hfold_put(&fs->fold, out, d, strlen(d), MAILOUT_HFWS_SPACE);
+        if (p->filename.s)
+            mailout_hparam_init(&fs->it.param, "filename", p->filename.s, p->filename.len);
+        fs->sub = p->filename.s != NULL;
+        mailout_hunit_put(u, &fs->fold, d, strlen(d), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
+        return 1;
     }
-    if (fs->step == 2) {
-        size_t n = mailout_hparam_next(&fs->param, &fs->fold, out);
-        if (n)
-            return n;
-    }
-    return field_end(fs, out);
+    return fs->sub && mailout_hparam_next(&fs->it.param, &fs->fold, u);
 }
-
 #endif
 
-static size_t f_content_id(mailout_msg *m, msg_field *fs, char *out)
+static int f_content_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     const mailout_part *p = m->r.part;
-    return p->cid.s ? whole_field(fs, out, "Content-ID", p->cid.s, p->cid.len) : 0;
+    return one_token(fs, u, p->cid.s, p->cid.len);
 }
 
-static size_t f_part_custom(mailout_msg *m, msg_field *fs, char *out)
-{
-    return hdr_list_fields(fs, &m->r.part->headers, out);
-}
-
-static const field_fn message_fields[] = {f_date,    f_from,       f_reply_to, f_to,          f_cc,
-                                          f_subject, f_message_id, f_custom,   f_mime_version};
-static const field_fn part_fields[] = {f_content_type, f_cte,
+static const field_def message_fields[] = {
+    {"Date", f_date},        {"From", f_from},    {"Reply-To", f_reply_to},
+    {"To", f_to},            {"Cc", f_cc},        {"Subject", f_subject},
+    {"Message-ID", f_message_id}, {NULL, f_custom}, {"MIME-Version", f_mime_version},
+};
+static const field_def part_fields[] = {
+    {"Content-Type", f_content_type}, {"Content-Transfer-Encoding", f_cte},
 #if MAILOUT_ENABLE_MIME
-                                       f_disposition,
+    {"Content-Disposition", f_disposition},
 #endif
-                                       f_content_id, f_part_custom};
+    {"Content-ID", f_content_id},     {NULL, f_custom},
+};
 
 void msg_fields_reset(msg_field *f)
 {
     memset(f, 0, sizeof *f);
 }
 
-size_t msg_fields_next(mailout_msg *m, int message, unsigned char *out)
+/* "Name:". With MAILOUT_READ_SMTP a name starting with '.' (the only way a
+ * header line can start with one: continuations start with a space) is
+ * dot-stuffed like a body line. */
+static void field_name(const mailout_msg *m, mailout_hunit *u, const char *name, size_t nlen)
+{
+    mailout_hunit_add(u, ".", (m->r.flags & MAILOUT_READ_SMTP) && name[0] == '.');
+    mailout_hunit_ext(u, name, nlen);
+    mailout_hunit_add(u, ":", 1);
+}
+
+int msg_fields_next(mailout_msg *m, int message, mailout_hunit *u)
 {
     msg_field *fs = &m->r.field;
-    const field_fn *table = message ? message_fields : part_fields;
+    const field_def *table = message ? message_fields : part_fields;
     size_t count = message ? MAILOUT_ARRAY_LEN(message_fields) : MAILOUT_ARRAY_LEN(part_fields);
     while (fs->index < count) {
-        size_t n = table[fs->index](m, fs, (char *)out);
-        if (n)
-            return n;
-        unsigned next = fs->index + 1;
+        const field_def *d = &table[fs->index];
+        if (fs->step == F_NAME) {
+            const char *name = d->name;
+            if (!name) { /* the caller's fields, one after the other */
+                const msg_hdr_list *list = message ? &m->headers : &m->r.part->headers;
+                fs->hdr = fs->listed ? fs->hdr->next : list->first;
+                fs->listed = 1;
+                name = fs->hdr ? fs->hdr->name.s : NULL;
+            }
+            size_t nlen = name ? strlen(name) : 0;
+            fs->fold.col = (unsigned)nlen + 1;
+            if (name && d->value(m, fs, u)) {
+                field_name(m, u, name, nlen);
+                fs->step = F_FIRST;
+                return 1;
+            }
+        } else if (fs->step != F_DONE) {
+            if (d->value(m, fs, u)) {
+                fs->step = F_MORE;
+                return 1;
+            }
+            mailout_hunit_ext(u, "\r\n", 2);
+            fs->step = F_DONE;
+            return 1;
+        }
+        if (!d->name && fs->hdr) { /* the next of the caller's fields */
+            fs->step = F_NAME;
+            continue;
+        }
+        unsigned char next = (unsigned char)(fs->index + 1);
         msg_fields_reset(fs);
         fs->index = next;
     }

@@ -23,8 +23,6 @@
 #define MSG_MAX_ID_LEN 250
 /* Longest charset name. */
 #define MSG_MAX_CHARSET_LEN 40
-/* Staging buffer between the generator and the SMTP filter. */
-#define MSG_STAGE_SIZE MAILOUT_READER_STAGE_SIZE
 
 /* A copied string and its length (the length is also what release needs). */
 typedef struct msg_str {
@@ -39,10 +37,9 @@ typedef struct msg_hdr {
     msg_str value;
 } msg_hdr;
 
+/* Appended at the end (walked to: at most MAILOUT_MAX_HEADERS). */
 typedef struct msg_hdr_list {
     msg_hdr *first;
-    msg_hdr *last;
-    unsigned count;
 } msg_hdr_list;
 
 typedef struct msg_rcpt {
@@ -60,36 +57,41 @@ struct mailout_part {
     mailout_part *first_child;
     mailout_part *last_child;
     mailout_part *next;
-    unsigned depth;          /* 1 for a top-level part */
-    unsigned char multipart; /* a container */
-    mailout_multipart_kind mp_kind;
-
-    /* leaf body source */
-    msg_src_kind src;
-    const unsigned char *data;
-    size_t data_len;
-    msg_str path;
-    mailout_producer_fn produce;
-    mailout_rewind_fn rewind;
-    void *prod_ctx;
-    uint64_t prod_size;
-    unsigned char consumed; /* a producer was called since the last rewind */
-    unsigned char facts;    /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
+    /* what the part holds, by p->src (a multipart has no source) */
+    union {
+        struct { /* SRC_DATA: borrowed */
+            const unsigned char *data;
+            size_t data_len;
+        };
+        msg_str path; /* SRC_FILE */
+        struct {      /* SRC_PRODUCER */
+            mailout_producer_fn produce;
+            mailout_rewind_fn rewind;
+            void *prod_ctx;
+            uint64_t prod_size;
+        };
+        char boundary[MSG_BOUNDARY_LEN + 1]; /* a multipart: "" until generated */
+    };
 
     /* header facts */
     msg_str type;     /* NULL = text/plain */
     msg_str charset;  /* NULL = utf-8 */
     msg_str filename; /* NULL = none */
-    unsigned char filename_from_path;
     msg_str cid;
-    mailout_disposition disposition;
-    mailout_encoding forced;
     msg_hdr_list headers;
 
+    unsigned char depth;     /* multiparts from the root down to this one (0 for a leaf body) */
+    unsigned char multipart; /* a container */
+    unsigned char mp_kind;   /* mailout_multipart_kind */
+    unsigned char src;       /* msg_src_kind */
+    unsigned char consumed;  /* a producer was called since the last rewind */
+    unsigned char facts;     /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
+    unsigned char filename_from_path;
+    unsigned char disposition; /* mailout_disposition */
+    unsigned char forced;      /* mailout_encoding */
     /* chosen by prepare */
-    mailout_encoding enc;
+    unsigned char enc;    /* mailout_encoding */
     unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
-    char boundary[MSG_BOUNDARY_LEN + 1]; /* "" until generated */
 };
 
 /* Where a line of message/... content stands against the delimiters of the
@@ -110,38 +112,55 @@ typedef enum msg_phase {
     PH_BODY,           /* leaf content through the encoder */
     PH_FIRST_CHILD,    /* "--B\r\n" before the first child */
     PH_NEXT,           /* leave r->part: next sibling, or close the parent */
-    PH_FINAL,          /* the message's last CRLF if missing */
+    PH_FINAL,          /* the message's last CRLF if missing (and the DATA terminator) */
     PH_END             /* nothing more */
 } msg_phase;
 
-/* Header field iterator state. */
+/* Header field iterator state (msg_fields.c). */
 typedef struct msg_field {
-    unsigned index; /* which field of the current header */
-    unsigned step;  /* position inside the field */
-    unsigned sub;   /* position inside a mailbox */
+    unsigned char index;  /* which field of the table */
+    unsigned char step;   /* name, first value unit, more value units, done */
+    unsigned char sub;    /* position inside a mailbox or a Content-* value */
+    unsigned char listed; /* the caller's fields of this header were started */
     mailout_hfold fold;
-    mailout_htext text;
-    mailout_hparam param;
-    const msg_rcpt *rcpt;
-    const msg_hdr *hdr;
+    union {
+        mailout_htext text;
+        mailout_hparam param;
+    } it;
+    union {
+        const msg_rcpt *rcpt; /* To, Cc */
+        const msg_hdr *hdr;   /* the caller's fields */
+    };
 } msg_field;
 
 typedef struct msg_reader {
-    unsigned flags;
-    unsigned char active;  /* read_start succeeded */
-    unsigned char sizing;  /* counting only (mailout_msg_size) */
-    mailout_status error;  /* sticky, MAILOUT_OK if none */
-    uint64_t skipped;      /* bytes counted but not generated while sizing */
-
-    /* generator */
-    msg_phase phase;
+    uint64_t skipped;  /* bytes counted but not generated while sizing */
+    uint64_t src_left; /* bytes a file/producer has still to give, or MAILOUT_SIZE_UNKNOWN */
     mailout_part *part;
-    msg_field field;
-    unsigned char pend[MAILOUT_HDR_UNIT_MAX];
-    size_t pend_len, pend_pos;
-    unsigned char last[2]; /* last two bytes generated */
-    unsigned char gen_done;
+    void *fh;          /* open file handle */
+    size_t pos;        /* body: next byte of the data (SRC_DATA) or of buf.in */
+    size_t in_len;     /* bytes in buf.in */
+    mailout_hunit unit; /* bytes waiting for the caller's window; unit.buf is buf.unit */
+    unsigned short unit_pos;
+    unsigned char flags;
+    unsigned char active; /* read_start succeeded */
+    unsigned char sizing; /* counting only (mailout_msg_size) */
     unsigned char finished; /* DONE was returned */
+    unsigned char phase;  /* msg_phase */
+    unsigned char last[2]; /* last two bytes generated */
+    unsigned char fh_open;
+    unsigned char src_eof;
+    unsigned char enc_done;
+    signed char error;     /* sticky mailout_status, MAILOUT_OK if none */
+    msg_field field;
+
+    /* re-check of 7bit/8bit content as it is sent (msg_reader.c): how
+     * much of "--=_" the line starts with, or for message/... content
+     * (p->strict) where it stands against the enclosing delimiters */
+    union {
+        unsigned char watch;
+        msg_delim delim;
+    } chk;
 
     /* body of the current leaf */
     union {
@@ -149,52 +168,37 @@ typedef struct msg_reader {
         mailout_qp qp;
         mailout_line line;
     } enc;
+    /* A unit is only built while no body is being read (the generator
+     * asks for the next unit once the last is out, and a body's input is
+     * used up before the body ends), so the two share their bytes. */
     union {
-        mailout_scan watch; /* re-check of 7bit/8bit content as it is sent */
-        msg_delim delim;    /* the same for message/... content (p->strict) */
-    };
-    unsigned char inbuf[MAILOUT_READER_INBUF_SIZE];
-    size_t in_pos, in_len;
-    size_t data_pos;   /* SRC_DATA */
-    void *fh;          /* open file handle */
-    unsigned char fh_open;
-    unsigned char src_eof;
-    unsigned char enc_done;
-    uint64_t src_read; /* bytes taken from a file/producer */
-    uint64_t src_size; /* expected, or MAILOUT_SIZE_UNKNOWN */
-
-    /* SMTP DATA filter over the whole message */
-    mailout_line smtp;
-    unsigned char stage[MSG_STAGE_SIZE];
-    size_t stage_pos, stage_len;
+        char unit[MAILOUT_HDR_UNIT_MAX];
+        unsigned char in[MAILOUT_READER_INBUF_SIZE]; /* file and producer input */
+    } buf;
 } msg_reader;
 
 struct mailout_msg {
     mailout_allocator al;
     mailout_env env;
-    unsigned char frozen; /* read_start was called: setters refused */
 
     msg_str from_addr, from_name;
-    msg_str env_from;
-    unsigned char env_from_set;
+    msg_str env_from; /* s == NULL: not set (the From address is used) */
     msg_str reply_addr, reply_name;
     msg_rcpt *rcpt_first, *rcpt_last;
-    unsigned rcpt_count;
-    msg_str subject;
-    unsigned char subject_set;
+    msg_str subject; /* s == NULL: no Subject field */
     int64_t date;
-    int date_offset;
-    unsigned char date_set;
     msg_str msg_id;
-    char gen_id[MSG_ID_RANDOM + 1]; /* generated left part; "" if none */
     msg_hdr_list headers;
-    unsigned dsn_notify;
-    mailout_dsn_ret dsn_ret;
     msg_str dsn_envid;
-
-    mailout_part *body;
-    mailout_part empty; /* stands in for a missing body: empty text/plain */
+    mailout_part *body; /* NULL: an empty text/plain body */
+    short date_offset;
+    unsigned short rcpt_count;
+    unsigned char dsn_notify;
+    unsigned char dsn_ret; /* mailout_dsn_ret */
+    unsigned char frozen;  /* read_start was called: setters refused */
+    unsigned char date_set;
     unsigned char is_8bit;
+    char gen_id[MSG_ID_RANDOM + 1]; /* generated left part; "" if none */
     msg_reader r;
 };
 
@@ -243,13 +247,20 @@ mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n);
 mailout_status msg_prepare(mailout_msg *m, unsigned flags);
 
 /* ---- msg_fields.c ---- */
-/* Next unit of the header being written into r->pend; 0 when the header
+/* Next unit of the header being written, into u (empty); 0 when the header
  * (for PH_MSG_FIELDS: the message fields, for PH_PART_FIELDS: the part's
  * Content-* and custom fields) is complete. */
-size_t msg_fields_next(mailout_msg *m, int message_fields, unsigned char *out);
+int msg_fields_next(mailout_msg *m, int message_fields, mailout_hunit *u);
 void msg_fields_reset(msg_field *f);
 
 /* ---- msg_reader.c ---- */
+/* One read from a file (handle fh) or a producer into r->buf.in (r->pos 0,
+ * r->in_len bytes, r->src_eof): MAILOUT_OK (more to come), MAILOUT_DONE
+ * (the last bytes), MAILOUT_AGAIN (nothing now), or MAILOUT_E_FILE /
+ * MAILOUT_E_SOURCE for anything outside the source's contract (never a
+ * hang) or bytes beyond r->src_left (counted down unless
+ * MAILOUT_SIZE_UNKNOWN). */
+mailout_status msg_source_read(mailout_msg *m, mailout_part *p, void *fh);
 void msg_reader_close(mailout_msg *m);
 mailout_status msg_reader_begin(mailout_msg *m, unsigned flags, int sizing);
 

@@ -21,9 +21,11 @@ void msg_part_free_tree(mailout_msg *m, mailout_part *p)
             p = child;
             continue;
         }
-        msg_str *strs[] = {&p->path, &p->type, &p->charset, &p->filename, &p->cid};
+        msg_str *strs[] = {&p->type, &p->charset, &p->filename, &p->cid};
         for (size_t i = 0; i < MAILOUT_ARRAY_LEN(strs); i++)
             msg_strfree(m, strs[i]);
+        if (p->src == SRC_FILE)
+            msg_strfree(m, &p->path);
         msg_hdr_free_all(m, &p->headers);
         mailout_release(&m->al, p, sizeof *p);
         p = next ? next : (up == stop ? NULL : up);
@@ -108,9 +110,8 @@ static mailout_status part_create(mailout_msg *m, mailout_part *parent, int mult
     memset(p, 0, sizeof *p);
     p->msg = m;
     p->parent = parent;
-    p->depth = depth;
+    p->depth = (unsigned char)depth;
     p->multipart = (unsigned char)multipart;
-    p->prod_size = MAILOUT_SIZE_UNKNOWN;
     if (!parent) {
         m->body = p;
     } else {
@@ -133,7 +134,7 @@ mailout_status mailout_part_new_multipart(mailout_msg *m, mailout_part *parent, 
         return MAILOUT_E_INVAL;
     mailout_status st = part_create(m, parent, 1, out);
     if (st == MAILOUT_OK)
-        (*out)->mp_kind = kind;
+        (*out)->mp_kind = (unsigned char)kind;
     return st;
 }
 
@@ -155,14 +156,9 @@ static mailout_status part_writable(const mailout_part *p, int leaf_only)
 /* Forget the previous source (a new one replaces it). */
 static void clear_source(mailout_part *p)
 {
-    msg_strfree(p->msg, &p->path);
+    if (p->src == SRC_FILE)
+        msg_strfree(p->msg, &p->path);
     p->src = SRC_NONE;
-    p->data = NULL;
-    p->data_len = 0;
-    p->produce = NULL;
-    p->rewind = NULL;
-    p->prod_ctx = NULL;
-    p->prod_size = MAILOUT_SIZE_UNKNOWN;
     p->consumed = 0;
 }
 
@@ -278,7 +274,7 @@ mailout_status mailout_part_set_disposition(mailout_part *p, mailout_disposition
         return MAILOUT_E_UNSUPPORTED;
     if (d != MAILOUT_DISPOSITION_NONE && d != MAILOUT_INLINE && d != MAILOUT_ATTACHMENT)
         return MAILOUT_E_INVAL;
-    p->disposition = d;
+    p->disposition = (unsigned char)d;
     return MAILOUT_OK;
 }
 
@@ -323,7 +319,7 @@ mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc)
     if ((enc == MAILOUT_ENC_QP || enc == MAILOUT_ENC_BASE64) && p->type.s && p->type.len > 8 &&
         msg_name_eq(p->type.s, 8, "message/"))
         return MAILOUT_E_INVAL;
-    p->forced = enc;
+    p->forced = (unsigned char)enc;
     return MAILOUT_OK;
 }
 

@@ -50,7 +50,7 @@ static mailout_status fix_date(mailout_msg *m)
     if (!m->env.now || m->env.now(m->env.ctx, &now, &off) != 0 || !msg_date_in_range(now, off))
         return MAILOUT_E_STATE;
     m->date = now;
-    m->date_offset = off;
+    m->date_offset = (short)off;
     m->date_set = 1;
     return MAILOUT_OK;
 }
@@ -154,63 +154,53 @@ static mailout_encoding decide(unsigned facts, unsigned flags)
     return (facts & FACT_8BIT) ? MAILOUT_ENC_8BIT : MAILOUT_ENC_7BIT;
 }
 
-/* Scan a text file through the env's hooks (the reader is idle, so its
- * input buffer is free). */
-static mailout_status scan_file(mailout_msg *m, const mailout_part *p, mailout_scan *sc, msg_delim *d)
+/* Scan a file or a producer through the reader's input buffer (the
+ * reader is idle). read_start cannot wait: a file that says AGAIN fails;
+ * for a producer the scan stops, *complete stays 0 and the caller falls
+ * back to an encoding that is safe without a scan. */
+static mailout_status scan_source(mailout_msg *m, mailout_part *p, void *fh, mailout_scan *sc, msg_delim *d,
+                                  int *complete)
+{
+    mailout_status st;
+    *complete = 0;
+    do {
+        st = msg_source_read(m, p, fh);
+        if (st == MAILOUT_AGAIN)
+            return p->src == SRC_FILE ? MAILOUT_E_FILE : MAILOUT_OK;
+        if (st < 0)
+            return st;
+        scan_chunk(sc, d, m->r.buf.in, m->r.in_len);
+    } while (st == MAILOUT_OK);
+    *complete = 1;
+    return MAILOUT_OK;
+}
+
+/* A text file is scanned every time (it may change between reads); its
+ * declared size is checked by the reader only. */
+static mailout_status scan_file(mailout_msg *m, mailout_part *p, mailout_scan *sc, msg_delim *d)
 {
     const mailout_file_ops *ops = m->env.files;
     void *fh = NULL;
     uint64_t size;
+    int complete;
     if (!ops || ops->open(m->env.ctx, p->path.s, &fh, &size) != MAILOUT_OK)
         return MAILOUT_E_FILE;
-    mailout_status st;
-    for (;;) {
-        size_t got = 0;
-        st = ops->read(m->env.ctx, fh, m->r.inbuf, sizeof m->r.inbuf, &got);
-        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.inbuf || (st == MAILOUT_OK && !got)) {
-            st = MAILOUT_E_FILE; /* AGAIN included: read_start cannot wait */
-            break;
-        }
-        scan_chunk(sc, d, m->r.inbuf, got);
-        if (st == MAILOUT_DONE) {
-            st = MAILOUT_OK;
-            break;
-        }
-    }
+    m->r.src_left = MAILOUT_SIZE_UNKNOWN;
+    mailout_status st = scan_source(m, p, fh, sc, d, &complete);
     ops->close(m->env.ctx, fh);
     return st;
 }
 
-/* Scan a producer that can rewind (prepare rewinds it afterwards, since it
- * is marked consumed). read_start cannot wait: if the producer says AGAIN
- * the scan stops, *complete stays 0 and the caller falls back to an
- * encoding that is safe without a scan. The declared size is checked, like
- * the reader does, so a lying producer fails here already. */
+/* A producer that can rewind (prepare rewinds it afterwards, since it is
+ * marked consumed). The declared size is checked, like the reader does,
+ * so a lying producer fails here already. */
 static mailout_status scan_producer(mailout_msg *m, mailout_part *p, mailout_scan *sc, msg_delim *d,
                                     int *complete)
 {
-    uint64_t total = 0;
-    *complete = 0;
     if (p->consumed && p->rewind(p->prod_ctx) != MAILOUT_OK) /* read before: start over */
         return MAILOUT_E_SOURCE;
-    p->consumed = 1;
-    for (;;) {
-        size_t got = 0;
-        mailout_status st = p->produce(p->prod_ctx, m->r.inbuf, sizeof m->r.inbuf, &got);
-        if (st == MAILOUT_AGAIN && got == 0)
-            return MAILOUT_OK;
-        if ((st != MAILOUT_OK && st != MAILOUT_DONE) || got > sizeof m->r.inbuf || (st == MAILOUT_OK && !got))
-            return MAILOUT_E_SOURCE;
-        total += got;
-        if (p->prod_size != MAILOUT_SIZE_UNKNOWN &&
-            (total > p->prod_size || (st == MAILOUT_DONE && total != p->prod_size)))
-            return MAILOUT_E_SOURCE;
-        scan_chunk(sc, d, m->r.inbuf, got);
-        if (st == MAILOUT_DONE) {
-            *complete = 1;
-            return MAILOUT_OK;
-        }
-    }
+    m->r.src_left = p->prod_size;
+    return scan_source(m, p, NULL, sc, d, complete);
 }
 
 /* A producer with rewind is scanned by the first read_start (or size) and
@@ -342,7 +332,6 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
         if (p->enc == MAILOUT_ENC_8BIT)
             m->is_8bit = 1;
     }
-    m->empty.enc = MAILOUT_ENC_7BIT;
     return MAILOUT_OK;
 }
 

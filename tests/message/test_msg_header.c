@@ -11,22 +11,43 @@
 
 #define OUT 32768
 
+/* Append a unit (its bytes, the borrowed ones in their place) to out. */
+static size_t flatten(const mailout_hunit *u, char *out)
+{
+    assert_true(u->len <= MAILOUT_HDR_UNIT_MAX);
+    assert_true(u->at <= u->len);
+    memcpy(out, u->buf, u->at);
+    if (u->ext_len)
+        memcpy(out + u->at, u->ext, u->ext_len);
+    memcpy(out + u->at + u->ext_len, u->buf + u->at, (size_t)(u->len - u->at));
+    return u->len + u->ext_len;
+}
+
+/* An empty unit over buf. */
+static mailout_hunit unit_over(char *buf)
+{
+    mailout_hunit u = {buf, NULL, 0, 0, 0};
+    return u;
+}
+
 /* "Name:" + the units of a text + CRLF. */
 static size_t render_text(const char *name, const char *value, size_t vlen, unsigned flags, char *out,
                           int *encoded)
 {
     mailout_hfold f;
     mailout_htext t;
-    size_t n = strlen(name), u;
+    char ubuf[MAILOUT_HDR_UNIT_MAX];
+    mailout_hunit u = unit_over(ubuf);
+    size_t n = strlen(name);
     memcpy(out, name, n);
     out[n++] = ':';
     f.col = (unsigned)n;
     mailout_htext_init(&t, value, vlen, flags, f.col);
     *encoded = mailout_htext_encoded(&t);
-    while ((u = mailout_htext_next(&t, &f, out + n)) != 0) {
-        assert_true(u <= MAILOUT_HDR_UNIT_MAX);
-        n += u;
-        assert_true(n + MAILOUT_HDR_UNIT_MAX < OUT);
+    while (mailout_htext_next(&t, &f, &u)) {
+        n += flatten(&u, out + n);
+        assert_true(n + MAILOUT_HDR_UNIT_MAX + MAILOUT_HDR_LONG_WORD < OUT);
+        u = unit_over(ubuf);
     }
     memcpy(out + n, "\r\n", 2);
     return n + 2;
@@ -36,12 +57,16 @@ static size_t render_param(const char *value, char *out)
 {
     mailout_hfold f;
     mailout_hparam p;
-    size_t n = strlen("Content-Disposition: attachment"), u;
+    char ubuf[MAILOUT_HDR_UNIT_MAX];
+    mailout_hunit u = unit_over(ubuf);
+    size_t n = strlen("Content-Disposition: attachment");
     memcpy(out, "Content-Disposition: attachment", n);
     f.col = (unsigned)n;
     mailout_hparam_init(&p, "filename", value, strlen(value));
-    while ((u = mailout_hparam_next(&p, &f, out + n)) != 0)
-        n += u;
+    while (mailout_hparam_next(&p, &f, &u)) {
+        n += flatten(&u, out + n);
+        u = unit_over(ubuf);
+    }
     memcpy(out + n, "\r\n", 2);
     return n + 2;
 }

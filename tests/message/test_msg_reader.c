@@ -348,11 +348,11 @@ static void test_sources_identical(void **state)
     unlink(path);
 }
 
-/* Base64 bodies go into the DATA stream without the dot-stuffing filter
- * (nothing in them can need it): the stream must still be exactly the
- * message plus ".\r\n", for every source, every window 1..64, and body
- * sizes around the encoder's line (57 bytes) and the reader's refills. */
-static void test_smtp_base64_bypass(void **state)
+/* Base64 bodies need no dot-stuffing (nothing in them can start a line
+ * with '.'): the DATA stream must be exactly the message plus ".\r\n", for
+ * every source, every window 1..64, and body sizes around the encoder's
+ * line (57 bytes) and the reader's refills. */
+static void test_smtp_base64(void **state)
 {
     (void)state;
     static const size_t sizes[] = {0, 1, 2, 56, 57, 58, 227, 228, 229, 256, 456, 1000, 3001};
@@ -382,6 +382,78 @@ static void test_smtp_base64_bypass(void **state)
         }
         unlink(path);
     }
+}
+
+/* The DATA form, made here from the raw message the way RFC 5321 §4.5.2
+ * says (a '.' starting a line doubled, ".\r\n" after the last CRLF), so
+ * the reader's own stuffing is checked against an independent one. */
+static size_t stuff_reference(const unsigned char *raw, size_t n, unsigned char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (raw[i] == '.' && (i == 0 || raw[i - 1] == '\n'))
+            out[o++] = '.';
+        out[o++] = raw[i];
+    }
+    memcpy(out + o, ".\r\n", 3);
+    return o + 3;
+}
+
+static void expect_data_form(mailout_msg *m, unsigned flags8)
+{
+    static unsigned char ref[OUTCAP];
+    size_t raw = 0, len = 0;
+    assert_status(MAILOUT_DONE, msgtest_read_flags(m, flags8, 0, out_a, OUTCAP / 2, &raw));
+    size_t n = stuff_reference(out_a, raw, ref);
+    for (size_t w = 1; w <= 64; w += 7) {
+        assert_status(MAILOUT_DONE, msgtest_read_flags(m, flags8 | MAILOUT_READ_SMTP, w, out_b, OUTCAP, &len));
+        assert_bytes_equal(ref, n, out_b, len);
+    }
+    uint64_t size = 0;
+    assert_status(MAILOUT_OK, mailout_msg_size(m, flags8 | MAILOUT_READ_SMTP, &size));
+    assert_int_equal(size, n);
+}
+
+/* Lines that start with '.': in bodies of every encoding, forced or not,
+ * nested, and in the names of caller fields (the only header lines that
+ * can start with one), which are stuffed too. */
+static void test_smtp_dots(void **state)
+{
+    (void)state;
+    static const char body[] = ".a\n..\r\n.\r.\n\n.x\r\n.";
+    const mailout_encoding encs[] = {MAILOUT_ENC_AUTO, MAILOUT_ENC_7BIT, MAILOUT_ENC_8BIT, MAILOUT_ENC_QP,
+                                     MAILOUT_ENC_BASE64};
+    testutil_env te;
+    mailout_env env;
+    mailout_msg *m = build_rich(&te, &env);
+    expect_data_form(m, 0);
+    expect_data_form(m, MAILOUT_READ_8BIT);
+    mailout_msg_free(m);
+    m = msgtest_basic(&te, &env);
+    mailout_part *mixed, *p;
+    assert_status(MAILOUT_OK, mailout_msg_add_header(m, ".X", "a"));
+    assert_status(MAILOUT_OK, mailout_msg_add_header(m, "..", ". b"));
+    assert_status(MAILOUT_OK, mailout_part_new_multipart(m, NULL, MAILOUT_MULTIPART_MIXED, &mixed));
+    for (size_t e = 0; e < sizeof encs / sizeof encs[0]; e++) {
+        assert_status(MAILOUT_OK, mailout_part_new(m, mixed, &p));
+        assert_status(MAILOUT_OK, mailout_part_add_header(p, ".Y", "c"));
+        assert_status(MAILOUT_OK, mailout_part_set_encoding(p, encs[e]));
+        assert_status(MAILOUT_OK, mailout_part_set_data(p, body, sizeof body - 1));
+    }
+    assert_status(MAILOUT_OK, mailout_part_new(m, mixed, &p));
+    assert_status(MAILOUT_OK, mailout_part_set_type(p, "message/rfc822"));
+    assert_status(MAILOUT_OK, mailout_part_set_data(p, "X: y\r\n\r\n.\r\n", 11));
+    expect_data_form(m, 0);
+    expect_data_form(m, MAILOUT_READ_8BIT);
+    assert_status(MAILOUT_DONE, msgtest_read_flags(m, MAILOUT_READ_SMTP, 0, out_a, OUTCAP, &(size_t){0}));
+    assert_true(contains(out_a, OUTCAP, "\r\n..X: a\r\n...: . b\r\n"));
+    assert_true(contains(out_a, OUTCAP, "\r\n..Y: c\r\n"));
+    mailout_msg_free(m);
+    /* no body: the message ends with the header's blank line */
+    m = msgtest_basic(&te, &env);
+    assert_status(MAILOUT_OK, mailout_msg_add_header(m, ".Z", "d"));
+    expect_data_form(m, 0);
+    mailout_msg_free(m);
 }
 
 static void test_file_errors(void **state)
@@ -806,7 +878,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_single),     cmocka_unit_test(test_golden_no_body),
         cmocka_unit_test(test_golden_multipart),  cmocka_unit_test(test_every_window),
-        cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_smtp_base64_bypass),
+        cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_smtp_base64), cmocka_unit_test(test_smtp_dots),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_producer_failure),  cmocka_unit_test(test_declared_size_mismatch),
         cmocka_unit_test(test_file_hooks),        cmocka_unit_test(test_size), cmocka_unit_test(test_dates),              cmocka_unit_test(test_read_twice),
