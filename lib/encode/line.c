@@ -3,7 +3,6 @@
 
 #include "internal.h"
 #include "encode/pend.h"
-#include "encode/line_internal.h"
 
 #include <mailout/encode.h>
 
@@ -250,24 +249,3 @@ mailout_status mailout_line_filter(mailout_line *f, mailout_stream *s, int end)
         s->avail_in--;
     }
 }
-
-#if MAILOUT_SMTP_BYPASS
-int mailout_line_can_pass(const mailout_line *f)
-{
-    return f->done == LINE_RUNNING && f->npend == 0 && f->state != LINE_AFTER_CR;
-}
-
-void mailout_line_passed(mailout_line *f, const unsigned char *p, size_t n)
-{
-    if (n == 0)
-        return;
-    /* Only the line state moves: the lines were whole (see the header). */
-    f->state = p[n - 1] == '\n' ? LINE_AT_START : LINE_MID;
-    if (f->flags & MAILOUT_LINE_MAX998) {
-        size_t k = n;
-        while (k > 0 && p[k - 1] != '\n')
-            k--;
-        f->linelen = (unsigned short)MAILOUT_MIN(k ? n - k : f->linelen + n, LINE_MAX_LEN);
-    }
-}
-#endif
