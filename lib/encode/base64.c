@@ -157,18 +157,25 @@ static void b64_tail(const unsigned char *in, size_t n, unsigned char *out)
  * Encode @p groups complete groups; the hot loop of every path. @p avail
  * is how many bytes may be read at @p in (at least 3 * groups): with the
  * pair table, two groups are taken from one 8-byte load whenever the two
- * bytes after them are readable too.
+ * bytes after them are readable too. How many such loads fit is counted
+ * once, so the unrolled loop checks one bound.
  */
 static void b64_groups(const unsigned char *in, size_t groups, size_t avail, unsigned char *out)
 {
     size_t i = 0;
 #if MAILOUT_B64_PAIR_TABLE
-    for (; i + 4 <= groups && 3 * i + 14 <= avail; i += 4) {
-        b64_two(in + 3 * i, out + 4 * i);
-        b64_two(in + 3 * i + 6, out + 4 * i + 8);
+    /* Load k reads in[6k .. 6k+7]: it fits while 6k + 8 <= avail. */
+    size_t loads = avail < 2 ? 0 : MAILOUT_MIN(groups / 2, (avail - 2) / 6);
+    size_t k = 0;
+    for (; k + 4 <= loads; k += 4) {
+        b64_two(in + 6 * k, out + 8 * k);
+        b64_two(in + 6 * k + 6, out + 8 * k + 8);
+        b64_two(in + 6 * k + 12, out + 8 * k + 16);
+        b64_two(in + 6 * k + 18, out + 8 * k + 24);
     }
-    for (; i + 2 <= groups && 3 * i + 8 <= avail; i += 2)
-        b64_two(in + 3 * i, out + 4 * i);
+    for (; k < loads; k++)
+        b64_two(in + 6 * k, out + 8 * k);
+    i = 2 * loads;
 #else
     (void)avail;
 #endif
