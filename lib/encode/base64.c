@@ -13,8 +13,8 @@ static const char b64_alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /*
  * The hot loop uses a table of all 4096 pairs of characters (two per 12
- * input bits): two loads and one store per group instead of four and
- * four. It costs 8 KB of read-only data, so small targets can switch it
+ * input bits): two table loads and two 2-byte stores per group instead of
+ * four and four. It costs 8 KB of read-only data, so small targets can switch it
  * off with -DMAILOUT_B64_PAIR_TABLE=0; it is off by default where pointers
  * are 32 bits or less (microcontrollers).
  */
@@ -222,7 +222,8 @@ static void b64_queue(mailout_b64 *e, const unsigned char *in, size_t n)
 
 /*
  * Fast path, used when nothing is carried or pending: encode as many whole
- * groups as fit straight from next_in to next_out, a line at a time. Stops
+ * groups as fit straight from next_in to next_out, a line at a time (with
+ * the pair table, 76-column lines in runs, see b64_lines76). Stops
  * at the edges (under 3 input bytes, under a group of room, or no room for
  * a line break plus a group) and leaves those to the byte-wise path.
  */
