@@ -101,10 +101,13 @@ typedef struct mailout_tcp_config {
  * delay the last write of a group until the peer's delayed ACK.
  *
  * The transport's callbacks:
- *  - send/recv: in blocking mode each call waits up to io_timeout_ms for
- *    the socket (poll), then returns MAILOUT_E_TIMEOUT; the connection
- *    stays usable after a timeout. In non-blocking mode they return 0
- *    instead of waiting. recv returns MAILOUT_E_CLOSED at end of stream;
+ *  - send/recv: in blocking mode the socket blocks, bounded by
+ *    SO_SNDTIMEO/SO_RCVTIMEO = io_timeout_ms: send() takes all its bytes
+ *    (the kernel makes no short writes, so a buffer costs one system call)
+ *    unless the timeout passes first, when it returns the part it queued
+ *    or MAILOUT_E_TIMEOUT if none; recv waits up to io_timeout_ms, then
+ *    MAILOUT_E_TIMEOUT. The connection stays usable after a timeout. In
+ *    non-blocking mode they return 0 instead of waiting. recv returns MAILOUT_E_CLOSED at end of stream;
  *    a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
  *    MAILOUT_E_CLOSED too (the peer is gone either way); other socket
  *    errors are MAILOUT_E_IO. EINTR is retried. After close():

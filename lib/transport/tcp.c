@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,15 +308,6 @@ static void tcp_turn_to_input(mailout_tcp *c)
         tcp_cork(c, 0);
 }
 
-/* Kept out of line: the waiting half of tcp_send runs once per full
- * socket buffer, and inlined it gave every write the prologue of a
- * function with a poll() loop (six saved registers and a stack frame). */
-#if defined(__GNUC__)
-#define TCP_SLOW_PATH __attribute__((noinline, cold))
-#else
-#define TCP_SLOW_PATH
-#endif
-
 /* One send() of up to @p len bytes: > 0 bytes taken, 0 would block
  * (EAGAIN), < 0 the error status. errno is read only when send() failed. */
 static ptrdiff_t tcp_send_once(mailout_tcp *c, const unsigned char *buf, size_t len)
@@ -339,22 +331,6 @@ static ptrdiff_t tcp_send_once(mailout_tcp *c, const unsigned char *buf, size_t 
     }
 }
 
-/* Blocking mode, the socket is full: poll, then send, until the deadline. */
-static TCP_SLOW_PATH ptrdiff_t tcp_send_wait(mailout_tcp *c, const unsigned char *buf, size_t len)
-{
-    uint64_t deadline = now_ms() + c->io_timeout_ms;
-    for (;;) {
-        int r = poll_until(c->fd, POLLOUT, deadline);
-        if (r == 0)
-            return MAILOUT_E_TIMEOUT;
-        if (r < 0)
-            return MAILOUT_E_IO;
-        ptrdiff_t n = tcp_send_once(c, buf, len);
-        if (n != 0)
-            return n;
-    }
-}
-
 static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
 {
     mailout_tcp *c = ctx;
@@ -367,21 +343,24 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
     if (c->sending && !c->corked)
         tcp_cork(c, 1);
     c->sending = 1;
+    if (!c->nonblocking) {
+        /* a blocking socket: the kernel takes all of buf unless
+         * SO_SNDTIMEO passes first (then a part, or EAGAIN) */
+        ptrdiff_t n = tcp_send_once(c, buf, len);
+        return n != 0 ? n : MAILOUT_E_TIMEOUT;
+    }
     if (!c->full) {
         ptrdiff_t n = tcp_send_once(c, buf, len);
         if (n != 0)
             return n;
     }
     c->full = 0;
-    if (c->nonblocking)
-        return 0;
-    return tcp_send_wait(c, buf, len);
+    return 0;
 }
 
 static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
 {
     mailout_tcp *c = ctx;
-    uint64_t deadline = 0;
     if (c->fd < 0)
         return MAILOUT_E_STATE;
     if (cap == 0)
@@ -399,15 +378,8 @@ static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return errno_status(errno);
-        if (c->nonblocking)
-            return 0;
-        if (deadline == 0)
-            deadline = now_ms() + c->io_timeout_ms;
-        int r = poll_until(c->fd, POLLIN, deadline);
-        if (r == 0)
-            return MAILOUT_E_TIMEOUT;
-        if (r < 0)
-            return MAILOUT_E_IO;
+        /* blocking: SO_RCVTIMEO passed with nothing received */
+        return c->nonblocking ? 0 : MAILOUT_E_TIMEOUT;
     }
 }
 
@@ -450,6 +422,26 @@ static void tcp_close(void *ctx)
 /* ------------------------------------------------------------------ */
 /* open / free                                                          */
 /* ------------------------------------------------------------------ */
+
+/* Blocking mode: connect ran non-blocking (for its timeout and the
+ * staggered attempts); from here the socket blocks, bounded by
+ * SO_SNDTIMEO / SO_RCVTIMEO. A blocking send() queues all its bytes before
+ * it returns, so the engine's buffers go out in one system call each:
+ * on a non-blocking socket every short write the kernel made (send buffer
+ * full) cost one more call for the rest, and a poll() before it. */
+static int set_blocking(int fd, uint32_t timeout_ms)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)(timeout_ms / 1000u);
+    tv.tv_usec = (suseconds_t)((timeout_ms % 1000u) * 1000u);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        return -1;
+    return 0;
+}
 
 static mailout_status resolve(const mailout_tcp_config *cfg, struct addrinfo **res)
 {
@@ -496,11 +488,17 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
         return st;
     }
 
+    uint32_t io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
+    if (!cfg->nonblocking && set_blocking(fd, io_ms) != 0) {
+        close(fd);
+        mailout_release(&al, c, sizeof *c);
+        return MAILOUT_E_IO;
+    }
     c->al = al;
     c->fd = fd;
     c->sending = c->corked = c->full = 0;
     c->nonblocking = cfg->nonblocking != 0;
-    c->io_timeout_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
+    c->io_timeout_ms = io_ms;
     t->send = tcp_send;
     t->recv = tcp_recv;
     t->wait = tcp_wait;

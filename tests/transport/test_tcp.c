@@ -530,15 +530,16 @@ static unsigned char pattern_byte(size_t i)
 }
 
 /* Blocking mode with a peer that starts reading late: sends fill the
- * socket (buffers made small), then wait for room (poll) and go on; each
- * call takes 1..len bytes and the peer receives exactly the stream, in
- * order. The peer is a child process that checks the bytes and exits 0.
- * How long a call waited is not asserted: on a loaded machine the reader
- * may be running before the first send. */
+ * socket (buffers made small, 16 KiB, and each call 4 times that), then
+ * wait for room and go on; every call takes ALL its bytes (a blocking
+ * socket: no short writes, so no extra call for a rest) and the peer
+ * receives exactly the stream, in order. The peer is a child process that
+ * checks the bytes and exits 0. How long a call waited is not asserted:
+ * on a loaded machine the reader may be running before the first send. */
 static void test_blocking_send_waits_for_room(void **state)
 {
     (void)state;
-    enum { TOTAL = 8 << 20, CHUNK = 256 };
+    enum { TOTAL = 8 << 20, CHUNK = 65536 };
     pair p;
     open_pair(&p, 0, 10000);
     int small = 16384;
@@ -574,7 +575,7 @@ static void test_blocking_send_waits_for_room(void **state)
     while (off < TOTAL) {
         size_t len = TOTAL - off < CHUNK ? TOTAL - off : CHUNK;
         ptrdiff_t n = p.t.send(p.t.ctx, out + off, len);
-        assert_true(n > 0 && (size_t)n <= len);
+        assert_int_equal(n, (ptrdiff_t)len);
         off += (size_t)n;
     }
     p.t.close(p.t.ctx);
