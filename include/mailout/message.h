@@ -143,7 +143,8 @@ MAILOUT_API mailout_status mailout_msg_set_env(mailout_msg *m, const mailout_env
  * engine checks). Rejected with MAILOUT_E_ADDRESS: controls, spaces, <,>,
  * missing '@', local part > 64 or total > MAILOUT_MAX_ADDRESS_LEN, a
  * local part that is not a dot-atom (quoted local parts are not
- * supported), a domain that is not a dot-separated name or a [literal].
+ * supported), a domain that is not a dot-separated name or a [literal]
+ * of letters, digits, '.', ':' and '-' ([192.0.2.1], [IPv6:2001:db8::1]).
  * Display names: UTF-8 text without controls, TAB included
  * (MAILOUT_E_HEADER); invalid UTF-8 is MAILOUT_E_UTF8; longer than
  * MAILOUT_MAX_DISPLAY_NAME_LEN is MAILOUT_E_LIMIT. Written as a quoted-string
@@ -224,7 +225,8 @@ typedef enum mailout_dsn_ret { MAILOUT_DSN_RET_DEFAULT = 0, MAILOUT_DSN_RET_FULL
  * @brief Request delivery status notifications: NOTIFY for every recipient
  * (NEVER alone, or any of SUCCESS|FAILURE|DELAY), RET, and ENVID (xtext
  * characters only, at most 100; NULL = none). ORCPT is sent as
- * "rfc822;<addr>".
+ * "rfc822;<addr>" (xtext), or "utf-8;<addr>" (RFC 6533) for a UTF-8
+ * address.
  * @return MAILOUT_OK, MAILOUT_E_INVAL, MAILOUT_E_NOMEM, MAILOUT_E_UNSUPPORTED
  *         (MAILOUT_ENABLE_DSN is 0).
  */

@@ -196,6 +196,23 @@ static void app_xtext(line_app *a, const char *v)
     }
 }
 
+/* RFC 6533 §3 utf-8-addr-unitext, for ORCPT=utf-8; (SMTPUTF8 is in use:
+ * a UTF-8 address is refused without it): UTF-8 goes as it is; '+', '=',
+ * and what a quoted local part may add (space, backslash) as \x{HEX}. */
+static void app_unitext(line_app *a, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c <= 0x20 || c == 0x7f || c == '+' || c == '=' || c == '\\') {
+            char e[6] = {'\\', 'x', '{', hex[c >> 4], hex[c & 15], '}'};
+            app_bytes(a, e, 6);
+        } else {
+            app_bytes(a, (const char *)&c, 1);
+        }
+    }
+}
+
 static int is_ascii(const char *v)
 {
     for (; *v; v++)
@@ -251,11 +268,13 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
         if (notify & MAILOUT_NOTIFY_DELAY)
             app(a, sep), app(a, "DELAY");
     }
-    /* ORCPT's "rfc822" type takes an ASCII address; a UTF-8 one would
-     * need RFC 6533's utf-8 type, so it is left out. */
+    /* the "rfc822" type takes an ASCII address only (RFC 3461 §4.2) */
     if (is_ascii(rcpt)) {
         app(a, " ORCPT=rfc822;");
         app_xtext(a, rcpt);
+    } else {
+        app(a, " ORCPT=utf-8;");
+        app_unitext(a, rcpt);
     }
 }
 

@@ -43,20 +43,24 @@ static void test_mail_params(void **state)
     want.is8 = 0;
     want.smtputf8 = 0;
     run(nodsn);
-    /* NEVER alone; UTF-8 address: no ORCPT */
+    /* NEVER alone; UTF-8 address: ORCPT=utf-8; with RFC 6533's unitext
+     * ('+', '=', and a quoted part's space and backslash as \x{HEX},
+     * UTF-8 as it is) */
     static const hstep never[] = {
         HELLO("250-x\r\n250-SMTPUTF8\r\n250 DSN\r\n"), SUBMIT(0, MAILOUT_OK),
         C("MAIL FROM:<alice@example.com> SMTPUTF8\r\n"), S("250 ok\r\n"),
-        C("RCPT TO:<j\xc3\xb6rg@example.org> NOTIFY=NEVER\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
-        C("Hello\r\n.\r\n"), S("250 ok\r\n"), BYE,
+        C("RCPT TO:<j\xc3\xb6rg+a=b@example.org> NOTIFY=NEVER ORCPT=utf-8;j\xc3\xb6rg\\x{2B}a\\x{3D}b@example.org\r\n"),
+        S("250 ok\r\n"),
+        C("RCPT TO:<\"j\xc3\xb6 r\\\\g\"@example.org> NOTIFY=NEVER ORCPT=utf-8;\"j\xc3\xb6\\x{20}r\\x{5C}\\x{5C}g\"@example.org\r\n"),
+        S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), C("Hello\r\n.\r\n"), S("250 ok\r\n"), BYE,
     };
-    static const char *const utf[] = {"j\xc3\xb6rg@example.org", NULL};
+    static const char *const utf[] = {"j\xc3\xb6rg+a=b@example.org", "\"j\xc3\xb6 r\\\\g\"@example.org", NULL};
     reset();
     want.rcpt = utf;
     want.notify = MAILOUT_NOTIFY_NEVER;
     want.stage = MAILOUT_STAGE_END;
     want.code = 250;
-    want.ok = 1;
+    want.ok = 2;
     run(never);
 }
 
