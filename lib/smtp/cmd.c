@@ -181,34 +181,27 @@ static void app_u64(line_app *a, uint64_t v)
     app_bytes(a, d + sizeof d - n, n);
 }
 
-/* RFC 3461 §4: xtext, "+XX" for '+', '=' and anything outside 33..126. */
-static void app_xtext(line_app *a, const char *v)
+/* RFC 3461 §4 xtext ("+XX" for '+', '=' and anything outside 33..126),
+ * or with @p uni RFC 6533 §3 utf-8-addr-unitext for ORCPT=utf-8; (only
+ * under SMTPUTF8: a UTF-8 address is refused without it): UTF-8 as it
+ * is, "\x{XX}" for '+', '=', and what a quoted local part may add (space,
+ * backslash). */
+static void app_xtext(line_app *a, const char *v, int uni)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *v; v++) {
         unsigned char c = (unsigned char)*v;
-        if (c < 0x21 || c > 0x7e || c == '+' || c == '=') {
-            char e[3] = {'+', hex[c >> 4], hex[c & 15]};
-            app_bytes(a, e, 3);
-        } else {
+        int esc = c < 0x21 || c == 0x7f || c == '+' || c == '=' || (uni ? c == '\\' : c > 0x7e);
+        if (!esc) {
             app_bytes(a, (const char *)&c, 1);
+            continue;
         }
-    }
-}
-
-/* RFC 6533 §3 utf-8-addr-unitext, for ORCPT=utf-8; (SMTPUTF8 is in use:
- * a UTF-8 address is refused without it): UTF-8 goes as it is; '+', '=',
- * and what a quoted local part may add (space, backslash) as \x{HEX}. */
-static void app_unitext(line_app *a, const char *v)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *v; v++) {
-        unsigned char c = (unsigned char)*v;
-        if (c <= 0x20 || c == 0x7f || c == '+' || c == '=' || c == '\\') {
-            char e[6] = {'\\', 'x', '{', hex[c >> 4], hex[c & 15], '}'};
+        char e[6] = {'\\', 'x', '{', hex[c >> 4], hex[c & 15], '}'};
+        if (uni) {
             app_bytes(a, e, 6);
         } else {
-            app_bytes(a, (const char *)&c, 1);
+            e[2] = '+';
+            app_bytes(a, e + 2, 3);
         }
     }
 }
@@ -244,7 +237,7 @@ static void build_mail(const mailout_smtp *s, line_app *a)
         app(a, j->dsn_ret == MAILOUT_DSN_RET_FULL ? " RET=FULL" : " RET=HDRS");
     if (use_dsn(s) && j->dsn_envid) {
         app(a, " ENVID=");
-        app_xtext(a, j->dsn_envid);
+        app_xtext(a, j->dsn_envid, 0);
     }
 }
 
@@ -269,13 +262,9 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
             app(a, sep), app(a, "DELAY");
     }
     /* the "rfc822" type takes an ASCII address only (RFC 3461 §4.2) */
-    if (is_ascii(rcpt)) {
-        app(a, " ORCPT=rfc822;");
-        app_xtext(a, rcpt);
-    } else {
-        app(a, " ORCPT=utf-8;");
-        app_unitext(a, rcpt);
-    }
+    int uni = !is_ascii(rcpt);
+    app(a, uni ? " ORCPT=utf-8;" : " ORCPT=rfc822;");
+    app_xtext(a, rcpt, uni);
 }
 
 /* Bytes [skip, skip + room) of a command's text without CRLF, stored at
