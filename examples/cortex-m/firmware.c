@@ -9,6 +9,10 @@
  *
  * The full configuration sends a text body and a small attachment made by
  * a producer (multipart/mixed); the minimal one (no MIME) a text body only.
+ * FW_MAILOUT=2 ("raw") links no message layer: the firmware hands the
+ * engine a message it composed itself (headers and text in flash), the
+ * way lwIP's smtp.c and SEGGER's client take it; the engine still
+ * normalises line ends, stuffs dots and terminates.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,11 +21,16 @@
 #include <mailout/message.h>
 #include <mailout/smtp.h>
 
-/* What a board would do with the bytes: here they only count. */
+/* What a board would do with the bytes: here they only count (the host
+ * test, tests/config/test_firmware.c, records them). */
+#ifndef FW_CAPTURE
+#define FW_CAPTURE(p, n) ((void)(p), (void)(n))
+#endif
+
 static volatile size_t fw_sent_bytes;
 static volatile int fw_result;
 
-#if FW_MAILOUT
+#if FW_MAILOUT == 1
 
 /* Stand-in for a hardware random generator (boundaries only). */
 static int fw_random(void *ctx, void *buf, size_t len)
@@ -56,6 +65,9 @@ static mailout_status fw_rewind(void *ctx)
 }
 #endif
 
+#endif /* FW_MAILOUT == 1 */
+
+#if FW_MAILOUT
 /* The server's side of the conversation, one reply per wait. */
 static const char *const fw_replies[] = {
     "220 mail.example ESMTP\r\n",
@@ -67,6 +79,9 @@ static const char *const fw_replies[] = {
     "221 bye\r\n",
 };
 
+#endif
+
+#if FW_MAILOUT == 1
 static mailout_status fw_compose(mailout_msg **out, const mailout_allocator *a, mailout_env *env, unsigned *pos)
 {
     static const char text[] = "Device 42 restarted after a watchdog reset.\n";
@@ -103,6 +118,41 @@ static mailout_status fw_compose(mailout_msg **out, const mailout_allocator *a, 
     return MAILOUT_OK;
 }
 
+#endif /* FW_MAILOUT == 1 */
+
+#if FW_MAILOUT == 2
+/* A message the firmware composed itself (bare LF line ends on purpose:
+ * the engine's filter sends CRLF). */
+static const char fw_raw_msg[] = "From: Device 42 <dev42@example.com>\n"
+                                 "To: ops@example.com\n"
+                                 "Subject: Watchdog reset\n"
+                                 "Date: Tue, 14 Nov 2023 22:13:20 +0000\n"
+                                 "Message-ID: <42.1@example.com>\n"
+                                 "\n"
+                                 "Watchdog reset at uptime 86400 s.\n"
+                                 ".dot line stuffed by the engine\n";
+
+static mailout_status fw_raw_start(void *ctx, unsigned flags, uint64_t *size)
+{
+    (void)flags;
+    *(size_t *)ctx = 0;
+    *size = sizeof fw_raw_msg - 1;
+    return MAILOUT_OK;
+}
+
+static mailout_status fw_raw_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
+{
+    size_t *pos = ctx, n = sizeof fw_raw_msg - 1 - *pos;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, fw_raw_msg + *pos, n);
+    *pos += n;
+    *got = n;
+    return *pos == sizeof fw_raw_msg - 1 ? MAILOUT_DONE : MAILOUT_OK;
+}
+#endif
+
+#if FW_MAILOUT
 /* The driver loop of smtp.h over the stub transport. */
 static mailout_status fw_send(mailout_smtp *s, mailout_job *job)
 {
@@ -112,7 +162,9 @@ static mailout_status fw_send(mailout_smtp *s, mailout_job *job)
         unsigned w = mailout_smtp_want(s);
         if (w & MAILOUT_SMTP_WANT_WRITE) {
             size_t len;
-            if (mailout_smtp_out_buf(s, &len)) {
+            const unsigned char *out = mailout_smtp_out_buf(s, &len);
+            if (out) {
+                FW_CAPTURE(out, len);
                 fw_sent_bytes += len;
                 mailout_smtp_out_ack(s, len);
             }
@@ -144,25 +196,38 @@ static mailout_status fw_send(mailout_smtp *s, mailout_job *job)
 static mailout_status fw_run(void)
 {
     static unsigned char pool[FW_ARENA_SIZE];
-    static const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
-    uint32_t seed = 0x2545F491u;
-    unsigned pos = 0;
     mailout_arena arena;
     mailout_arena_init(&arena, pool, sizeof pool);
     mailout_allocator a = mailout_arena_allocator(&arena);
-    mailout_env env = {NULL, fw_random, NULL, &seed};
     mailout_smtp_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.ehlo_name = "dev42.example.com";
     cfg.tls = MAILOUT_TLS_NONE;
     cfg.out_buf_size = 256;
 
-    mailout_msg *m;
     mailout_smtp *s;
     mailout_job job;
+#if FW_MAILOUT == 1
+    static const char *rcpt_store[MAILOUT_MAX_RECIPIENTS];
+    uint32_t seed = 0x2545F491u;
+    unsigned pos = 0;
+    mailout_env env = {NULL, fw_random, NULL, &seed};
+    mailout_msg *m;
     mailout_status st = fw_compose(&m, &a, &env, &pos);
     if (st == MAILOUT_OK)
         st = mailout_job_from_msg(&job, m, rcpt_store);
+#else
+    static const char *const rcpt[] = {"ops@example.com"};
+    static size_t raw_pos;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "dev42@example.com";
+    job.rcpt = rcpt;
+    job.rcpt_count = 1;
+    job.body.start = fw_raw_start;
+    job.body.read = fw_raw_read;
+    job.body.ctx = &raw_pos;
+    mailout_status st = MAILOUT_OK;
+#endif
     if (st == MAILOUT_OK && (st = mailout_smtp_new(&s, &cfg, &a, 0)) == MAILOUT_OK)
         st = fw_send(s, &job);
     return st;

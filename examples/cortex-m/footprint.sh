@@ -4,7 +4,8 @@
 #   full     every feature (config-full.h)
 #   minimal  text body, PLAIN/LOGIN, no PIPELINING/BDAT/DSN (config-minimal.h)
 # Prints text/data/bss per object and in total, the firmware image
-# (firmware.c) and the library's share of it, RAM per session, and the worst stack frame
+# (firmware.c) and the library's share of it, the engine-only share (firmware-raw.elf: the
+# firmware composes the message itself), RAM per session, and the worst stack frame
 # (worst call chain from -fcallgraph-info, stack.py). With --check, fails when a total exceeds the budget in
 # footprint-budget.txt (lower the budget as the code shrinks).
 #
@@ -42,14 +43,19 @@ for cfg in full minimal; do
     # The firmware image (firmware.c over a stub transport) with and without
     # the mailout calls: the difference is the library's share of a real
     # image after --gc-sections, libc helpers it pulls in included.
-    ninja -C "$dir" examples/cortex-m/firmware.elf examples/cortex-m/firmware-baseline.elf \
-        examples/cortex-m/libramsize.a >/dev/null
+    ninja -C "$dir" examples/cortex-m/firmware.elf examples/cortex-m/firmware-raw.elf \
+        examples/cortex-m/firmware-baseline.elf examples/cortex-m/libramsize.a >/dev/null
     img=$(arm-none-eabi-size "$dir/examples/cortex-m/firmware.elf" | awk 'NR == 2 { print $1, $2, $3 }')
     base=$(arm-none-eabi-size "$dir/examples/cortex-m/firmware-baseline.elf" | awk 'NR == 2 { print $1, $2, $3 }')
     set -- $img $base
     share=$(( ($1 + $2) - ($4 + $5) ))
     echo "image firmware.elf: text $1 data $2 bss $3; baseline: text $4 data $5 bss $6"
     echo "library share of the image ROM (text+data, image - baseline): $share bytes"
+    # The engine alone: the firmware composes the message itself (no
+    # message layer linked), as lwIP's smtp.c and SEGGER's client take it.
+    raw=$(arm-none-eabi-size "$dir/examples/cortex-m/firmware-raw.elf" | awk 'NR == 2 { print $1 + $2 }')
+    rawshare=$((raw - ($4 + $5)))
+    echo "engine only (firmware-raw.elf, message composed by the firmware): $rawshare bytes of the image"
     # RAM per session: the engine (struct + 256 B output buffer + its 128 B
     # staging half, as mailout_smtp_new allocates) + message + one part.
     eval "$(arm-none-eabi-nm -S -t d "$dir/examples/cortex-m/libramsize.a" |
@@ -81,6 +87,13 @@ for cfg in full minimal; do
             status=1
         else
             echo "ok: $cfg image share $share <= budget $ibudget"
+        fi
+        wbudget=$(awk -v c="raw-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
+        if [ -z "$wbudget" ] || [ "$rawshare" -gt "$wbudget" ]; then
+            echo "FAIL: $cfg engine-only image share $rawshare > budget ${wbudget:-?}"
+            status=1
+        else
+            echo "ok: $cfg engine-only image share $rawshare <= budget $wbudget"
         fi
         rbudget=$(awk -v c="ram-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
         if [ -z "$rbudget" ] || [ "$session" -gt "$rbudget" ]; then
