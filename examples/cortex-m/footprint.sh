@@ -21,6 +21,18 @@ fi
 work=${1:-$root/build-cm3}
 status=0
 
+# within KEY VALUE LABEL: VALUE against the budget line KEY of
+# footprint-budget.txt (a missing value or budget fails too).
+within() {
+    b=$(awk -v k="$1" '$1 == k { print $2 }' "$here/footprint-budget.txt")
+    if [ -z "$2" ] || [ -z "$b" ] || [ "$2" -gt "$b" ]; then
+        echo "FAIL: $3 ${2:-?} > budget ${b:-?}"
+        status=1
+    else
+        echo "ok: $3 $2 <= budget $b"
+    fi
+}
+
 for cfg in full minimal; do
     dir=$work/$cfg
     if [ ! -f "$dir/build.ninja" ]; then
@@ -71,42 +83,11 @@ for cfg in full minimal; do
     echo "$stack_report" | grep -v '^STACK'
     stack=$(echo "$stack_report" | awk '$1 == "STACK" { print $2 }')
     if [ $check -eq 1 ]; then
-        budget=$(awk -v c="$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
-        if [ -z "$budget" ]; then
-            echo "no budget for $cfg in footprint-budget.txt"
-            status=1
-        elif [ "$rom" -gt "$budget" ]; then
-            echo "FAIL: $cfg ROM $rom > budget $budget"
-            status=1
-        else
-            echo "ok: $cfg ROM $rom <= budget $budget"
-        fi
-        ibudget=$(awk -v c="image-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
-        if [ -z "$ibudget" ] || [ "$share" -gt "$ibudget" ]; then
-            echo "FAIL: $cfg image share $share > budget ${ibudget:-?}"
-            status=1
-        else
-            echo "ok: $cfg image share $share <= budget $ibudget"
-        fi
-        wbudget=$(awk -v c="raw-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
-        if [ -z "$wbudget" ] || [ "$rawshare" -gt "$wbudget" ]; then
-            echo "FAIL: $cfg engine-only image share $rawshare > budget ${wbudget:-?}"
-            status=1
-        else
-            echo "ok: $cfg engine-only image share $rawshare <= budget $wbudget"
-        fi
-        rbudget=$(awk -v c="ram-$cfg" '$1 == c { print $2 }' "$here/footprint-budget.txt")
-        if [ -z "$rbudget" ] || [ "$session" -gt "$rbudget" ]; then
-            echo "FAIL: $cfg RAM per session $session > budget ${rbudget:-?}"
-            status=1
-        else
-            echo "ok: $cfg RAM per session $session <= budget $rbudget"
-        fi
-        sbudget=$(awk '$1 == "stack" { print $2 }' "$here/footprint-budget.txt")
-        if [ -z "$stack" ] || [ "$stack" -gt "$sbudget" ]; then
-            echo "FAIL: $cfg worst-case stack ${stack:-?} > budget $sbudget"
-            status=1
-        fi
+        within "$cfg" "$rom" "$cfg ROM"
+        within "image-$cfg" "$share" "$cfg image share"
+        within "raw-$cfg" "$rawshare" "$cfg engine-only image share"
+        within "ram-$cfg" "$session" "$cfg RAM per session"
+        within stack "$stack" "$cfg worst-case stack"
     fi
 done
 exit $status
