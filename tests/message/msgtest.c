@@ -101,3 +101,41 @@ void msgtest_assert_lines(const unsigned char *p, size_t len, size_t max)
     if (start != len)
         fail_msg("message does not end with CRLF");
 }
+
+void msgtest_src_init(msgtest_src *s, const void *data, size_t len, size_t chunk)
+{
+    memset(s, 0, sizeof *s);
+    s->data = data;
+    s->len = len;
+    s->chunk = chunk;
+}
+
+mailout_status msgtest_produce(void *ctx, unsigned char *buf, size_t cap, size_t *produced)
+{
+    msgtest_src *s = ctx;
+    unsigned call = s->calls++;
+    *produced = 0;
+    if (call < 32 && (s->again_mask >> call) & 1u)
+        return MAILOUT_AGAIN;
+    if (s->fail)
+        return MAILOUT_E_IO;
+    const unsigned char *d = s->later && s->rewinds ? s->later : s->data;
+    size_t total = s->len + s->extra, n = s->chunk;
+    if (n > cap)
+        n = cap;
+    if (n > total - s->pos)
+        n = total - s->pos;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = s->pos + i < s->len ? d[s->pos + i] : 'x';
+    s->pos += n;
+    *produced = n;
+    return s->pos == total ? MAILOUT_DONE : MAILOUT_OK;
+}
+
+mailout_status msgtest_rewind(void *ctx)
+{
+    msgtest_src *s = ctx;
+    s->pos = 0;
+    s->rewinds++;
+    return MAILOUT_OK;
+}

@@ -34,4 +34,22 @@ mailout_msg *msgtest_basic(testutil_env *te, mailout_env *env);
  * is no bare CR or LF. */
 void msgtest_assert_lines(const unsigned char *p, size_t len, size_t max);
 
+/* A producer (message.h) over a byte string, for mailout_part_set_producer
+ * with msgtest_produce / msgtest_rewind and the src as ctx. Gives chunk
+ * bytes per call (less when cap is smaller); the data, then @p extra
+ * bytes 'x' beyond len (a producer lying about its size); "later" instead
+ * of data once rewound (one whose bytes change); AGAIN on call i when bit i
+ * of again_mask is set; E_IO on every call when fail is set. */
+typedef struct msgtest_src {
+    const unsigned char *data;
+    const unsigned char *later;
+    size_t len, pos, chunk, extra;
+    unsigned calls, rewinds;
+    unsigned again_mask;
+    int fail;
+} msgtest_src;
+void msgtest_src_init(msgtest_src *s, const void *data, size_t len, size_t chunk);
+mailout_status msgtest_produce(void *ctx, unsigned char *buf, size_t cap, size_t *produced);
+mailout_status msgtest_rewind(void *ctx);
+
 #endif

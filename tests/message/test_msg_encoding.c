@@ -19,55 +19,10 @@ static unsigned char out_a[OUTCAP], out_b[OUTCAP];
     "Message-ID: <1@example.com>\r\n"                                                                                  \
     "MIME-Version: 1.0\r\n"
 
-/* ---- a producer: chunks of 3 bytes, AGAIN on chosen calls, can fail -------------------------------- */
-
-typedef struct src {
-    const unsigned char *data;
-    size_t len, pos;
-    unsigned calls, rewinds;
-    unsigned again_mask; /* bit i: call i (0-based, while < 32) says AGAIN */
-    int fail;            /* E_IO on every call */
-    size_t extra;        /* produce this many bytes more than len (a lying size) */
-} src;
-
-static mailout_status produce(void *ctx, unsigned char *buf, size_t cap, size_t *produced)
-{
-    src *s = ctx;
-    unsigned call = s->calls++;
-    *produced = 0;
-    if (call < 32 && (s->again_mask >> call) & 1u)
-        return MAILOUT_AGAIN;
-    if (s->fail)
-        return MAILOUT_E_IO;
-    size_t total = s->len + s->extra, n = 3;
-    if (n > cap)
-        n = cap;
-    if (n > total - s->pos)
-        n = total - s->pos;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = s->pos + i < s->len ? s->data[s->pos + i] : 'x';
-    s->pos += n;
-    *produced = n;
-    return s->pos == total ? MAILOUT_DONE : MAILOUT_OK;
-}
-
-static mailout_status rewind_src(void *ctx)
-{
-    src *s = ctx;
-    s->pos = 0;
-    s->rewinds++;
-    return MAILOUT_OK;
-}
-
-static void src_init(src *s, const void *data, size_t len)
-{
-    memset(s, 0, sizeof *s);
-    s->data = data;
-    s->len = len;
-}
+/* ---- producers: msgtest_src (msgtest.h) in chunks of 3 bytes, AGAIN on chosen calls, can fail ----- */
 
 /* A single-part message whose body comes from @p s (rewind if @p rw). */
-static mailout_msg *single(testutil_env *te, mailout_env *env, const char *type, src *s, int rw, uint64_t size)
+static mailout_msg *single(testutil_env *te, mailout_env *env, const char *type, msgtest_src *s, int rw, uint64_t size)
 {
     mailout_msg *m = msgtest_basic(te, env);
     mailout_part *p;
@@ -75,7 +30,7 @@ static mailout_msg *single(testutil_env *te, mailout_env *env, const char *type,
     assert_status(MAILOUT_OK, mailout_part_new(m, NULL, &p));
     if (type)
         assert_status(MAILOUT_OK, mailout_part_set_type(p, type));
-    assert_status(MAILOUT_OK, mailout_part_set_producer(p, produce, rw ? rewind_src : NULL, s, size));
+    assert_status(MAILOUT_OK, mailout_part_set_producer(p, msgtest_produce, rw ? msgtest_rewind : NULL, s, size));
     return m;
 }
 
@@ -99,8 +54,8 @@ static void test_producer_7bit(void **state)
     static const char body[] = "Hello\n.hidden\r\nend";
     testutil_env te;
     mailout_env env;
-    src s;
-    src_init(&s, body, sizeof body - 1);
+    msgtest_src s;
+    msgtest_src_init(&s, body, sizeof body - 1, 3);
     mailout_msg *m = single(&te, &env, NULL, &s, 1, sizeof body - 1);
     expect_every_window(m, 0,
                         HDR_SINGLE "Content-Type: text/plain; charset=utf-8\r\n"
@@ -125,8 +80,8 @@ static void test_producer_8bit(void **state)
     static const char body[] = "caf\xc3\xa9\n";
     testutil_env te;
     mailout_env env;
-    src s;
-    src_init(&s, body, sizeof body - 1);
+    msgtest_src s;
+    msgtest_src_init(&s, body, sizeof body - 1, 3);
     mailout_msg *m = single(&te, &env, NULL, &s, 1, MAILOUT_SIZE_UNKNOWN);
     expect_every_window(m, MAILOUT_READ_8BIT,
                         HDR_SINGLE "Content-Type: text/plain; charset=utf-8\r\n"
@@ -152,8 +107,8 @@ static void test_producer_binary_sized(void **state)
     static const char body[] = "a\x01z";
     testutil_env te;
     mailout_env env;
-    src s;
-    src_init(&s, body, 3);
+    msgtest_src s;
+    msgtest_src_init(&s, body, 3, 3);
     mailout_msg *m = single(&te, &env, NULL, &s, 1, 3);
     const char *expect = HDR_SINGLE "Content-Type: text/plain; charset=utf-8\r\n"
                                     "Content-Transfer-Encoding: base64\r\n"
@@ -183,8 +138,8 @@ static void test_producer_again_during_scan(void **state)
     for (unsigned first = 0; first < 4; first++) { /* AGAIN on the first call, or later */
         testutil_env te;
         mailout_env env;
-        src s;
-        src_init(&s, body, sizeof body - 1);
+        msgtest_src s;
+        msgtest_src_init(&s, body, sizeof body - 1, 3);
         s.again_mask = 1u << first;
         mailout_msg *m = single(&te, &env, NULL, &s, 1, sizeof body - 1);
         size_t len = 0;
@@ -203,8 +158,8 @@ static void test_producer_no_rewind(void **state)
     static const char body[] = "plain text\n";
     testutil_env te;
     mailout_env env;
-    src s;
-    src_init(&s, body, sizeof body - 1);
+    msgtest_src s;
+    msgtest_src_init(&s, body, sizeof body - 1, 3);
     mailout_msg *m = single(&te, &env, NULL, &s, 0, MAILOUT_SIZE_UNKNOWN);
     const char *qp = HDR_SINGLE "Content-Type: text/plain; charset=utf-8\r\n"
                                 "Content-Transfer-Encoding: quoted-printable\r\n"
@@ -226,8 +181,8 @@ static void test_producer_scan_errors(void **state)
     static const char body[] = "0123456789";
     testutil_env te;
     mailout_env env;
-    src s;
-    src_init(&s, body, 10);
+    msgtest_src s;
+    msgtest_src_init(&s, body, 10, 3);
     s.fail = 1;
     mailout_msg *m = single(&te, &env, NULL, &s, 1, 10);
     assert_status(MAILOUT_E_SOURCE, mailout_msg_read_start(m, 0));
@@ -242,7 +197,7 @@ static void test_producer_scan_errors(void **state)
     /* declared 9, 11 and 10 (but produces 11): the scan sees the lie */
     const uint64_t declared[] = {9, 11, 10};
     for (size_t i = 0; i < 3; i++) {
-        src_init(&s, body, 10);
+        msgtest_src_init(&s, body, 10, 3);
         s.extra = i == 2;
         m = single(&te, &env, NULL, &s, 1, declared[i]);
         assert_status(MAILOUT_E_SOURCE, mailout_msg_read_start(m, 0));
@@ -370,8 +325,8 @@ static void test_message_producer(void **state)
     for (int i = 0; i < 2; i++) {
         testutil_env te;
         mailout_env env;
-        src s;
-        src_init(&s, inner8, sizeof inner8 - 1);
+        msgtest_src s;
+        msgtest_src_init(&s, inner8, sizeof inner8 - 1, 3);
         mailout_msg *m = single(&te, &env, "message/global", &s, 0, MAILOUT_SIZE_UNKNOWN);
         size_t len = 0;
         assert_status(want[i], msgtest_read_flags(m, flags[i], 7, out_a, OUTCAP, &len));
@@ -387,8 +342,8 @@ static void test_message_producer(void **state)
     /* a clean one with rewind is scanned: 7bit even with 8BITMIME */
     testutil_env te;
     mailout_env env;
-    src s;
-    src_init(&s, "Subject: x\r\n\r\nb\r\n", 17);
+    msgtest_src s;
+    msgtest_src_init(&s, "Subject: x\r\n\r\nb\r\n", 17, 3);
     mailout_msg *m = single(&te, &env, "message/rfc822", &s, 1, 17);
     expect_every_window(m, MAILOUT_READ_8BIT,
                         HDR_SINGLE "Content-Type: message/rfc822\r\n"

@@ -35,56 +35,19 @@ static const unsigned char *find(const unsigned char *p, size_t len, const void 
     "From: a@example.com\r\n"                                                                                          \
     "To: b@example.com\r\n"
 
-/* ---- a producer: chunks of 5 bytes, optionally different data after the first pass --------------- */
-
-typedef struct src {
-    const unsigned char *data;
-    const unsigned char *later; /* given instead of data after the first rewind (a lying producer) */
-    size_t len, pos;
-    unsigned rewinds;
-} src;
-
-static mailout_status produce(void *ctx, unsigned char *buf, size_t cap, size_t *produced)
-{
-    src *s = ctx;
-    const unsigned char *d = s->later && s->rewinds ? s->later : s->data;
-    size_t n = s->len - s->pos;
-    if (n > 5)
-        n = 5;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, d + s->pos, n);
-    s->pos += n;
-    *produced = n;
-    return s->pos == s->len ? MAILOUT_DONE : MAILOUT_OK;
-}
-
-static mailout_status rewind_src(void *ctx)
-{
-    src *s = ctx;
-    s->pos = 0;
-    s->rewinds++;
-    return MAILOUT_OK;
-}
-
-static void src_init(src *s, const void *data, size_t len)
-{
-    memset(s, 0, sizeof *s);
-    s->data = data;
-    s->len = len;
-}
-
-/* The content of a message/rfc822 part, from a buffer or a producer. */
+/* The content of a message/rfc822 part, from a buffer or a producer
+ * (msgtest_src in chunks of 5 bytes). */
 enum { FROM_DATA, FROM_REWIND, FROM_ONCE, N_SOURCES };
 
-static void set_source(mailout_part *p, int how, src *s, const void *data, size_t len)
+static void set_source(mailout_part *p, int how, msgtest_src *s, const void *data, size_t len)
 {
     if (how == FROM_DATA) {
         assert_status(MAILOUT_OK, mailout_part_set_data(p, data, len));
         return;
     }
-    src_init(s, data, len);
-    assert_status(MAILOUT_OK, mailout_part_set_producer(p, produce, how == FROM_REWIND ? rewind_src : NULL, s, len));
+    msgtest_src_init(s, data, len, 5);
+    assert_status(MAILOUT_OK,
+                  mailout_part_set_producer(p, msgtest_produce, how == FROM_REWIND ? msgtest_rewind : NULL, s, len));
 }
 
 /* Read through every window size 1..64 (the first read gives the
@@ -150,7 +113,7 @@ static size_t make_inner(void)
 }
 
 /* The forwarding message: multipart/mixed with a note and the message. */
-static mailout_msg *forward(testutil_env *te, mailout_env *env, int how, src *s, const void *inner, size_t len)
+static mailout_msg *forward(testutil_env *te, mailout_env *env, int how, msgtest_src *s, const void *inner, size_t len)
 {
     mailout_msg *m = msgtest_basic(te, env);
     mailout_part *mixed, *p;
@@ -197,7 +160,7 @@ static void test_forward_own_message(void **state)
     for (int how = FROM_DATA; how <= FROM_REWIND; how++) {
         testutil_env te;
         mailout_env env;
-        src s;
+        msgtest_src s;
         mailout_msg *m = forward(&te, &env, how, &s, inner_buf, ilen);
         uint64_t size = 0;
         assert_status(how == FROM_DATA ? MAILOUT_OK : MAILOUT_E_SIZE_UNKNOWN, mailout_msg_size(m, 0, &size));
@@ -225,7 +188,7 @@ static void test_forward_unscanned(void **state)
     for (unsigned flags = 0; flags <= MAILOUT_READ_SMTP; flags += MAILOUT_READ_SMTP) {
         testutil_env te;
         mailout_env env;
-        src s;
+        msgtest_src s;
         mailout_msg *m = forward(&te, &env, FROM_ONCE, &s, inner_buf, ilen);
         size_t len = 0;
         assert_status(MAILOUT_OK, mailout_msg_read_start(m, flags));
@@ -240,7 +203,7 @@ static void test_forward_unscanned(void **state)
     /* with other boundaries (another seed) it goes through */
     testutil_env te;
     mailout_env env;
-    src s;
+    msgtest_src s;
     mailout_msg *m = forward(&te, &env, FROM_ONCE, &s, inner_buf, ilen);
     te.rng = 77;
     size_t len = 0;
@@ -263,7 +226,7 @@ static void expect_boundary(const char *line, const char *boundary)
     for (int how = FROM_DATA; how <= FROM_REWIND; how++) {
         testutil_env te;
         mailout_env env;
-        src s;
+        msgtest_src s;
         mailout_msg *m = forward(&te, &env, how, &s, inner, strlen(inner));
         forward_expect(expect, sizeof expect, RND1, boundary, inner);
         size_t len = 0;
@@ -334,7 +297,7 @@ static void test_delimiter_after_bare_breaks(void **state)
     for (size_t i = 0; i < 3; i++) {
         testutil_env te;
         mailout_env env;
-        src s;
+        msgtest_src s;
         char expect[2048];
         mailout_msg *m = forward(&te, &env, FROM_DATA, &s, contents[i], strlen(contents[i]));
         forward_expect(expect, sizeof expect, RND1, RND3, sent[i]);
@@ -418,7 +381,7 @@ static void test_delimiter_after_freeze(void **state)
     static const char later[] = "Subject: x\r\n\r\n--=_" RND2 "\r\n";
     testutil_env te;
     mailout_env env;
-    src s;
+    msgtest_src s;
     mailout_msg *m = forward(&te, &env, FROM_DATA, &s, content, strlen(content));
     size_t len = 0;
     assert_status(MAILOUT_DONE, msgtest_read_flags(m, 0, 0, out_a, OUTCAP, &len));
@@ -453,7 +416,7 @@ static void test_delimiter_rigged_random(void **state)
     for (int how = FROM_DATA; how <= FROM_REWIND; how++) {
         testutil_env te;
         mailout_env env;
-        src s;
+        msgtest_src s;
         mailout_msg *m = forward(&te, &env, how, &s, content, strlen(content));
         env.random = same_random;
         assert_status(MAILOUT_OK, mailout_msg_set_env(m, &env));
