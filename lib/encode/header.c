@@ -232,11 +232,10 @@ void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned 
     t->len = len;
     t->pos = 0;
     t->first = (unsigned char)!phrase;
-    t->mode = choose_encoding(s, len);
     if (phrase) {
         /* a quoted-string is one unit: it must fit a continuation line */
-        if (plain_text_ok(s, len, 0) && quoted_len(s, len) <= MAILOUT_HDR_LINE - 2)
-            t->mode = HT_QUOTED;
+        int quoted = plain_text_ok(s, len, 0) && quoted_len(s, len) <= MAILOUT_HDR_LINE - 2;
+        t->mode = quoted ? HT_QUOTED : choose_encoding(s, len);
         return;
     }
     size_t max = (flags & MAILOUT_HTEXT_LONG_WORDS) ? MAILOUT_HDR_LONG_WORD : MAILOUT_HDR_LINE - 1;
@@ -246,8 +245,8 @@ void mailout_htext_init(mailout_htext *t, const char *str, size_t len, unsigned 
     size_t first_max = max - 1;
     if (col + 1 + HDR_MIN_WORD <= MAILOUT_HDR_LINE && !(flags & MAILOUT_HTEXT_LONG_WORDS))
         first_max = MAILOUT_MIN(first_max, MAILOUT_HDR_LINE - 1 - col);
-    if (plain_text_ok(s, len, 1) && plain_words_fit(s, len, first_max, max))
-        t->mode = HT_PLAIN;
+    int plain = plain_text_ok(s, len, 1) && plain_words_fit(s, len, first_max, max);
+    t->mode = plain ? HT_PLAIN : choose_encoding(s, len);
 }
 
 mailout_status mailout_htext_check(const char *s, size_t len, unsigned flags, unsigned col)

@@ -361,12 +361,11 @@ int mailout_msg_needs_smtputf8(const mailout_msg *m)
 {
     if (!m)
         return 0;
-    const char *from = mailout_msg_envelope_from(m);
-    if (from && !msg_is_ascii(from, strlen(from)))
-        return 1;
-    /* Addresses in From and Reply-To are written as they are (RFC 6532):
-     * a UTF-8 one there needs SMTPUTF8 even with an ASCII envelope. */
-    if (!msg_is_ascii(m->from_addr.s, m->from_addr.len) || !msg_is_ascii(m->reply_addr.s, m->reply_addr.len))
+    /* the envelope sender (the From address when none was set), and the
+     * addresses in From and Reply-To, which are written as they are (RFC
+     * 6532): a UTF-8 one there needs SMTPUTF8 even with an ASCII envelope */
+    if (!msg_is_ascii(m->env_from.s, m->env_from.len) || !msg_is_ascii(m->from_addr.s, m->from_addr.len) ||
+        !msg_is_ascii(m->reply_addr.s, m->reply_addr.len))
         return 1;
     for (const msg_rcpt *r = m->rcpt_first; r; r = r->next)
         if (!msg_is_ascii(r->addr.s, r->addr.len))

@@ -31,8 +31,8 @@ static void civil_from_days(uint32_t days, unsigned *y, unsigned *mon, unsigned 
 {
     static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     unsigned year = 1900, m = 0;
-    while (days >= days_in_year(year))
-        days -= days_in_year(year++);
+    for (unsigned n; days >= (n = days_in_year(year)); year++)
+        days -= n;
     for (;;) {
         unsigned n = mdays[m] + (m == 1 && days_in_year(year) == 366);
         if (days < n)

@@ -280,11 +280,12 @@ int msg_fields_next(mailout_msg *m, int message, mailout_hunit *u)
             const char *name = d->name;
             if (!name) { /* the caller's fields, one after the other */
                 const msg_hdr_list *list = message ? &m->headers : &m->r.part->headers;
-                fs->hdr = fs->listed ? fs->hdr->next : list->first;
-                fs->listed = 1;
+                /* NULL on the first visit: msg_fields_reset ran before
+                 * this entry, and again once the list ran out */
+                fs->hdr = fs->hdr ? fs->hdr->next : list->first;
                 name = fs->hdr ? fs->hdr->name.s : NULL;
             }
-            size_t nlen = name ? strlen(name) : 0;
+            size_t nlen = !name ? 0 : d->name ? strlen(name) : fs->hdr->name.len;
             fs->fold.col = (unsigned)nlen + 1;
             if (name && d->value(m, fs, u)) {
                 field_name(m, u, name, nlen);

@@ -121,7 +121,6 @@ typedef struct msg_field {
     unsigned char index;  /* which field of the table */
     unsigned char step;   /* name, first value unit, more value units, done */
     unsigned char sub;    /* position inside a mailbox or a Content-* value */
-    unsigned char listed; /* the caller's fields of this header were started */
     mailout_hfold fold;
     union {
         mailout_htext text;
@@ -229,6 +228,8 @@ const char *msg_addr_domain(const char *addr, size_t len, size_t *dlen);
 /* ---- msg_part.c ---- */
 void msg_part_free_tree(mailout_msg *m, mailout_part *p);
 int msg_part_is_text(const mailout_part *p);
+/* message/... (RFC 2046 §5.2.1: never QP or base64) */
+int msg_part_is_message(const mailout_part *p);
 /* Pre-order successor in the tree (NULL after the last). */
 mailout_part *msg_part_next_preorder(mailout_part *p);
 /* Lines of a part's content against the delimiters of parent and its

@@ -37,6 +37,11 @@ int msg_part_is_text(const mailout_part *p)
     return !p->type.s || (p->type.len > 5 && msg_name_eq(p->type.s, 5, "text/"));
 }
 
+int msg_part_is_message(const mailout_part *p)
+{
+    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
+}
+
 mailout_part *msg_part_next_preorder(mailout_part *p)
 {
     if (p->first_child)
@@ -316,8 +321,7 @@ mailout_status mailout_part_set_encoding(mailout_part *p, mailout_encoding enc)
     if (enc == MAILOUT_ENC_QP && !MAILOUT_ENABLE_QP)
         return MAILOUT_E_UNSUPPORTED;
     /* RFC 2046 §5.2.1: message/... is never QP or base64 */
-    if ((enc == MAILOUT_ENC_QP || enc == MAILOUT_ENC_BASE64) && p->type.s && p->type.len > 8 &&
-        msg_name_eq(p->type.s, 8, "message/"))
+    if ((enc == MAILOUT_ENC_QP || enc == MAILOUT_ENC_BASE64) && msg_part_is_message(p))
         return MAILOUT_E_INVAL;
     p->forced = (unsigned char)enc;
     return MAILOUT_OK;

@@ -111,11 +111,6 @@ static mailout_encoding fallback_qp(void)
  * 7bit or 8bit; partial and external-body are 7bit only (§5.2.2, §5.2.3).
  * Content that does not fit is refused by the reader's line filter as it
  * is sent (p->strict: its errors are the content's, not a changed source). */
-static int is_message_type(const mailout_part *p)
-{
-    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
-}
-
 static mailout_encoding decide_message(const mailout_part *p, unsigned facts, unsigned flags)
 {
     const char *sub = p->type.s + 8;
@@ -234,10 +229,8 @@ static mailout_status producer_facts(mailout_msg *m, mailout_part *p, mailout_sc
  * bytes in 7bit: the reader fails rather than send something invalid). */
 static mailout_encoding choose_text(const mailout_part *p, unsigned flags)
 {
-    int high = p->src != SRC_DATA && p->src != SRC_NONE;
-    for (size_t i = 0; !high && i < p->data_len; i++)
-        high = p->data[i] >= 0x80;
-    if (!high)
+    /* src first: data_len shares a union with the other sources' fields */
+    if (p->src == SRC_NONE || (p->src == SRC_DATA && msg_is_ascii((const char *)p->data, p->data_len)))
         return MAILOUT_ENC_7BIT;
     return (flags & MAILOUT_READ_8BIT) ? MAILOUT_ENC_8BIT : fallback_qp();
 }
@@ -264,7 +257,7 @@ static mailout_status redraw_around(const mailout_msg *m, mailout_part *p)
 /* MAILOUT_AGAIN: boundaries to draw again (see redraw_around). */
 static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned flags)
 {
-    int message = is_message_type(p);
+    int message = msg_part_is_message(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
         return MAILOUT_E_INVAL; /* type set after the encoding */
     p->strict = (unsigned char)message;
