@@ -94,9 +94,10 @@ typedef struct mailout_tcp_config {
  * (getaddrinfo) is not bounded by connect_timeout_ms: it takes as long as
  * the system resolver does.
  *
- * Blocks for the connect phase even in non-blocking mode (the socket is
- * switched to non-blocking afterwards). SIGPIPE is never raised
- * (MSG_NOSIGNAL / SO_NOSIGPIPE). TCP_NODELAY is set: the engine writes
+ * Blocks for the connect phase even in non-blocking mode (connect always
+ * runs on a non-blocking socket, bounded by connect_timeout_ms; in
+ * blocking mode the socket is switched to blocking afterwards). SIGPIPE
+ * is never raised (MSG_NOSIGNAL / SO_NOSIGPIPE). TCP_NODELAY is set: the engine writes
  * whole command groups and full buffers, so Nagle's algorithm would only
  * delay the last write of a group until the peer's delayed ACK.
  *
@@ -107,8 +108,8 @@ typedef struct mailout_tcp_config {
  *    unless the timeout passes first, when it returns the part it queued
  *    or MAILOUT_E_TIMEOUT if none; recv waits up to io_timeout_ms, then
  *    MAILOUT_E_TIMEOUT. The connection stays usable after a timeout. In
- *    non-blocking mode they return 0 instead of waiting. recv returns MAILOUT_E_CLOSED at end of stream;
- *    a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
+ *    non-blocking mode they return 0 instead of waiting. recv returns
+ *    MAILOUT_E_CLOSED at end of stream; a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
  *    MAILOUT_E_CLOSED too (the peer is gone either way); other socket
  *    errors are MAILOUT_E_IO. EINTR is retried. After close():
  *    MAILOUT_E_STATE.

@@ -1,8 +1,10 @@
 /* see mailout/transport.h: POSIX TCP sockets as a mailout_transport.
  *
- * The socket is always non-blocking underneath. "Blocking mode" is
- * emulated with poll() so that every wait has a deadline (io_timeout_ms)
- * and a stuck peer can never hang the caller forever. */
+ * Connect runs on a non-blocking socket (its timeout, the staggered
+ * attempts). In blocking mode the socket then blocks, bounded by
+ * SO_SNDTIMEO / SO_RCVTIMEO = io_timeout_ms, so a stuck peer can never
+ * hang the caller forever; in non-blocking mode send/recv return 0 and
+ * wait() polls. */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
@@ -39,10 +41,9 @@ struct mailout_tcp {
     mailout_allocator al;
     int fd; /* -1 once closed */
     int nonblocking;
-    uint32_t io_timeout_ms;
     unsigned char sending; /* sent since the last receive or wait for input */
     unsigned char corked;  /* TCP_CORK is set */
-    unsigned char full;    /* the last send() was short: the buffer is full */
+    unsigned char full;    /* non-blocking: the last send() was short, the buffer is full */
 };
 
 static uint64_t now_ms(void)
@@ -292,9 +293,12 @@ mailout_status mailout_tcp_connect_list(const struct addrinfo *list, uint32_t ti
 static void tcp_cork(mailout_tcp *c, int on)
 {
 #ifdef TCP_CORK
+    /* best effort: a refused cork is not tried again on every write */
     int v = on;
-    if (c->corked != on && setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v) == 0)
+    if (c->corked != on) {
         c->corked = (unsigned char)on;
+        (void)setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+    }
 #else
     (void)c;
     (void)on;
@@ -304,8 +308,7 @@ static void tcp_cork(mailout_tcp *c, int on)
 static void tcp_turn_to_input(mailout_tcp *c)
 {
     c->sending = 0;
-    if (c->corked)
-        tcp_cork(c, 0);
+    tcp_cork(c, 0);
 }
 
 /* One send() of up to @p len bytes: > 0 bytes taken, 0 would block
@@ -314,13 +317,8 @@ static ptrdiff_t tcp_send_once(mailout_tcp *c, const unsigned char *buf, size_t 
 {
     for (;;) {
         ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            /* A short write means the send buffer is full: the next
-             * send() would only fail with EAGAIN, so the next call waits
-             * (or says "would block") without that system call. */
-            c->full = (size_t)n < len;
+        if (n > 0)
             return (ptrdiff_t)n;
-        }
         if (n == 0)
             return MAILOUT_E_IO; /* impossible for len > 0 */
         if (errno == EINTR)
@@ -340,7 +338,7 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
         return MAILOUT_E_INVAL;
     if (len > PTRDIFF_MAX)
         len = PTRDIFF_MAX;
-    if (c->sending && !c->corked)
+    if (c->sending)
         tcp_cork(c, 1);
     c->sending = 1;
     if (!c->nonblocking) {
@@ -349,13 +347,16 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
         ptrdiff_t n = tcp_send_once(c, buf, len);
         return n != 0 ? n : MAILOUT_E_TIMEOUT;
     }
-    if (!c->full) {
-        ptrdiff_t n = tcp_send_once(c, buf, len);
-        if (n != 0)
-            return n;
+    /* A short write means the send buffer is full: the next send() would
+     * only fail with EAGAIN, so the next call says "would block" without
+     * that system call. */
+    if (c->full) {
+        c->full = 0;
+        return 0;
     }
-    c->full = 0;
-    return 0;
+    ptrdiff_t n = tcp_send_once(c, buf, len);
+    c->full = n > 0 && (size_t)n < len;
+    return n;
 }
 
 static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
@@ -498,7 +499,6 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
     c->fd = fd;
     c->sending = c->corked = c->full = 0;
     c->nonblocking = cfg->nonblocking != 0;
-    c->io_timeout_ms = io_ms;
     t->send = tcp_send;
     t->recv = tcp_recv;
     t->wait = tcp_wait;
