@@ -112,10 +112,11 @@ void mailout_smtp_free(mailout_smtp *s)
 {
     if (!s)
         return;
-    mailout_crypto_wipe(&s->u.a, sizeof s->u.a);
+    /* the whole allocation: AUTH state, the receive buffer (SASL work),
+     * and the output buffer, which held the encoded credentials */
     mailout_allocator a = s->alloc;
     size_t n = s->alloc_size;
-    memset(s, 0, sizeof *s);
+    mailout_crypto_wipe(s, n);
     mailout_release(&a, s, n);
 }
 
@@ -217,6 +218,18 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
     return st;
 }
 
+/* QUIT is over: answered, timed out, or the peer closed. The normal end,
+ * unless the session was already refused (a 5xx greeting gets its QUIT
+ * too): then the outcome is that refusal. */
+static mailout_status quit_over(mailout_smtp *s)
+{
+    s->phase = PH_DONE;
+    s->deadline = UINT64_MAX;
+    if (s->quit_then_fail)
+        return smtp_fail(s, MAILOUT_OK, MAILOUT_STAGE_QUIT, NULL);
+    return MAILOUT_OK;
+}
+
 static uint32_t op_timeout(const mailout_smtp *s, smtp_op op, int body)
 {
     uint32_t t = s->cfg.timeout_ms;
@@ -285,8 +298,7 @@ void mailout_smtp_set_time(mailout_smtp *s, uint64_t now_ms)
     if (s->status < 0 || s->deadline == UINT64_MAX || now_ms < s->deadline)
         return;
     if (s->phase == PH_QUIT) {
-        s->phase = PH_DONE;
-        s->deadline = UINT64_MAX;
+        quit_over(s);
         return;
     }
     smtp_fail(s, MAILOUT_E_TIMEOUT, current_stage(s), NULL);
@@ -404,7 +416,7 @@ static void fill(mailout_smtp *s, size_t n)
  * buffer can be topped up (not BDAT: a chunk's size is in its header). */
 static int top_up_ok(const mailout_smtp *s)
 {
-    return s->t.body_on && !s->t.bdat && !s->t.body_again && !s->w.active && s->q_sent == s->q_tail;
+    return s->t.body_on && !SMTP_BDAT(s) && !s->t.body_again && !s->w.active && s->q_sent == s->q_tail;
 }
 
 /* After a short write the rest moves to the front and the buffer is filled
@@ -414,7 +426,10 @@ static int top_up_ok(const mailout_smtp *s)
 static void top_up(mailout_smtp *s)
 {
     size_t rest = s->out_len - s->out_pos;
-    memmove(s->out, s->out + s->out_pos, rest);
+    /* forward copy (dst < src), not memmove: newlib's costs ~600 B of a
+     * firmware image (internal.h) */
+    for (size_t i = 0; i < rest; i++)
+        s->out[i] = s->out[s->out_pos + i];
     s->out_pos = 0;
     s->out_len = rest;
     fill(s, rest);
@@ -434,6 +449,8 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
             return NULL;
     } else if (s->out_pos > 0 && top_up_ok(s)) {
         top_up(s);
+        if (s->status < 0) /* the source failed while topping up */
+            return NULL;
     }
     *len = s->out_len - s->out_pos;
     return s->out + s->out_pos;
@@ -488,10 +505,7 @@ static void dispatch(mailout_smtp *s)
     smtp_op op = SMTP_QOP(e);
     if (op == OP_QUIT) {
         s->q_head++;
-        s->phase = PH_DONE;
-        s->deadline = UINT64_MAX;
-        if (s->quit_then_fail)
-            smtp_fail(s, MAILOUT_OK, MAILOUT_STAGE_QUIT, NULL);
+        quit_over(s);
         return;
     }
     if (r->code == 421) {
@@ -561,13 +575,8 @@ mailout_status mailout_smtp_abort(mailout_smtp *s, mailout_status why)
         return MAILOUT_E_INVAL;
     if (s->status < 0)
         return s->status;
-    if (s->phase == PH_DONE || s->phase == PH_QUIT) {
-        s->phase = PH_DONE; /* closing after QUIT is the normal end */
-        s->deadline = UINT64_MAX;
-        if (s->quit_then_fail) /* ... of a session already refused */
-            return smtp_fail(s, MAILOUT_OK, MAILOUT_STAGE_QUIT, NULL);
-        return MAILOUT_OK;
-    }
+    if (s->phase == PH_DONE || s->phase == PH_QUIT)
+        return quit_over(s); /* closing after QUIT is the normal end */
     if (why >= 0)
         why = MAILOUT_E_IO;
     return smtp_fail(s, why, current_stage(s), NULL);

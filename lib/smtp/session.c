@@ -23,6 +23,10 @@ void smtp_auth_end(mailout_smtp *s)
     if (s->live != SMTP_LIVE_AUTH)
         return;
     mailout_crypto_wipe(&s->u.a, sizeof s->u.a);
+    /* the last response (base64 credentials) is still in the output
+     * buffer behind whatever is written next; wipe it once it is sent */
+    if (s->out_pos == s->out_len)
+        mailout_crypto_wipe(s->out, s->out_cap);
     s->live = SMTP_LIVE_NONE;
 }
 

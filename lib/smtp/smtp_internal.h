@@ -171,7 +171,6 @@ struct mailout_smtp {
     /* time */
     uint64_t now;
     uint64_t deadline;
-    uint32_t deadline_dur;
 
     /* the job */
     mailout_job job;
@@ -211,11 +210,9 @@ void smtp_arm(mailout_smtp *s);
 /* cmd.c */
 mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
-void smtp_writer_start_auth(mailout_smtp *s, const char *prefix, int with_response);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
 mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_ascii);
 mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job);
-int smtp_xtext_len(const char *v, size_t *len);
 
 /* session.c */
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines);

@@ -120,6 +120,91 @@ static void test_plain(void **state)
     free(r);
 }
 
+/* An allocator that remembers the engine's one block and, on release,
+ * checks it was wiped: the credentials are gone from all of its memory. */
+typedef struct wipe_alloc {
+    unsigned char *block;
+    size_t size;
+    int released_clean;
+} wipe_alloc;
+
+static void *wa_alloc(void *ctx, size_t n)
+{
+    wipe_alloc *w = ctx;
+    w->block = malloc(n);
+    w->size = n;
+    return w->block;
+}
+
+static void wa_release(void *ctx, void *p, size_t n)
+{
+    wipe_alloc *w = ctx;
+    int clean = p == w->block && n == w->size;
+    for (size_t i = 0; clean && i < n; i++)
+        clean = w->block[i] == 0;
+    w->released_clean = clean;
+    free(p);
+}
+
+static int block_has(const wipe_alloc *w, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= w->size; i++)
+        if (memcmp(w->block + i, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+static void feed(mailout_smtp *s, const char *text)
+{
+    size_t cap;
+    unsigned char *in = mailout_smtp_in_buf(s, &cap);
+    assert_true(in != NULL && cap >= strlen(text));
+    memcpy(in, text, strlen(text));
+    assert_status(MAILOUT_OK, mailout_smtp_in_ack(s, strlen(text)));
+}
+
+static void drain(mailout_smtp *s, const char *expect)
+{
+    size_t len;
+    const unsigned char *out = mailout_smtp_out_buf(s, &len);
+    assert_bytes_equal(expect, strlen(expect), out, len);
+    assert_status(MAILOUT_OK, mailout_smtp_out_ack(s, len));
+}
+
+/* Once AUTH is over, the base64 response is not left in the output buffer
+ * behind the next commands, and freeing the engine wipes all of it. */
+static void test_credentials_wiped(void **state)
+{
+    (void)state;
+    wipe_alloc w = {NULL, 0, 0};
+    mailout_allocator a = {wa_alloc, wa_release, &w};
+    mailout_smtp_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.example";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.allow_plaintext_auth = 1;
+    cfg.user = "tim";
+    cfg.password = TIM_PW;
+    cfg.auth_mechs = MAILOUT_AUTH_PLAIN;
+    cfg.out_buf_size = 256;
+    mailout_smtp *s;
+    assert_status(MAILOUT_OK, mailout_smtp_new(&s, &cfg, &a, 0));
+    feed(s, "220 x\r\n");
+    drain(s, "EHLO client.example\r\n");
+    feed(s, "250-x\r\n250 AUTH PLAIN\r\n");
+    drain(s, "AUTH PLAIN " TIM_PLAIN_B64 "\r\n");
+    assert_true(block_has(&w, TIM_PLAIN_B64)); /* the check can see it */
+    feed(s, "235 ok\r\n");
+    assert_int_equal(mailout_smtp_want(s), MAILOUT_SMTP_WANT_IDLE);
+    assert_false(block_has(&w, TIM_PLAIN_B64));
+    assert_false(block_has(&w, "AHRpbQB0YW5zdGFh"));
+    assert_status(MAILOUT_OK, mailout_smtp_quit(s));
+    drain(s, "QUIT\r\n");
+    mailout_smtp_free(s);
+    assert_true(w.released_clean);
+}
+
 /* STARTTLS first: the AUTH offered in plaintext is not used before TLS. */
 static void test_plain_after_starttls(void **state)
 {
@@ -647,6 +732,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_credentials_wiped),
         cmocka_unit_test(test_plain_after_starttls),
         cmocka_unit_test(test_login),
         cmocka_unit_test(test_login_extra_rounds),

@@ -390,6 +390,9 @@ static void test_greeting_errors(void **state)
                                       END()};
     reset_want(MAILOUT_TLS_REQUIRED);
     run_fail(rej_multi, MAILOUT_TLS_REQUIRED, MAILOUT_E_REJ_PERM, MAILOUT_STAGE_GREETING, 554);
+    static const hstep rej_timeout[] = {TIME(1), S("554 go away\r\n"), C("QUIT\r\n"), TIME(100000000), END()};
+    reset_want(MAILOUT_TLS_REQUIRED);
+    run_fail(rej_timeout, MAILOUT_TLS_REQUIRED, MAILOUT_E_REJ_PERM, MAILOUT_STAGE_GREETING, 554);
     static const hstep rej_550[] = {S("550 5.7.1 no\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END()};
     reset_want(MAILOUT_TLS_REQUIRED);
     run_fail(rej_550, MAILOUT_TLS_REQUIRED, MAILOUT_E_REJ_PERM, MAILOUT_STAGE_GREETING, 550);
