@@ -485,6 +485,9 @@ static void test_data_source_failure(void **state)
     static char body[3000];
     for (size_t i = 0; i < sizeof body - 1; i++)
         body[i] = (char)(i % 50 == 49 ? '\n' : 'a' + i % 26);
+    /* half: every write takes half the buffer, so the engine tops the
+     * rest up from the source, which may fail right then */
+    for (int half = 0; half < 2; half++)
     for (size_t out = 64; out <= 300; out += 59) {
         for (long at = 0; at < 2999; at += 333) {
             hrun *r = malloc(sizeof *r);
@@ -505,10 +508,12 @@ static void test_data_source_failure(void **state)
                 if (w & MAILOUT_SMTP_WANT_WRITE) {
                     size_t len;
                     const unsigned char *p = mailout_smtp_out_buf(s, &len);
+                    assert_true(p ? len > 0 : len == 0); /* smtp.h: NULL when nothing to send */
                     if (p) {
-                        memcpy(got + got_len, p, len);
-                        got_len += len;
-                        mailout_smtp_out_ack(s, len);
+                        size_t n = half && len > 1 ? len / 2 : len;
+                        memcpy(got + got_len, p, n);
+                        got_len += n;
+                        mailout_smtp_out_ack(s, n);
                     }
                 } else if (w & MAILOUT_SMTP_WANT_READ) {
                     assert_true(ri < 5);
