@@ -21,7 +21,7 @@ typedef struct queue_ctx {
 } queue_ctx;
 
 /* Adapter from the outbox's send hook to the CLI's sender; remembers the
- * worst exit code of the attempts. */
+ * exit code of the last attempt. */
 typedef struct attempt_ctx {
     cli_send_job_fn send;
     void *ctx;

@@ -89,16 +89,6 @@
 #endif
 #endif
 
-/**
- * No longer used (accepted so that existing configuration files still
- * build): the reader's SMTP form (MAILOUT_READ_SMTP) used to stage the
- * message here for a dot-stuffing pass; the body filters now stuff as they
- * go, so there is no staging buffer.
- */
-#ifndef MAILOUT_READER_STAGE_SIZE
-#define MAILOUT_READER_STAGE_SIZE 256
-#endif
-
 /* ---- SMTP limits ----------------------------------------------------- */
 
 /** Longest reply line accepted, CRLF included (RFC 5321 requires >= 512). */

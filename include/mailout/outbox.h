@@ -23,9 +23,9 @@
  * Delivery guarantees (documented choice): exactly once when every final
  * reply arrives; at least once when the reply after the data is lost
  * (MAILOUT_E_DELIVERY_UNKNOWN): the entry is kept, marked "unknown", and
- * by default sent again on the next flush (policy.resend_unknown), since a
- * duplicate is better than a lost support email. Set resend_unknown to 0
- * to park such entries until mailout_outbox_release() is called for them.
+ * by default sent again on the next flush, since a duplicate is better
+ * than a lost support email. Set policy.park_unknown to 1 to keep such
+ * entries until mailout_outbox_release() is called for them.
  *
  * Producer sources (callbacks, commands) are read once, while the entry is
  * written ("spooled"), so retries never need them again. A source failure

@@ -16,7 +16,8 @@
  * memory the envelope needs from the allocator, parse it in place and give
  * it back: the outbox object itself stays small whatever the recipient
  * count.
- */#include <string.h>
+ */
+#include <string.h>
 
 #include "internal.h"
 #include "client/outbox_internal.h"

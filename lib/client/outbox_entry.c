@@ -24,9 +24,10 @@ size_t outbox_put_u64(char *dst, size_t pos, size_t cap, uint64_t v)
 {
     char tmp[24];
     size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
+    do { /* no 64-bit division: the outbox is built for firmware too */
+        uint32_t d;
+        v = mailout_u64_divmod(v, 10, &d);
+        tmp[n++] = (char)('0' + d);
     } while (v);
     while (n) {
         if (pos + 1 < cap)

@@ -143,13 +143,12 @@ static mailout_status st_commit(void *ctx, void *h)
     store_file *f = h;
     mailout_status st = MAILOUT_E_FILE;
     (void)ctx;
-    if (fsync(f->fd) == 0 && close(f->fd) == 0) {
-        f->fd = -1;
-        if (rename(f->tmp_path, f->final_path) == 0)
-            st = sync_dir_of(f->final_path);
-    }
-    if (f->fd >= 0)
-        close(f->fd);
+    /* close() releases the descriptor even when it fails: never twice */
+    int rc = fsync(f->fd);
+    rc |= close(f->fd);
+    f->fd = -1;
+    if (rc == 0 && rename(f->tmp_path, f->final_path) == 0)
+        st = sync_dir_of(f->final_path);
     if (st != MAILOUT_OK)
         unlink(f->tmp_path);
     free(f);
