@@ -232,9 +232,9 @@ static int send_message(cli_body *b, const cli_config *cfg, const cli_secrets *s
         return code;
     if (cfg->queue_dir) {
         code = cli_queue_send(cfg->queue_dir, b->msg, send_job, &s, &st, stderr);
-        if (code == -1) {
-            code = explain_source(b, st, cli_exit_code(st));
-            if (code == cli_exit_code(st) && st != MAILOUT_E_SOURCE)
+        if (code == -1) { /* one line: the body's own explanation, else the queue's */
+            code = cli_exit_code(st);
+            if (!((st == MAILOUT_E_SOURCE || st == MAILOUT_E_FILE) && cli_body_explain(b, stderr)))
                 fprintf(stderr, "mailout-send: --queue %s: %s\n", cfg->queue_dir, mailout_strerror(st));
         }
     } else if ((st = mailout_job_from_msg(&job, b->msg, rcpt_store)) != MAILOUT_OK) {
