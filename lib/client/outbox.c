@@ -44,7 +44,7 @@ mailout_status mailout_outbox_open(mailout_outbox **out, const mailout_store_ops
     mailout_outbox *ob;
     if (!out || !ops || !random || !alloc || !alloc->alloc)
         return MAILOUT_E_INVAL;
-    ob = alloc->alloc(alloc->ctx, sizeof *ob);
+    ob = mailout_alloc(alloc, sizeof *ob);
     if (!ob)
         return MAILOUT_E_NOMEM;
     memset(ob, 0, sizeof *ob);
@@ -67,8 +67,10 @@ mailout_status mailout_outbox_open(mailout_outbox **out, const mailout_store_ops
 
 void mailout_outbox_close(mailout_outbox *ob)
 {
-    if (ob && ob->alloc.release)
-        ob->alloc.release(ob->alloc.ctx, ob, sizeof *ob);
+    if (ob) {
+        mailout_allocator al = ob->alloc;
+        mailout_release(&al, ob, sizeof *ob);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -129,13 +131,12 @@ static mailout_status write_header(mailout_outbox *ob, void *h, const ob_hdr *e)
     st = ob->ops->write(ob->ctx, h, line, first);
     if (st != MAILOUT_OK)
         return st;
-    text = ob->alloc.alloc(ob->alloc.ctx, len + 1);
+    text = mailout_alloc(&ob->alloc, len + 1);
     if (!text)
         return MAILOUT_E_NOMEM;
     header_text(e, text, len + 1);
     st = ob->ops->write(ob->ctx, h, text, len);
-    if (ob->alloc.release)
-        ob->alloc.release(ob->alloc.ctx, text, len + 1);
+    mailout_release(&ob->alloc, text, len + 1);
     return st;
 }
 
@@ -144,9 +145,38 @@ static const char *msg_rcpt(const void *ctx, size_t i)
     return mailout_msg_recipient(ctx, i);
 }
 
-/* Copies the message into the blob; returns the reader's or store's error. */
-static mailout_status spool_body(mailout_outbox *ob, void *h, mailout_msg *m)
+/* Writes an entry's message bytes into the open blob @p h. */
+typedef mailout_status (*ob_body_fn)(mailout_outbox *ob, void *h, void *ctx);
+
+/* A new entry: a fresh id in @p id, the header, then the body from
+ * @p body; committed whole or discarded (never half an entry). */
+static mailout_status create_entry(mailout_outbox *ob, int64_t now, const ob_hdr *hdr, ob_body_fn body, void *ctx,
+                                   char *id)
 {
+    char name[NAME_MAX_LEN];
+    void *h;
+    mailout_status st = outbox_make_id(ob, now, id);
+    if (st != MAILOUT_OK)
+        return st;
+    outbox_make_name(name, "", id, ".msg");
+    st = ob->ops->create(ob->ctx, name, &h);
+    if (st != MAILOUT_OK)
+        return st;
+    st = write_header(ob, h, hdr);
+    if (st == MAILOUT_OK)
+        st = body(ob, h, ctx);
+    if (st != MAILOUT_OK) {
+        ob->ops->discard(ob->ctx, h);
+        return st;
+    }
+    return ob->ops->commit(ob->ctx, h);
+}
+
+/* Copies the message (@p ctx) into the blob; returns the reader's or
+ * store's error. */
+static mailout_status spool_body(mailout_outbox *ob, void *h, void *ctx)
+{
+    mailout_msg *m = ctx;
     for (;;) {
         size_t n = 0;
         mailout_status st = mailout_msg_read(m, ob->buf, sizeof ob->buf, &n);
@@ -165,8 +195,7 @@ static mailout_status spool_body(mailout_outbox *ob, void *h, mailout_msg *m)
 
 mailout_status mailout_outbox_enqueue(mailout_outbox *ob, mailout_msg *m, unsigned flags, int64_t now, char *id)
 {
-    char name[NAME_MAX_LEN];
-    void *h;
+    mailout_dsn_ret ret;
     mailout_status st;
     if (!ob || !m || !id)
         return MAILOUT_E_INVAL;
@@ -174,28 +203,11 @@ mailout_status mailout_outbox_enqueue(mailout_outbox *ob, mailout_msg *m, unsign
     st = mailout_msg_read_start(m, flags);
     if (st != MAILOUT_OK)
         return st;
-    st = outbox_make_id(ob, now, id);
-    if (st != MAILOUT_OK)
-        return st;
-    outbox_make_name(name, "", id, ".msg");
-    st = ob->ops->create(ob->ctx, name, &h);
-    if (st != MAILOUT_OK)
-        return st;
-    {
-        mailout_dsn_ret ret;
-        ob_hdr e = {mailout_msg_envelope_from(m), msg_rcpt, m, mailout_msg_recipient_count(m), 0, 0, NULL,
-                    mailout_msg_needs_smtputf8(m), (flags & MAILOUT_READ_8BIT) && mailout_msg_is_8bit(m)};
-        mailout_msg_dsn(m, &e.notify, &ret, &e.envid);
-        e.ret = (unsigned)ret;
-        st = write_header(ob, h, &e);
-    }
-    if (st == MAILOUT_OK)
-        st = spool_body(ob, h, m);
-    if (st != MAILOUT_OK) {
-        ob->ops->discard(ob->ctx, h);
-        return st;
-    }
-    return ob->ops->commit(ob->ctx, h);
+    ob_hdr e = {mailout_msg_envelope_from(m), msg_rcpt, m, mailout_msg_recipient_count(m), 0, 0, NULL,
+                mailout_msg_needs_smtputf8(m), (flags & MAILOUT_READ_8BIT) && mailout_msg_is_8bit(m)};
+    mailout_msg_dsn(m, &e.notify, &ret, &e.envid);
+    e.ret = (unsigned)ret;
+    return create_entry(ob, now, &e, spool_body, m, id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -373,14 +385,22 @@ static const char *retry_rcpt_at(const void *ctx, size_t i)
     return retry_rcpt(r->codes[i]) ? r->e->rcpt[i] : NULL;
 }
 
-/* Copies the message bytes of @p old (after its header) into @p h. */
-static mailout_status copy_body(mailout_outbox *ob, const char *old, size_t skip, void *h)
+/* An entry's message bytes: its id and the size of its header. */
+typedef struct ob_old_body {
+    const char *id;
+    size_t skip;
+} ob_old_body;
+
+/* Copies the message bytes of an entry (@p ctx, an ob_old_body) into @p h. */
+static mailout_status copy_body(mailout_outbox *ob, void *h, void *ctx)
 {
+    const ob_old_body *old = ctx;
+    size_t skip = old->skip;
     char name[NAME_MAX_LEN];
     void *in;
     uint64_t size;
     mailout_status st;
-    outbox_make_name(name, "", old, ".msg");
+    outbox_make_name(name, "", old->id, ".msg");
     if (ob->ops->open(ob->ctx, name, &in, &size) != MAILOUT_OK)
         return MAILOUT_E_FILE;
     for (;;) {
@@ -412,21 +432,11 @@ static mailout_status copy_body(mailout_outbox *ob, const char *old, size_t skip
 static mailout_status requeue_rest(mailout_outbox *ob, const char *id, const ob_env *e, const uint16_t *codes,
                                    ob_state *s, int64_t now)
 {
-    char nid[MAILOUT_OUTBOX_ID_MAX], name[NAME_MAX_LEN];
+    char nid[MAILOUT_OUTBOX_ID_MAX];
     retry_set rs = {e, codes};
     ob_hdr hdr = {e->from, retry_rcpt_at, &rs, e->nrcpt, e->notify, e->ret, e->envid, e->smtputf8, e->is8};
-    void *h;
-    mailout_status st = outbox_make_id(ob, now, nid);
-    if (st != MAILOUT_OK)
-        return st;
-    outbox_make_name(name, "", nid, ".msg");
-    st = ob->ops->create(ob->ctx, name, &h);
-    if (st == MAILOUT_OK) {
-        st = write_header(ob, h, &hdr);
-        if (st == MAILOUT_OK)
-            st = copy_body(ob, id, e->blob_hdr, h);
-        st = st == MAILOUT_OK ? ob->ops->commit(ob->ctx, h) : (ob->ops->discard(ob->ctx, h), st);
-    }
+    ob_old_body old = {id, e->blob_hdr};
+    mailout_status st = create_entry(ob, now, &hdr, copy_body, &old, nid);
     /* The rest waits like any deferred entry (and keeps its age). */
     s->attempts++;
     s->unknown = 0;
@@ -495,15 +505,14 @@ static mailout_status flush_one(mailout_outbox *ob, const char *id, int64_t now,
     }
     if (st != MAILOUT_OK)
         return st;
-    codes = ob->alloc.alloc(ob->alloc.ctx, sizeof *codes * e.nrcpt);
+    codes = mailout_alloc(&ob->alloc, sizeof *codes * e.nrcpt);
     if (!codes) {
         outbox_env_free(ob, &e);
         return MAILOUT_E_NOMEM;
     }
     send_entry(ob, id, &e, send, send_ctx, &res, codes);
     st = record_outcome(ob, id, &e, codes, &res, &s, now, stats);
-    if (ob->alloc.release)
-        ob->alloc.release(ob->alloc.ctx, codes, sizeof *codes * e.nrcpt);
+    mailout_release(&ob->alloc, codes, sizeof *codes * e.nrcpt);
     outbox_env_free(ob, &e);
     return st;
 }

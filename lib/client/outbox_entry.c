@@ -163,12 +163,8 @@ static mailout_status outbox_read_magic(mailout_outbox *ob, void *h, size_t *hdr
 
 void outbox_env_free(mailout_outbox *ob, ob_env *e)
 {
-    if (!ob->alloc.release)
-        return;
-    if (e->text)
-        ob->alloc.release(ob->alloc.ctx, e->text, e->text_len + 1);
-    if (e->rcpt)
-        ob->alloc.release(ob->alloc.ctx, (void *)e->rcpt, sizeof *e->rcpt * (e->nrcpt ? e->nrcpt : 1));
+    mailout_release(&ob->alloc, e->text, e->text_len + 1);
+    mailout_release(&ob->alloc, (void *)e->rcpt, sizeof *e->rcpt * e->nrcpt);
 }
 
 /* Splits the envelope text into NUL-terminated lines, counts recipients
@@ -223,7 +219,7 @@ mailout_status outbox_env_load(mailout_outbox *ob, const char *id, ob_env *e)
     if (st != MAILOUT_OK)
         return st;
     st = outbox_read_magic(ob, h, &e->text_len, &magic_len);
-    if (st == MAILOUT_OK && (e->text = ob->alloc.alloc(ob->alloc.ctx, e->text_len + 1)) == NULL)
+    if (st == MAILOUT_OK && (e->text = mailout_alloc(&ob->alloc, e->text_len + 1)) == NULL)
         st = MAILOUT_E_NOMEM;
     if (st == MAILOUT_OK)
         st = outbox_read_exact(ob, h, e->text, e->text_len);
@@ -240,7 +236,7 @@ mailout_status outbox_env_load(mailout_outbox *ob, const char *id, ob_env *e)
         return MAILOUT_E_FILE;
     }
     e->size = blob_size - e->blob_hdr;
-    e->rcpt = ob->alloc.alloc(ob->alloc.ctx, sizeof *e->rcpt * e->nrcpt);
+    e->rcpt = mailout_alloc(&ob->alloc, sizeof *e->rcpt * e->nrcpt);
     if (!e->rcpt) {
         outbox_env_free(ob, e);
         return MAILOUT_E_NOMEM;
