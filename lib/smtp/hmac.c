@@ -27,19 +27,27 @@ int mailout_crypto_equal(const void *a, const void *b, size_t len)
 
 #if MAILOUT_CRYPTO_HMAC
 
+/* HMAC's key K (RFC 2104 §2): the key itself, or H(key) in @p kh when it
+ * is longer than a block (*len updated), hashed in @p scratch. */
+static const unsigned char *hmac_key(mailout_hash *scratch, mailout_hash_alg alg, const void *key, size_t *len,
+                                     unsigned char *kh)
+{
+    if (*len <= MAILOUT_HASH_BLOCK)
+        return key;
+    mailout_hash_init(scratch, alg);
+    mailout_hash_update(scratch, key, *len);
+    mailout_hash_final(scratch, kh);
+    *len = mailout_hash_len(alg);
+    return kh;
+}
+
 void mailout_hmac_init(mailout_hmac *m, mailout_hash_alg alg, const void *key, size_t key_len)
 {
     /* The pad blocks are built inside the contexts (mailout_hash_start_keyed):
-     * no 64-byte key copy on the stack, and K = H(key) only needs a digest. */
+     * no 64-byte key copy on the stack, and K = H(key) only needs a digest
+     * (hashed in the outer context, which starts only below). */
     unsigned char kh[MAILOUT_HASH_MAX_LEN];
-    const unsigned char *k = key;
-    if (key_len > MAILOUT_HASH_BLOCK) {
-        mailout_hash_init(&m->outer, alg); /* scratch until its own start below */
-        mailout_hash_update(&m->outer, key, key_len);
-        mailout_hash_final(&m->outer, kh);
-        k = kh;
-        key_len = mailout_hash_len(alg);
-    }
+    const unsigned char *k = hmac_key(&m->outer, alg, key, &key_len, kh);
     mailout_hash_start_keyed(&m->inner, alg, k, key_len, 0x36);
     mailout_hash_start_keyed(&m->outer, alg, k, key_len, 0x5c);
     mailout_crypto_wipe(kh, sizeof kh);
@@ -94,14 +102,7 @@ void mailout_pbkdf2_sha256_key(mailout_pbkdf2_ws *ws, const void *password, size
     /* The key's two pad blocks are hashed once and their states kept: every
      * U_j then costs two compressions instead of four, which halves the
      * work of the 4096+ rounds SCRAM asks for. */
-    const unsigned char *key = password;
-    if (password_len > MAILOUT_HASH_BLOCK) {
-        mailout_hash_init(&ws->ctx, MAILOUT_HASH_SHA256);
-        mailout_hash_update(&ws->ctx, password, password_len);
-        mailout_hash_final(&ws->ctx, ws->t);
-        key = ws->t;
-        password_len = MAILOUT_SHA256_LEN;
-    }
+    const unsigned char *key = hmac_key(&ws->ctx, MAILOUT_HASH_SHA256, password, &password_len, ws->t);
     mailout_hash_start_keyed(&ws->ctx, MAILOUT_HASH_SHA256, key, password_len, 0x36);
     memcpy(ws->ih, ws->ctx.h, sizeof ws->ih);
     mailout_hash_start_keyed(&ws->ctx, MAILOUT_HASH_SHA256, key, password_len, 0x5c);
