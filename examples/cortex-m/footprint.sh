@@ -5,7 +5,9 @@
 #   minimal  text body, PLAIN/LOGIN, no PIPELINING/BDAT/DSN (config-minimal.h)
 # Prints text/data/bss per object and in total, the firmware image
 # (firmware.c) and the library's share of it, the engine-only share (firmware-raw.elf: the
-# firmware composes the message itself), RAM per session, and the worst stack frame
+# firmware composes the message itself), the mailout code each image keeps
+# (from the linker map, mapsize.py: without the firmware's own calls), the
+# same images linked with -flto, RAM per session, and the worst stack frame
 # (worst call chain from -fcallgraph-info, stack.py). With --check, fails when a total exceeds the budget in
 # footprint-budget.txt (lower the budget as the code shrinks).
 #
@@ -68,6 +70,32 @@ for cfg in full minimal; do
     raw=$(arm-none-eabi-size "$dir/examples/cortex-m/firmware-raw.elf" | awk 'NR == 2 { print $1 + $2 }')
     rawshare=$((raw - ($4 + $5)))
     echo "engine only (firmware-raw.elf, message composed by the firmware): $rawshare bytes of the image"
+    # The same from the linker maps: only the archive's sections, and the
+    # libc helpers beyond the baseline's (the firmware code that calls
+    # mailout, which the shares above include, is left out).
+    set -- $(/usr/bin/python3 "$here/mapsize.py" "$dir/firmware.map" "$dir/firmware-baseline.map")
+    mapfull=$(($2 + $3))
+    echo "mailout code in firmware.elf (linker map): $2 bytes + $3 of libc helpers = $mapfull"
+    set -- $(/usr/bin/python3 "$here/mapsize.py" "$dir/firmware-raw.map" "$dir/firmware-baseline.map")
+    mapraw=$(($2 + $3))
+    echo "mailout code in firmware-raw.elf (linker map): $2 bytes + $3 of libc helpers = $mapraw"
+    # Link-time optimisation, as firmware builds often use it: the same
+    # three images (LTO mixes objects, so only image - baseline is known).
+    lto=$work/$cfg-lto
+    if [ ! -f "$lto/build.ninja" ]; then
+        meson setup "$lto" "$root" --cross-file "$here/cortex-m3.cross" -Db_lto=true \
+            -Dconfig_file="$here/config-$cfg.h" >"$work-$cfg-lto-setup.log" 2>&1 || {
+            cat "$work-$cfg-lto-setup.log"
+            exit 1
+        }
+    fi
+    ninja -C "$lto" examples/cortex-m/firmware.elf examples/cortex-m/firmware-raw.elf \
+        examples/cortex-m/firmware-baseline.elf >/dev/null
+    set -- $(for e in firmware firmware-raw firmware-baseline; do
+        arm-none-eabi-size "$lto/examples/cortex-m/$e.elf" | awk 'NR == 2 { print $1 + $2 }'; done)
+    ltoshare=$(($1 - $3))
+    ltoraw=$(($2 - $3))
+    echo "with -flto: library share of the image $ltoshare bytes, engine only $ltoraw bytes"
     # RAM per session: the engine (struct + 256 B output buffer + its 128 B
     # staging half, as mailout_smtp_new allocates) + message + one part.
     eval "$(arm-none-eabi-nm -S -t d "$dir/examples/cortex-m/libramsize.a" |
@@ -86,6 +114,9 @@ for cfg in full minimal; do
         within "$cfg" "$rom" "$cfg ROM"
         within "image-$cfg" "$share" "$cfg image share"
         within "raw-$cfg" "$rawshare" "$cfg engine-only image share"
+        within "map-$cfg" "$mapfull" "$cfg mailout code in the image"
+        within "lto-$cfg" "$ltoshare" "$cfg image share with -flto"
+        within "lto-raw-$cfg" "$ltoraw" "$cfg engine-only image share with -flto"
         within "ram-$cfg" "$session" "$cfg RAM per session"
         within stack "$stack" "$cfg worst-case stack"
     fi
