@@ -130,8 +130,12 @@ void mailout_msg_free(mailout_msg *m)
         mailout_release(&m->al, r, sizeof *r);
         r = next;
     }
-    msg_str *strs[] = {&m->from_addr, &m->from_name,  &m->env_from, &m->reply_addr,
-                       &m->reply_name, &m->subject, &m->msg_id,   &m->dsn_envid};
+    msg_str *strs[] = {&m->from_addr, &m->from_name, &m->env_from, &m->reply_addr,
+                       &m->reply_name, &m->subject, &m->msg_id,
+#if MAILOUT_ENABLE_DSN
+                       &m->dsn_envid
+#endif
+    };
     for (size_t i = 0; i < MAILOUT_ARRAY_LEN(strs); i++)
         msg_strfree(m, strs[i]);
     msg_hdr_free_all(m, &m->headers);
@@ -302,13 +306,12 @@ mailout_status mailout_msg_add_header(mailout_msg *m, const char *name, const ch
 
 mailout_status mailout_msg_set_dsn(mailout_msg *m, unsigned notify, mailout_dsn_ret ret, const char *envid)
 {
-    const unsigned all = MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY;
-    size_t len = 0;
     mailout_status st = writable(m);
     if (st != MAILOUT_OK)
         return st;
-    if (!MAILOUT_ENABLE_DSN)
-        return MAILOUT_E_UNSUPPORTED;
+#if MAILOUT_ENABLE_DSN
+    const unsigned all = MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY;
+    size_t len = 0;
     if (!(notify == MAILOUT_NOTIFY_NEVER || (notify != 0 && (notify & ~all) == 0)))
         return MAILOUT_E_INVAL;
     if (ret != MAILOUT_DSN_RET_DEFAULT && ret != MAILOUT_DSN_RET_FULL && ret != MAILOUT_DSN_RET_HDRS)
@@ -321,6 +324,10 @@ mailout_status mailout_msg_set_dsn(mailout_msg *m, unsigned notify, mailout_dsn_
     m->dsn_notify = (unsigned char)notify;
     m->dsn_ret = (unsigned char)ret;
     return MAILOUT_OK;
+#else
+    (void)notify, (void)ret, (void)envid;
+    return MAILOUT_E_UNSUPPORTED;
+#endif
 }
 
 /* ---- envelope access -------------------------------------------------------- */
@@ -349,12 +356,24 @@ const char *mailout_msg_recipient(const mailout_msg *m, size_t i)
 
 void mailout_msg_dsn(const mailout_msg *m, unsigned *notify, mailout_dsn_ret *ret, const char **envid)
 {
+    unsigned n = 0;
+    mailout_dsn_ret r = MAILOUT_DSN_RET_DEFAULT;
+    const char *e = NULL;
+#if MAILOUT_ENABLE_DSN
+    if (m) {
+        n = m->dsn_notify;
+        r = (mailout_dsn_ret)m->dsn_ret;
+        e = m->dsn_envid.s;
+    }
+#else
+    (void)m; /* never set without DSN */
+#endif
     if (notify)
-        *notify = m ? m->dsn_notify : 0;
+        *notify = n;
     if (ret)
-        *ret = m ? (mailout_dsn_ret)m->dsn_ret : MAILOUT_DSN_RET_DEFAULT;
+        *ret = r;
     if (envid)
-        *envid = m ? m->dsn_envid.s : NULL;
+        *envid = e;
 }
 
 int mailout_msg_needs_smtputf8(const mailout_msg *m)

@@ -181,22 +181,30 @@ static int f_mime_version(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 
 static int f_content_type(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
     const mailout_part *p = m->r.part;
-    int multi = MAILOUT_ENABLE_MIME && p->multipart;
+    /* a leaf: its type, and charset=cs for text */
+    const char *type = p->type.s ? p->type.s : "text/plain";
+    const char *v = p->charset.s ? p->charset.s : "utf-8";
+    int multi = 0, param = msg_part_is_text(p);
+#if MAILOUT_ENABLE_MIME
+    /* a multipart: its kind, and boundary="B" (quoted: '=' is a tspecial) */
+    static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
+    if (p->multipart) {
+        type = kinds[p->mp_kind];
+        v = p->boundary;
+        multi = param = 1;
+    }
+#endif
     if (fs->step == F_NAME)
         return 1;
     if (fs->sub == 0) {
-        const char *type = multi ? kinds[p->mp_kind] : p->type.s ? p->type.s : "text/plain";
         fs->sub = 1;
         mailout_hunit_put(u, &fs->fold, type, strlen(type), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
         return 1;
     }
-    if (fs->sub != 1 || !(multi || msg_part_is_text(p)))
+    if (fs->sub != 1 || !param)
         return 0;
-    /* boundary="B" (quoted: '=' is a tspecial) or charset=cs */
-    const char *v = multi ? p->boundary : p->charset.s ? p->charset.s : "utf-8";
-    size_t vlen = multi ? MSG_BOUNDARY_LEN : strlen(v);
+    size_t vlen = strlen(v);
     fs->sub = 2;
     mailout_hunit_put(u, &fs->fold, ";", 1, MAILOUT_HFWS_NONE);
     mailout_hunit_fold(u, &fs->fold, (multi ? 11 : 8) + vlen, MAILOUT_HFWS_SPACE);
@@ -210,7 +218,7 @@ static int f_cte(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     static const char *const names[] = {"7bit", "7bit", "8bit", "quoted-printable", "base64"};
     const mailout_part *p = m->r.part;
-    if (p->multipart)
+    if (msg_part_multi(p))
         return 0;
     return one_token(fs, u, names[p->enc], strlen(names[p->enc]));
 }

@@ -51,13 +51,12 @@ typedef struct msg_rcpt {
 
 typedef enum msg_src_kind { SRC_NONE = 0, SRC_DATA, SRC_FILE, SRC_PRODUCER } msg_src_kind;
 
+/* Without MIME the body is the only part and a leaf: the tree, multipart
+ * and attachment members are left out (the struct is private), and the
+ * accessors below fold to constants. */
 struct mailout_part {
-    mailout_msg *msg;
-    mailout_part *parent;
-    mailout_part *first_child;
-    mailout_part *last_child;
-    mailout_part *next;
-    /* what the part holds, by p->src (a multipart has no source) */
+    /* what the part holds, by p->src (a multipart has no source); first,
+     * so its 8-byte alignment costs no padding */
     union {
         struct { /* SRC_DATA: borrowed */
             const unsigned char *data;
@@ -65,34 +64,67 @@ struct mailout_part {
         };
         msg_str path; /* SRC_FILE */
         struct {      /* SRC_PRODUCER */
+            uint64_t prod_size;
             mailout_producer_fn produce;
             mailout_rewind_fn rewind;
             void *prod_ctx;
-            uint64_t prod_size;
         };
+#if MAILOUT_ENABLE_MIME
         char boundary[MSG_BOUNDARY_LEN + 1]; /* a multipart: "" until generated */
+#endif
     };
+    mailout_msg *msg;
+#if MAILOUT_ENABLE_MIME
+    mailout_part *parent;
+    mailout_part *first_child;
+    mailout_part *last_child;
+    mailout_part *next;
+#endif
 
     /* header facts */
     msg_str type;     /* NULL = text/plain */
     msg_str charset;  /* NULL = utf-8 */
+#if MAILOUT_ENABLE_MIME
     msg_str filename; /* NULL = none */
+#endif
     msg_str cid;
     msg_hdr_list headers;
 
+#if MAILOUT_ENABLE_MIME
     unsigned char depth;     /* multiparts from the root down to this one (0 for a leaf body) */
     unsigned char multipart; /* a container */
     unsigned char mp_kind;   /* mailout_multipart_kind */
+    unsigned char filename_from_path;
+    unsigned char disposition; /* mailout_disposition */
+#endif
     unsigned char src;       /* msg_src_kind */
     unsigned char consumed;  /* a producer was called since the last rewind */
     unsigned char facts;     /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
-    unsigned char filename_from_path;
-    unsigned char disposition; /* mailout_disposition */
     unsigned char forced;      /* mailout_encoding */
     /* chosen by prepare */
     unsigned char enc;    /* mailout_encoding */
     unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
 };
+
+static inline mailout_part *msg_part_parent(const mailout_part *p)
+{
+#if MAILOUT_ENABLE_MIME
+    return p->parent;
+#else
+    (void)p;
+    return NULL;
+#endif
+}
+
+static inline int msg_part_multi(const mailout_part *p)
+{
+#if MAILOUT_ENABLE_MIME
+    return p->multipart;
+#else
+    (void)p;
+    return 0;
+#endif
+}
 
 /* Where a line of message/... content stands against the delimiters of the
  * multiparts around its part (msg_part.c). */
@@ -124,7 +156,9 @@ typedef struct msg_field {
     mailout_hfold fold;
     union {
         mailout_htext text;
+#if MAILOUT_ENABLE_MIME
         mailout_hparam param;
+#endif
     } it;
     union {
         const msg_rcpt *rcpt; /* To, Cc */
@@ -158,7 +192,9 @@ typedef struct msg_reader {
      * (p->strict) where it stands against the enclosing delimiters */
     union {
         unsigned char watch;
+#if MAILOUT_ENABLE_MIME
         msg_delim delim;
+#endif
     } chk;
 
     /* body of the current leaf */
@@ -188,12 +224,16 @@ struct mailout_msg {
     int64_t date;
     msg_str msg_id;
     msg_hdr_list headers;
+#if MAILOUT_ENABLE_DSN
     msg_str dsn_envid;
+#endif
     mailout_part *body; /* NULL: an empty text/plain body */
     short date_offset;
     unsigned short rcpt_count;
+#if MAILOUT_ENABLE_DSN
     unsigned char dsn_notify;
     unsigned char dsn_ret; /* mailout_dsn_ret */
+#endif
     unsigned char frozen;  /* read_start was called: setters refused */
     unsigned char date_set;
     unsigned char is_8bit;
@@ -231,7 +271,15 @@ int msg_part_is_text(const mailout_part *p);
 /* message/... (RFC 2046 §5.2.1: never QP or base64) */
 int msg_part_is_message(const mailout_part *p);
 /* Pre-order successor in the tree (NULL after the last). */
+#if MAILOUT_ENABLE_MIME
 mailout_part *msg_part_next_preorder(mailout_part *p);
+#else
+static inline mailout_part *msg_part_next_preorder(mailout_part *p)
+{
+    (void)p;
+    return NULL;
+}
+#endif
 /* Lines of a part's content against the delimiters of parent and its
  * ancestors (parent NULL: nothing is followed). MIME only. */
 void msg_delim_init(msg_delim *d, const mailout_part *parent);

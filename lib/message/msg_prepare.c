@@ -17,9 +17,11 @@
 static mailout_status check_tree(mailout_msg *m)
 {
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
+#if MAILOUT_ENABLE_MIME
         /* RFC 2046 §5.1.1: a multipart has at least one body part */
         if (p->multipart && !p->first_child)
             return MAILOUT_E_STATE;
+#endif
         if (p->src == SRC_PRODUCER && p->consumed && !p->rewind)
             return MAILOUT_E_STATE;
     }
@@ -262,7 +264,7 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
         return MAILOUT_E_INVAL; /* type set after the encoding */
     p->strict = (unsigned char)message;
     /* forced or not, message/... in a multipart is scanned for delimiters */
-    if (p->forced != MAILOUT_ENC_AUTO && !(MAILOUT_ENABLE_MIME && message && p->parent)) {
+    if (p->forced != MAILOUT_ENC_AUTO && !(message && msg_part_parent(p))) {
         p->enc = p->forced;
         return MAILOUT_OK;
     }
@@ -317,7 +319,7 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
 {
     m->is_8bit = 0;
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
-        if (p->multipart)
+        if (msg_part_multi(p))
             continue;
         mailout_status st = choose_encoding(m, p, flags);
         if (st != MAILOUT_OK)

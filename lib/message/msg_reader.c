@@ -139,32 +139,28 @@ mailout_status msg_source_read(mailout_msg *m, mailout_part *p, void *fh)
 
 /* ---- bodies --------------------------------------------------------------------- */
 
+/* Without QP no part is ever QP (prepare and the setters see to it), so
+ * the QP arms fold away. */
 static mailout_status encoder_init(msg_reader *r, const mailout_part *p)
 {
     /* dot-stuffing of the DATA form: see the top of the file */
-    unsigned stuff = (r->flags & MAILOUT_READ_SMTP) ? MAILOUT_LINE_STUFF : 0;
-    switch (p->enc) {
-    case MAILOUT_ENC_BASE64:
+    unsigned flags = (r->flags & MAILOUT_READ_SMTP) ? MAILOUT_LINE_STUFF : 0;
+    if (p->enc == MAILOUT_ENC_BASE64)
         return mailout_b64_init(&r->enc.b64, 76);
-    case MAILOUT_ENC_QP:
+    if (MAILOUT_ENABLE_QP && p->enc == MAILOUT_ENC_QP)
         return mailout_qp_init(&r->enc.qp, msg_part_is_text(p) ? MAILOUT_QP_TEXT : 0);
-    case MAILOUT_ENC_8BIT:
-        return mailout_line_init(&r->enc.line, stuff | MAILOUT_LINE_NO_NUL | MAILOUT_LINE_MAX998);
-    default:
-        return mailout_line_init(&r->enc.line, stuff | MAILOUT_LINE_7BIT | MAILOUT_LINE_NO_NUL | MAILOUT_LINE_MAX998);
-    }
+    if (p->enc != MAILOUT_ENC_8BIT)
+        flags |= MAILOUT_LINE_7BIT;
+    return mailout_line_init(&r->enc.line, flags | MAILOUT_LINE_NO_NUL | MAILOUT_LINE_MAX998);
 }
 
 static mailout_status encoder_run(msg_reader *r, const mailout_part *p, mailout_stream *s, int end)
 {
-    switch (p->enc) {
-    case MAILOUT_ENC_BASE64:
+    if (p->enc == MAILOUT_ENC_BASE64)
         return mailout_b64_encode(&r->enc.b64, s, end);
-    case MAILOUT_ENC_QP:
+    if (MAILOUT_ENABLE_QP && p->enc == MAILOUT_ENC_QP)
         return mailout_qp_encode(&r->enc.qp, s, end);
-    default:
-        return mailout_line_filter(&r->enc.line, s, end);
-    }
+    return mailout_line_filter(&r->enc.line, s, end);
 }
 
 /* While sizing, a base64 body of known size is not read: its encoded size
@@ -248,7 +244,7 @@ static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned
         } else if (++r->chk.watch == 4) {
             if (scanned)
                 return MAILOUT_E_SOURCE;
-            if (p->parent)
+            if (msg_part_parent(p))
                 return MAILOUT_E_INVAL;
         }
     }
@@ -319,8 +315,8 @@ static void enter_part(msg_reader *r, mailout_part *p)
 static void leave_part(mailout_msg *m)
 {
     msg_reader *r = &m->r;
-    mailout_part *p = r->part, *parent = p->parent;
-    if (!MAILOUT_ENABLE_MIME || !parent) { /* without MIME the body is the only part */
+    mailout_part *p = r->part, *parent = msg_part_parent(p);
+    if (!parent) { /* the body (without MIME the only part) */
         r->phase = PH_FINAL;
         return;
     }
@@ -345,7 +341,7 @@ static void final_crlf(mailout_msg *m)
     size_t from = 3; /* ends in CRLF: only the terminator */
     r->phase = PH_END;
     if (r->last[0] != '\r' || r->last[1] != '\n')
-        from = r->part && !r->part->multipart && r->part->enc == MAILOUT_ENC_QP ? 0 : 1;
+        from = MAILOUT_ENABLE_QP && r->part && !msg_part_multi(r->part) && r->part->enc == MAILOUT_ENC_QP ? 0 : 1;
     unit_ext(r, tail + from, 6 - from - ((r->flags & MAILOUT_READ_SMTP) ? 0 : 3));
 }
 
@@ -373,7 +369,7 @@ static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
         return MAILOUT_OK;
     case PH_BLANK:
         unit_ext(r, "\r\n", 2);
-        r->phase = r->part->multipart ? PH_FIRST_CHILD : PH_BODY_START;
+        r->phase = msg_part_multi(r->part) ? PH_FIRST_CHILD : PH_BODY_START;
         return MAILOUT_OK;
     case PH_BODY_START:
         r->phase = PH_BODY;
