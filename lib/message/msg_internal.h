@@ -168,11 +168,7 @@ typedef struct msg_field {
 
 typedef struct msg_reader {
     uint64_t skipped;  /* bytes counted but not generated while sizing */
-    uint64_t src_left; /* bytes a file/producer has still to give, or MAILOUT_SIZE_UNKNOWN */
     mailout_part *part;
-    void *fh;          /* open file handle */
-    size_t pos;        /* body: next byte of the data (SRC_DATA) or of buf.in */
-    size_t in_len;     /* bytes in buf.in */
     mailout_hunit unit; /* bytes waiting for the caller's window; unit.buf is buf.unit */
     unsigned short unit_pos;
     unsigned char flags;
@@ -185,24 +181,36 @@ typedef struct msg_reader {
     unsigned char src_eof;
     unsigned char enc_done;
     signed char error;     /* sticky mailout_status, MAILOUT_OK if none */
-    msg_field field;
 
-    /* re-check of 7bit/8bit content as it is sent (msg_reader.c): how
-     * much of "--=_" the line starts with, or for message/... content
-     * (p->strict) where it stands against the enclosing delimiters */
+    /* The generator writes either a header's fields or a body, never both
+     * at once (a part's fields are reset when it is entered, a body is
+     * started by body_begin and its file closed before the next part's
+     * fields), so the two states share their bytes. */
     union {
-        unsigned char watch;
+        msg_field field;
+        struct { /* the body of the current leaf */
+            uint64_t src_left; /* bytes a file/producer has still to give, or MAILOUT_SIZE_UNKNOWN */
+            void *fh;          /* open file handle (valid while fh_open) */
+            size_t pos;        /* next byte of the data (SRC_DATA) or of buf.in */
+            size_t in_len;     /* bytes in buf.in */
+            /* its transfer encoder */
+            union {
+                mailout_b64 b64;
+                mailout_qp qp;
+                mailout_line line;
+            } enc;
+            /* re-check of 7bit/8bit content as it is sent (msg_reader.c):
+             * how much of "--=_" the line starts with, or for message/...
+             * content (p->strict) where it stands against the enclosing
+             * delimiters */
+            union {
+                unsigned char watch;
 #if MAILOUT_ENABLE_MIME
-        msg_delim delim;
+                msg_delim delim;
 #endif
-    } chk;
-
-    /* body of the current leaf */
-    union {
-        mailout_b64 b64;
-        mailout_qp qp;
-        mailout_line line;
-    } enc;
+            } chk;
+        };
+    };
     /* A unit is only built while no body is being read (the generator
      * asks for the next unit once the last is out, and a body's input is
      * used up before the body ends), so the two share their bytes. */
