@@ -18,21 +18,19 @@ mailout_status msg_strdup(mailout_msg *m, msg_str *out, const char *s, size_t le
     memcpy(p, s, len);
     p[len] = '\0';
     out->s = p;
-    out->len = len;
     return MAILOUT_OK;
 }
 
 void msg_strfree(mailout_msg *m, msg_str *s)
 {
     if (s->s)
-        mailout_release(&m->al, s->s, s->len + 1);
+        mailout_release(&m->al, s->s, strlen(s->s) + 1);
     s->s = NULL;
-    s->len = 0;
 }
 
 mailout_status msg_str_replace(mailout_msg *m, msg_str *dst, const char *s, size_t len)
 {
-    msg_str n = {NULL, 0};
+    msg_str n = {NULL};
     if (s) {
         mailout_status st = msg_strdup(m, &n, s, len);
         if (st != MAILOUT_OK)
@@ -179,7 +177,6 @@ static mailout_status copy_mailbox(mailout_msg *m, const char *addr, const char 
     if (st != MAILOUT_OK)
         return st;
     n->s = NULL;
-    n->len = 0;
     if (nlen) {
         st = msg_strdup(m, n, name, nlen);
         if (st != MAILOUT_OK)
@@ -383,11 +380,10 @@ int mailout_msg_needs_smtputf8(const mailout_msg *m)
     /* the envelope sender (the From address when none was set), and the
      * addresses in From and Reply-To, which are written as they are (RFC
      * 6532): a UTF-8 one there needs SMTPUTF8 even with an ASCII envelope */
-    if (!msg_is_ascii(m->env_from.s, m->env_from.len) || !msg_is_ascii(m->from_addr.s, m->from_addr.len) ||
-        !msg_is_ascii(m->reply_addr.s, m->reply_addr.len))
+    if (!msg_str_ascii(&m->env_from) || !msg_str_ascii(&m->from_addr) || !msg_str_ascii(&m->reply_addr))
         return 1;
     for (const msg_rcpt *r = m->rcpt_first; r; r = r->next)
-        if (!msg_is_ascii(r->addr.s, r->addr.len))
+        if (!msg_str_ascii(&r->addr))
             return 1;
     return 0;
 }

@@ -27,13 +27,13 @@ typedef struct field_def {
 } field_def;
 
 /* A value of one token (joined by a space), if s is not NULL. */
-static int one_token(msg_field *fs, mailout_hunit *u, const char *s, size_t n)
+static int one_token(msg_field *fs, mailout_hunit *u, const char *s)
 {
     if (fs->step == F_NAME)
         return s != NULL;
     if (fs->step != F_FIRST)
         return 0;
-    mailout_hunit_put(u, &fs->fold, s, n, MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
+    mailout_hunit_put(u, &fs->fold, s, strlen(s), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
     return 1;
 }
 
@@ -41,7 +41,7 @@ static int one_token(msg_field *fs, mailout_hunit *u, const char *s, size_t n)
 static int text_value(msg_field *fs, mailout_hunit *u, const msg_str *v, unsigned flags)
 {
     if (fs->step == F_NAME) {
-        mailout_htext_init(&fs->it.text, v->s, v->len, flags, fs->fold.col);
+        mailout_htext_init(&fs->it.text, v->s, strlen(v->s), flags, fs->fold.col);
         return 1;
     }
     return mailout_htext_next(&fs->it.text, &fs->fold, u);
@@ -56,7 +56,7 @@ static int mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name,
     if (fs->sub == 0) {
         fs->sub = 2;
         if (name->s) {
-            mailout_htext_init(&fs->it.text, name->s, name->len, MAILOUT_HTEXT_PHRASE, fs->fold.col);
+            mailout_htext_init(&fs->it.text, name->s, strlen(name->s), MAILOUT_HTEXT_PHRASE, fs->fold.col);
             fs->sub = 1;
         }
     }
@@ -69,9 +69,10 @@ static int mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name,
         return 0;
     fs->sub = 3;
     int angle = name->s != NULL;
-    mailout_hunit_fold(u, &fs->fold, addr->len + 2 * (size_t)angle + (size_t)comma, MAILOUT_HFWS_SPACE);
+    size_t alen = strlen(addr->s);
+    mailout_hunit_fold(u, &fs->fold, alen + 2 * (size_t)angle + (size_t)comma, MAILOUT_HFWS_SPACE);
     mailout_hunit_add(u, "<", (size_t)angle);
-    mailout_hunit_ext(u, addr->s, addr->len);
+    mailout_hunit_ext(u, addr->s, alen);
     mailout_hunit_add(u, angle ? ">," : ",", (size_t)angle + (size_t)comma);
     return 1;
 }
@@ -146,11 +147,11 @@ static int f_subject(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 static int f_message_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     if (m->msg_id.s)
-        return one_token(fs, u, m->msg_id.s, m->msg_id.len);
+        return one_token(fs, u, m->msg_id.s);
     if (fs->step != F_FIRST)
         return fs->step == F_NAME;
     size_t dlen;
-    const char *domain = msg_addr_domain(m->from_addr.s, m->from_addr.len, &dlen);
+    const char *domain = msg_addr_domain(m->from_addr.s, strlen(m->from_addr.s), &dlen);
     if (!msg_is_ascii(domain, dlen)) {
         /* the ID must be ASCII even when the sender's domain is not */
         domain = "mailout.invalid";
@@ -174,7 +175,7 @@ static int f_custom(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 static int f_mime_version(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     (void)m;
-    return one_token(fs, u, "1.0", 3);
+    return one_token(fs, u, "1.0");
 }
 
 /* ---- part fields -------------------------------------------------------------------- */
@@ -220,7 +221,7 @@ static int f_cte(mailout_msg *m, msg_field *fs, mailout_hunit *u)
     const mailout_part *p = m->r.part;
     if (msg_part_multi(p))
         return 0;
-    return one_token(fs, u, names[p->enc], strlen(names[p->enc]));
+    return one_token(fs, u, names[p->enc]);
 }
 
 #if MAILOUT_ENABLE_MIME
@@ -234,7 +235,7 @@ static int f_disposition(mailout_msg *m, msg_field *fs, mailout_hunit *u)
     if (fs->step == F_FIRST) {
         const char *d = p->disposition == MAILOUT_INLINE ? "inline" : "attachment";
         if (p->filename.s)
-            mailout_hparam_init(&fs->it.param, "filename", p->filename.s, p->filename.len);
+            mailout_hparam_init(&fs->it.param, "filename", p->filename.s, strlen(p->filename.s));
         fs->sub = p->filename.s != NULL;
         mailout_hunit_put(u, &fs->fold, d, strlen(d), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
         return 1;
@@ -246,7 +247,7 @@ static int f_disposition(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 static int f_content_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     const mailout_part *p = m->r.part;
-    return one_token(fs, u, p->cid.s, p->cid.len);
+    return one_token(fs, u, p->cid.s);
 }
 
 static const field_def message_fields[] = {
@@ -293,7 +294,7 @@ int msg_fields_next(mailout_msg *m, int message, mailout_hunit *u)
                 fs->hdr = fs->hdr ? fs->hdr->next : list->first;
                 name = fs->hdr ? fs->hdr->name.s : NULL;
             }
-            size_t nlen = !name ? 0 : d->name ? strlen(name) : fs->hdr->name.len;
+            size_t nlen = name ? strlen(name) : 0;
             fs->fold.col = (unsigned)nlen + 1;
             if (name && d->value(m, fs, u)) {
                 field_name(m, u, name, nlen);

@@ -5,6 +5,8 @@
 #ifndef MAILOUT_MSG_INTERNAL_H
 #define MAILOUT_MSG_INTERNAL_H
 
+#include <string.h>
+
 #include "internal.h"
 
 #include <mailout/encode.h>
@@ -24,11 +26,17 @@
 /* Longest charset name. */
 #define MSG_MAX_CHARSET_LEN 40
 
-/* A copied string and its length (the length is also what release needs). */
+/* A copied string, NUL-terminated (s == NULL: not set). No length is
+ * kept: the strings are short and their lengths are needed rarely
+ * (msg_len), while a length per string costs RAM in every message. */
 typedef struct msg_str {
     char *s;
-    size_t len;
 } msg_str;
+
+static inline size_t msg_len(const msg_str *x)
+{
+    return x->s ? strlen(x->s) : 0;
+}
 
 /* A caller-supplied header field. */
 typedef struct msg_hdr {
@@ -270,6 +278,13 @@ mailout_status msg_check_msg_id(const char *id, size_t *len);
 mailout_status msg_check_envid(const char *id, size_t *len);
 int msg_name_eq(const char *a, size_t alen, const char *b);
 int msg_is_ascii(const char *s, size_t len);
+/* s starts with prefix (ASCII case-insensitive) and goes on after it. */
+int msg_has_prefix(const char *s, const char *prefix);
+/* No byte >= 0x80 (an unset string is ASCII). */
+static inline int msg_str_ascii(const msg_str *x)
+{
+    return msg_is_ascii(x->s, msg_len(x));
+}
 /* The domain of an address (after the last '@'). */
 const char *msg_addr_domain(const char *addr, size_t len, size_t *dlen);
 

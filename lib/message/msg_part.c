@@ -49,12 +49,12 @@ void msg_part_free_tree(mailout_msg *m, mailout_part *p)
 
 int msg_part_is_text(const mailout_part *p)
 {
-    return !p->type.s || (p->type.len > 5 && msg_name_eq(p->type.s, 5, "text/"));
+    return !p->type.s || msg_has_prefix(p->type.s, "text/");
 }
 
 int msg_part_is_message(const mailout_part *p)
 {
-    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
+    return p->type.s && msg_has_prefix(p->type.s, "message/");
 }
 
 #if MAILOUT_ENABLE_MIME
@@ -246,7 +246,7 @@ mailout_status mailout_part_set_file(mailout_part *p, const char *path)
     int want_name = !p->filename.s || p->filename_from_path;
     if (want_name && (st = basename_of(path, &base, &blen)) != MAILOUT_OK)
         return st;
-    msg_str name_copy = {NULL, 0};
+    msg_str name_copy = {NULL};
     if ((st = msg_strdup(p->msg, &path_copy, path, plen)) != MAILOUT_OK)
         return st;
     if (want_name && (st = msg_strdup(p->msg, &name_copy, base, blen)) != MAILOUT_OK) {

@@ -116,7 +116,7 @@ static mailout_encoding fallback_qp(void)
 static mailout_encoding decide_message(const mailout_part *p, unsigned facts, unsigned flags)
 {
     const char *sub = p->type.s + 8;
-    size_t sublen = p->type.len - 8;
+    size_t sublen = strlen(sub);
     if ((sublen == 7 && msg_name_eq(sub, 7, "partial")) || (sublen == 13 && msg_name_eq(sub, 13, "external-body")))
         return MAILOUT_ENC_7BIT;
     if (!(flags & MAILOUT_READ_8BIT))
