@@ -249,11 +249,10 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     }
     tmp.kind = kind;
     *r = tmp;
-    if (m->rcpt_last)
-        m->rcpt_last->next = r;
-    else
-        m->rcpt_first = r;
-    m->rcpt_last = r;
+    msg_rcpt **tail = &m->rcpt_first;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = r;
     m->rcpt_count++;
     return MAILOUT_OK;
 }

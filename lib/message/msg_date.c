@@ -76,21 +76,35 @@ size_t msg_format_date(int64_t unix_seconds, int offset_minutes, char *out)
     return (size_t)(p - out);
 }
 
-mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n)
+mailout_status msg_random_bytes(mailout_msg *m, unsigned char *out, size_t n)
+{
+    if (!m->env.random || m->env.random(m->env.ctx, out, n) != 0)
+        return MAILOUT_E_STATE;
+    return MAILOUT_OK;
+}
+
+void msg_b32(const unsigned char *bytes, size_t nbytes, char *out, size_t n)
 {
     static const char alphabet[32] = "0123456789abcdefghijklmnopqrstuv";
-    unsigned char bytes[(MSG_BOUNDARY_RANDOM * 5 + 7) / 8];
-    size_t nbytes = (n * 5 + 7) / 8;
-    if (nbytes > sizeof bytes)
-        return MAILOUT_E_INTERNAL;
-    if (!m->env.random || m->env.random(m->env.ctx, bytes, nbytes) != 0)
-        return MAILOUT_E_STATE;
-    /* 5 bits per character, taken from the bytes in order */
     for (size_t i = 0; i < n; i++) {
         size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
         unsigned v = (unsigned)bytes[byte] << 8 | (byte + 1 < nbytes ? bytes[byte + 1] : 0);
         out[i] = alphabet[(v >> (11 - shift)) & 31];
     }
+}
+
+#if MAILOUT_ENABLE_MIME
+mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n)
+{
+    unsigned char bytes[(MSG_BOUNDARY_RANDOM * 5 + 7) / 8];
+    size_t nbytes = (n * 5 + 7) / 8;
+    if (nbytes > sizeof bytes)
+        return MAILOUT_E_INTERNAL;
+    mailout_status st = msg_random_bytes(m, bytes, nbytes);
+    if (st != MAILOUT_OK)
+        return st;
+    msg_b32(bytes, nbytes, out, n);
     out[n] = '\0';
     return MAILOUT_OK;
 }
+#endif

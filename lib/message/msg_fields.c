@@ -157,10 +157,13 @@ static int f_message_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
         domain = "mailout.invalid";
         dlen = 15;
     }
+    /* "<" + the random part + "@", built in place (see header.h) */
+    char *tok = u->buf + MAILOUT_HDR_TOK_AT;
+    tok[0] = '<';
+    msg_b32(m->gen_id, sizeof m->gen_id, tok + 1, MSG_ID_RANDOM);
+    tok[MSG_ID_RANDOM + 1] = '@';
     mailout_hunit_fold(u, &fs->fold, MSG_ID_RANDOM + 3 + dlen, MAILOUT_HFWS_SPACE);
-    mailout_hunit_add(u, "<", 1);
-    mailout_hunit_add(u, m->gen_id, MSG_ID_RANDOM);
-    mailout_hunit_add(u, "@", 1);
+    mailout_hunit_add(u, tok, MSG_ID_RANDOM + 2);
     mailout_hunit_ext(u, domain, dlen);
     mailout_hunit_add(u, ">", 1);
     return 1;

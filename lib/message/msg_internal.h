@@ -19,8 +19,10 @@
  * start a line of QP ('=' is written =3D) or base64 output. */
 #define MSG_BOUNDARY_RANDOM 24
 #define MSG_BOUNDARY_LEN (2 + MSG_BOUNDARY_RANDOM)
-/* Random left part of a generated Message-ID. */
+/* Random left part of a generated Message-ID: 24 characters of 5 bits,
+ * kept as the 15 random bytes they are made from. */
 #define MSG_ID_RANDOM 24
+#define MSG_ID_BYTES 15
 /* Longest Message-ID / Content-ID accepted (with the brackets). */
 #define MSG_MAX_ID_LEN 250
 /* Longest charset name. */
@@ -107,11 +109,13 @@ struct mailout_part {
 #endif
     unsigned char src;       /* msg_src_kind */
     unsigned char consumed;  /* a producer was called since the last rewind */
-    unsigned char facts;     /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
     unsigned char forced;      /* mailout_encoding */
     /* chosen by prepare */
     unsigned char enc;    /* mailout_encoding */
+#if MAILOUT_ENABLE_MIME
+    unsigned char facts;  /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
     unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
+#endif
 };
 
 static inline mailout_part *msg_part_parent(const mailout_part *p)
@@ -121,6 +125,20 @@ static inline mailout_part *msg_part_parent(const mailout_part *p)
 #else
     (void)p;
     return NULL;
+#endif
+}
+
+/* message/... (RFC 2046 §5.2.1: never QP or base64; msg_part.c) */
+int msg_part_is_message(const mailout_part *p);
+
+/* message/... content: sent as it is, its errors are the content's own
+ * (kept by prepare with MIME; the type cannot change once prepared). */
+static inline int msg_part_strict(const mailout_part *p)
+{
+#if MAILOUT_ENABLE_MIME
+    return p->strict;
+#else
+    return msg_part_is_message(p);
 #endif
 }
 
@@ -182,7 +200,6 @@ typedef struct msg_reader {
     unsigned char flags;
     unsigned char active; /* read_start succeeded */
     unsigned char sizing; /* counting only (mailout_msg_size) */
-    unsigned char finished; /* DONE was returned */
     unsigned char phase;  /* msg_phase */
     unsigned char last[2]; /* last two bytes generated */
     unsigned char fh_open;
@@ -235,7 +252,7 @@ struct mailout_msg {
     msg_str from_addr, from_name;
     msg_str env_from; /* s == NULL: not set (the From address is used) */
     msg_str reply_addr, reply_name;
-    msg_rcpt *rcpt_first, *rcpt_last;
+    msg_rcpt *rcpt_first; /* appended at the end (walked to: at most MAILOUT_MAX_RECIPIENTS) */
     msg_str subject; /* s == NULL: no Subject field */
     int64_t date;
     msg_str msg_id;
@@ -253,7 +270,8 @@ struct mailout_msg {
     unsigned char frozen;  /* read_start was called: setters refused */
     unsigned char date_set;
     unsigned char is_8bit;
-    char gen_id[MSG_ID_RANDOM + 1]; /* generated left part; "" if none */
+    unsigned char gen_set; /* gen_id holds the generated left part */
+    unsigned char gen_id[MSG_ID_BYTES];
     msg_reader r;
 };
 
@@ -291,8 +309,6 @@ const char *msg_addr_domain(const char *addr, size_t len, size_t *dlen);
 /* ---- msg_part.c ---- */
 void msg_part_free_tree(mailout_msg *m, mailout_part *p);
 int msg_part_is_text(const mailout_part *p);
-/* message/... (RFC 2046 §5.2.1: never QP or base64) */
-int msg_part_is_message(const mailout_part *p);
 /* Pre-order successor in the tree (NULL after the last). */
 #if MAILOUT_ENABLE_MIME
 mailout_part *msg_part_next_preorder(mailout_part *p);
@@ -312,7 +328,12 @@ void msg_delim_update(msg_delim *d, const unsigned char *s, size_t n);
 /* "Sun, 22 Nov 2026 14:55:40 +0000" into out (>= 32 bytes); returns length. */
 size_t msg_format_date(int64_t unix_seconds, int offset_minutes, char *out);
 int msg_date_in_range(int64_t unix_seconds, int offset_minutes);
-/* Fill out with n characters of [0-9a-v] from the env's randomness. */
+/* n bytes of the env's randomness. */
+mailout_status msg_random_bytes(mailout_msg *m, unsigned char *out, size_t n);
+/* n characters of [0-9a-v] into out, 5 bits each from bytes in order
+ * (nbytes of them, at least (n * 5 + 7) / 8). */
+void msg_b32(const unsigned char *bytes, size_t nbytes, char *out, size_t n);
+/* Fill out with n characters of [0-9a-v] from the env's randomness (MIME). */
 mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n);
 
 /* ---- msg_prepare.c ---- */

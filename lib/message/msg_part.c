@@ -283,7 +283,9 @@ mailout_status mailout_part_set_producer(mailout_part *p, mailout_producer_fn fn
     p->rewind = rewind;
     p->prod_ctx = ctx;
     p->prod_size = size;
+#if MAILOUT_ENABLE_MIME
     p->facts = 0;
+#endif
     return MAILOUT_OK;
 }
 

@@ -262,7 +262,9 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
     int message = msg_part_is_message(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
         return MAILOUT_E_INVAL; /* type set after the encoding */
+#if MAILOUT_ENABLE_MIME
     p->strict = (unsigned char)message;
+#endif
     /* forced or not, message/... in a multipart is scanned for delimiters */
     if (p->forced != MAILOUT_ENC_AUTO && !(message && msg_part_parent(p))) {
         p->enc = p->forced;
@@ -342,8 +344,11 @@ mailout_status msg_prepare(mailout_msg *m, unsigned flags)
         return MAILOUT_E_STATE;
     if ((st = check_tree(m)) != MAILOUT_OK || (st = fix_date(m)) != MAILOUT_OK)
         return st;
-    if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
-        return st;
+    if (!m->msg_id.s && !m->gen_set) {
+        if ((st = msg_random_bytes(m, m->gen_id, sizeof m->gen_id)) != MAILOUT_OK)
+            return st;
+        m->gen_set = 1;
+    }
 #if MAILOUT_ENABLE_MIME
     unsigned tries = 0;
     while ((st = fix_boundaries(m)) == MAILOUT_OK && (st = choose_encodings(m, flags)) == MAILOUT_AGAIN)

@@ -256,7 +256,7 @@ static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned
  * by a scan, so its errors are the content's own. */
 static mailout_status encoder_error(const mailout_part *p, mailout_status st)
 {
-    return p->forced == MAILOUT_ENC_AUTO && !p->strict ? MAILOUT_E_SOURCE : st;
+    return p->forced == MAILOUT_ENC_AUTO && !msg_part_strict(p) ? MAILOUT_E_SOURCE : st;
 }
 
 
@@ -433,7 +433,6 @@ mailout_status msg_reader_begin(mailout_msg *m, unsigned flags, int sizing)
     r->unit.buf = r->buf.unit;
     r->unit_pos = 0;
     r->last[0] = r->last[1] = 0;
-    r->finished = 0;
     r->active = 1;
     return MAILOUT_OK;
 }
@@ -449,8 +448,6 @@ mailout_status mailout_msg_read(mailout_msg *m, unsigned char *buf, size_t cap, 
         return (mailout_status)r->error;
     if (!r->active)
         return MAILOUT_E_STATE;
-    if (r->finished)
-        return MAILOUT_DONE;
     mailout_stream o = {NULL, 0, buf, cap};
     mailout_status st = gen_run(m, &o);
     *out_len = cap - o.avail_out;
@@ -458,8 +455,7 @@ mailout_status mailout_msg_read(mailout_msg *m, unsigned char *buf, size_t cap, 
         r->error = (signed char)st;
         close_file(m);
     } else if (st == MAILOUT_DONE) {
-        r->finished = 1;
-        close_file(m);
+        close_file(m); /* and DONE again from now on: PH_END, nothing left */
     }
     return st;
 }
