@@ -172,7 +172,12 @@ static int size_without_reading(mailout_msg *m, const mailout_part *p)
     uint64_t n = p->src == SRC_DATA ? p->data_len : p->src == SRC_NONE ? 0 : r->src_left;
     if (!r->sizing || p->enc != MAILOUT_ENC_BASE64 || n == MAILOUT_SIZE_UNKNOWN)
         return 0;
-    uint64_t enc = mailout_b64_encoded_size(n, 76);
+    /* mailout_b64_encoded_size(n, 76) for the one line length used here:
+     * 57 bytes make a line of 76 characters and its CRLF, the last line
+     * has none (sizes near 2^64 would wrap: no source has them) */
+    uint32_t rest;
+    uint64_t lines = mailout_u64_divmod(n, 57, &rest);
+    uint64_t enc = lines * 78 + (rest + 2) / 3 * 4 - (rest == 0 && lines ? 2 : 0);
     if (enc > 0) {
         r->skipped += enc - 1;
         unit_ext(r, "A", 1);
