@@ -350,9 +350,11 @@ static void final_crlf(mailout_msg *m)
     unit_ext(r, tail + from, 6 - from - ((r->flags & MAILOUT_READ_SMTP) ? 0 : 3));
 }
 
-/* What an absent body is: an empty text/plain part. */
-static const char empty_body[] = "Content-Type: text/plain; charset=utf-8\r\n"
-                                 "Content-Transfer-Encoding: 7bit\r\n\r\n";
+/* What an absent body is: an empty text/plain part, written like any
+ * other (no source, no type: text/plain, utf-8, 7bit). Never written to:
+ * prepare does not see it (it is not in the tree), and a part without a
+ * source is only read. */
+static const mailout_part empty_body;
 
 static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
 {
@@ -361,12 +363,7 @@ static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
     case PH_MSG_FIELDS:
         if (msg_fields_next(m, 1, &r->unit))
             return MAILOUT_OK;
-        if (m->body) {
-            enter_part(r, m->body);
-        } else {
-            unit_ext(r, empty_body, sizeof empty_body - 1);
-            r->phase = PH_FINAL;
-        }
+        enter_part(r, m->body ? m->body : (mailout_part *)&empty_body);
         return MAILOUT_OK;
     case PH_PART_FIELDS:
         if (!msg_fields_next(m, 0, &r->unit))
