@@ -166,7 +166,7 @@ static mailout_status encoder_run(msg_reader *r, const mailout_part *p, mailout_
 /* While sizing, a base64 body of known size is not read: its encoded size
  * is counted, and one 'A' stands in for it so that what follows sees the
  * same "not at the start of a line" state. */
-static int size_without_reading(mailout_msg *m, const mailout_part *p)
+static MAILOUT_NOINLINE int size_without_reading(mailout_msg *m, const mailout_part *p)
 {
     msg_reader *r = &m->r;
     uint64_t n = p->src == SRC_DATA ? p->data_len : p->src == SRC_NONE ? 0 : r->src_left;
