@@ -200,7 +200,6 @@ static size_t quoted_len(const unsigned char *s, size_t len)
     return n;
 }
 
-#if MAILOUT_ENABLE_MIME
 /* s as a quoted-string: quotes and backslashes escaped. */
 static size_t quote(const unsigned char *s, size_t len, char *w)
 {
@@ -214,7 +213,6 @@ static size_t quote(const unsigned char *s, size_t len, char *w)
     w[n++] = '"';
     return n;
 }
-#endif
 
 /* Q keeps mostly-ASCII text readable; B is shorter for the rest (CJK,
  * Cyrillic). Q is taken unless it is more than twice as long as B.
@@ -291,13 +289,21 @@ static void next_plain(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
     htext_put(t, f, u, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE | MAILOUT_HFWS_BORROW);
 }
 
-/* A display name as one quoted-string (folded before as a whole), in
- * units that borrow the text: the first opens the quotes, each later one
- * starts with the backslash before a '"' or '\\' and borrows the run from
- * that character on, the last closes the quotes. Nothing is copied, so a
- * unit stays small (see MAILOUT_HDR_UNIT_MAX). */
+/* A display name as one quoted-string, folded before as a whole. With
+ * MIME the unit has room for all of it (a parameter needs more), so it is
+ * built there in one piece. Without MIME the units borrow the text, to
+ * keep MAILOUT_HDR_UNIT_MAX small: the first opens the quotes, each later
+ * one starts with the backslash before a '"' or '\\' and borrows the run
+ * from that character on, the last closes the quotes. */
 static void next_quoted(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
+    if (MAILOUT_ENABLE_MIME) {
+        char *buf = u->buf + u->len + MAILOUT_HDR_TOK_AT;
+        size_t n = quote(t->s, t->len, buf);
+        t->pos = t->len;
+        mailout_hunit_put(u, f, buf, n, MAILOUT_HFWS_SPACE);
+        return;
+    }
     size_t start = t->pos, i = start;
     if (t->mode == HT_QUOTED) {
         mailout_hunit_fold(u, f, quoted_len(t->s, t->len), MAILOUT_HFWS_SPACE);

@@ -296,8 +296,6 @@ mailout_status msg_check_msg_id(const char *id, size_t *len);
 mailout_status msg_check_envid(const char *id, size_t *len);
 int msg_name_eq(const char *a, size_t alen, const char *b);
 int msg_is_ascii(const char *s, size_t len);
-/* s starts with prefix (ASCII case-insensitive) and goes on after it. */
-int msg_has_prefix(const char *s, const char *prefix);
 /* No byte >= 0x80 (an unset string is ASCII). */
 static inline int msg_str_ascii(const msg_str *x)
 {

@@ -49,12 +49,12 @@ void msg_part_free_tree(mailout_msg *m, mailout_part *p)
 
 int msg_part_is_text(const mailout_part *p)
 {
-    return !p->type.s || msg_has_prefix(p->type.s, "text/");
+    return !p->type.s || (strlen(p->type.s) > 5 && msg_name_eq(p->type.s, 5, "text/"));
 }
 
 int msg_part_is_message(const mailout_part *p)
 {
-    return p->type.s && msg_has_prefix(p->type.s, "message/");
+    return p->type.s && strlen(p->type.s) > 8 && msg_name_eq(p->type.s, 8, "message/");
 }
 
 #if MAILOUT_ENABLE_MIME

@@ -46,15 +46,6 @@ int msg_name_eq(const char *a, size_t alen, const char *b)
     return 1;
 }
 
-int msg_has_prefix(const char *s, const char *prefix)
-{
-    size_t i = 0;
-    for (; prefix[i]; i++)
-        if (lower((unsigned char)s[i]) != lower((unsigned char)prefix[i]))
-            return 0;
-    return s[i] != '\0';
-}
-
 int msg_is_ascii(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)

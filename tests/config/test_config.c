@@ -118,6 +118,24 @@ static void expect_units(int64_t date, int offset, const char *want)
     "Content-Type: text/plain; charset=utf-8\r\n"                                              \
     "Content-Transfer-Encoding: 7bit\r\n\r\n"
 
+/* Quotes and backslashes inside a display name, between plain runs. */
+static void test_quoted_name(void **state)
+{
+    (void)state;
+    mailout_msg *m = new_msg();
+    expect_st(mailout_msg_set_reply_to(m, "r@example.com", "say \"hi\" \\ bye\\"), MAILOUT_OK);
+    expect_message(m, 0,
+                   "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+                   "From: \"Dev 42\" <dev@example.com>\r\n"
+                   "Reply-To: \"say \\\"hi\\\" \\\\ bye\\\\\" <r@example.com>\r\n"
+                   "To: ops@example.org\r\n"
+                   "Message-ID: <1@example.com>\r\n"
+                   "MIME-Version: 1.0\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: 7bit\r\n\r\n");
+    mailout_msg_free(m);
+}
+
 static void test_unit_room(void **state)
 {
     (void)state;
@@ -299,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_text_body),
         cmocka_unit_test(test_8bit_body),
         cmocka_unit_test(test_unit_room),
+        cmocka_unit_test(test_quoted_name),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_engine_extensions),
         cmocka_unit_test(test_login_challenge_room),
