@@ -238,7 +238,7 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     if (st != MAILOUT_OK)
         return st;
     msg_rcpt *r = NULL;
-    if (m->rcpt_count >= MAILOUT_MAX_RECIPIENTS)
+    if (mailout_msg_recipient_count(m) >= MAILOUT_MAX_RECIPIENTS)
         st = MAILOUT_E_LIMIT;
     else if ((r = mailout_alloc(&m->al, sizeof *r)) == NULL)
         st = MAILOUT_E_NOMEM;
@@ -253,7 +253,6 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     while (*tail)
         tail = &(*tail)->next;
     *tail = r;
-    m->rcpt_count++;
     return MAILOUT_OK;
 }
 
@@ -337,7 +336,10 @@ const char *mailout_msg_envelope_from(const mailout_msg *m)
 
 size_t mailout_msg_recipient_count(const mailout_msg *m)
 {
-    return m ? m->rcpt_count : 0;
+    size_t n = 0;
+    for (const msg_rcpt *r = m ? m->rcpt_first : NULL; r; r = r->next)
+        n++;
+    return n;
 }
 
 const char *mailout_msg_recipient(const mailout_msg *m, size_t i)

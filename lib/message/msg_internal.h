@@ -164,8 +164,7 @@ typedef struct msg_delim {
 /* What the generator is doing (see msg_reader.c). */
 typedef enum msg_phase {
     PH_MSG_FIELDS = 0, /* message header fields */
-    PH_PART_FIELDS,    /* Content-* and custom fields of r->part */
-    PH_BLANK,          /* empty line ending a header */
+    PH_PART_FIELDS,    /* Content-* and custom fields of r->part, then the empty line */
     PH_BODY_START,     /* open the leaf's source, start its encoder */
     PH_BODY,           /* leaf content through the encoder */
     PH_FIRST_CHILD,    /* "--B\r\n" before the first child */
@@ -262,7 +261,6 @@ struct mailout_msg {
 #endif
     mailout_part *body; /* NULL: an empty text/plain body */
     short date_offset;
-    unsigned short rcpt_count;
 #if MAILOUT_ENABLE_DSN
     unsigned char dsn_notify;
     unsigned char dsn_ret; /* mailout_dsn_ret */

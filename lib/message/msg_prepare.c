@@ -340,7 +340,7 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
 mailout_status msg_prepare(mailout_msg *m, unsigned flags)
 {
     mailout_status st;
-    if (!m->from_addr.s || m->rcpt_count == 0)
+    if (!m->from_addr.s || !m->rcpt_first)
         return MAILOUT_E_STATE;
     if ((st = check_tree(m)) != MAILOUT_OK || (st = fix_date(m)) != MAILOUT_OK)
         return st;

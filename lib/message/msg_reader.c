@@ -366,12 +366,10 @@ static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
         enter_part(r, m->body ? m->body : (mailout_part *)&empty_body);
         return MAILOUT_OK;
     case PH_PART_FIELDS:
-        if (!msg_fields_next(m, 0, &r->unit))
-            r->phase = PH_BLANK;
-        return MAILOUT_OK;
-    case PH_BLANK:
-        unit_ext(r, "\r\n", 2);
-        r->phase = msg_part_multi(r->part) ? PH_FIRST_CHILD : PH_BODY_START;
+        if (!msg_fields_next(m, 0, &r->unit)) { /* the empty line ending the header */
+            unit_ext(r, "\r\n", 2);
+            r->phase = msg_part_multi(r->part) ? PH_FIRST_CHILD : PH_BODY_START;
+        }
         return MAILOUT_OK;
     case PH_BODY_START:
         r->phase = PH_BODY;
