@@ -237,8 +237,11 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     st = copy_mailbox(m, addr, display_name, &tmp.addr, &tmp.name);
     if (st != MAILOUT_OK)
         return st;
-    msg_rcpt *r = NULL;
-    if (mailout_msg_recipient_count(m) >= MAILOUT_MAX_RECIPIENTS)
+    msg_rcpt *r = NULL, **tail = &m->rcpt_first;
+    size_t count = 0;
+    for (; *tail; tail = &(*tail)->next)
+        count++;
+    if (count >= MAILOUT_MAX_RECIPIENTS)
         st = MAILOUT_E_LIMIT;
     else if ((r = mailout_alloc(&m->al, sizeof *r)) == NULL)
         st = MAILOUT_E_NOMEM;
@@ -249,9 +252,6 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     }
     tmp.kind = kind;
     *r = tmp;
-    msg_rcpt **tail = &m->rcpt_first;
-    while (*tail)
-        tail = &(*tail)->next;
     *tail = r;
     return MAILOUT_OK;
 }
