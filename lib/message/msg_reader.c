@@ -172,14 +172,13 @@ static MAILOUT_NOINLINE int size_without_reading(mailout_msg *m, const mailout_p
     uint64_t n = p->src == SRC_DATA ? p->data_len : p->src == SRC_NONE ? 0 : r->src_left;
     if (!r->sizing || p->enc != MAILOUT_ENC_BASE64 || n == MAILOUT_SIZE_UNKNOWN)
         return 0;
-    /* mailout_b64_encoded_size(n, 76) for the one line length used here:
-     * 57 bytes make a line of 76 characters and its CRLF, the last line
-     * has none (sizes near 2^64 would wrap: no source has them) */
-    uint32_t rest;
-    uint64_t lines = mailout_u64_divmod(n, 57, &rest);
-    uint64_t enc = lines * 78 + (rest + 2) / 3 * 4 - (rest == 0 && lines ? 2 : 0);
-    if (enc > 0) {
-        r->skipped += enc - 1;
+    /* mailout_b64_encoded_size(n, 76) - 1 for the one line length used
+     * here: 57 bytes make a line of 76 characters and its CRLF, the last
+     * line has none (sizes near 2^64 would wrap: no source has them) */
+    if (n > 0) {
+        uint32_t rest;
+        uint64_t lines = mailout_u64_divmod(n, 57, &rest);
+        r->skipped += lines * 78 + (rest + 2) / 3 * 4 - (rest ? 1 : 3);
         unit_ext(r, "A", 1);
     }
     close_file(m);
