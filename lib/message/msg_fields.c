@@ -214,7 +214,8 @@ static int f_content_type(mailout_msg *m, msg_field *fs, mailout_hunit *u)
     mailout_hunit_fold(u, &fs->fold, (multi ? 11 : 8) + vlen, MAILOUT_HFWS_SPACE);
     mailout_hunit_add(u, multi ? "boundary=\"" : "charset=", multi ? 10 : 8);
     mailout_hunit_ext(u, v, vlen);
-    mailout_hunit_add(u, "\"", (size_t)multi);
+    if (multi)
+        mailout_hunit_add(u, "\"", 1);
     return 1;
 }
 

@@ -13,6 +13,7 @@
  * such a dot as =2E, base64 has none, everything else starts with a
  * letter, a space or "--". The message always ends with CRLF, so the
  * terminator is just ".\r\n" after it. */
+#include <stddef.h>
 #include <string.h>
 
 #include "message/msg_internal.h"
@@ -422,16 +423,13 @@ mailout_status msg_reader_begin(mailout_msg *m, unsigned flags, int sizing)
     mailout_status st = msg_prepare(m, flags);
     if (st != MAILOUT_OK)
         return st;
+    /* all but the buffer from zero: PH_MSG_FIELDS, no part, an empty
+     * unit, the first field, nothing skipped, no error, no file open
+     * (closed above; prepare's scans left the body state dirty) */
+    memset(r, 0, offsetof(msg_reader, buf));
     r->flags = (unsigned char)flags;
     r->sizing = (unsigned char)sizing;
-    r->skipped = 0;
-    r->phase = PH_MSG_FIELDS;
-    r->part = NULL;
-    msg_fields_reset(&r->field);
-    memset(&r->unit, 0, sizeof r->unit);
     r->unit.buf = r->buf.unit;
-    r->unit_pos = 0;
-    r->last[0] = r->last[1] = 0;
     r->active = 1;
     return MAILOUT_OK;
 }
