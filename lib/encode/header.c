@@ -13,7 +13,7 @@
 #define HDR_MIN_WORD 24
 #define HDR_WORD_OVERHEAD 12 /* "=?utf-8?Q?" + "?=" */
 
-enum { HT_PLAIN, HT_QUOTED, HT_Q, HT_B };
+enum { HT_PLAIN, HT_QUOTED, HT_QUOTED_IN, HT_Q, HT_B };
 enum { HP_QUOTED, HP_EXT1, HP_EXTN, HP_DONE };
 
 static int is_wsp(unsigned char c)
@@ -289,12 +289,36 @@ static void next_plain(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
     htext_put(t, f, u, (const char *)t->s + start, i - start, MAILOUT_HFWS_INLINE | MAILOUT_HFWS_BORROW);
 }
 
+/* A display name as one quoted-string, folded before as a whole. With
+ * MIME the unit has room for all of it (a parameter needs more), so it is
+ * built there in one piece. Without MIME the units borrow the text, to
+ * keep MAILOUT_HDR_UNIT_MAX small: the first opens the quotes, each later
+ * one starts with the backslash before a '"' or '\\' and borrows the run
+ * from that character on, the last closes the quotes. */
 static void next_quoted(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
 {
-    char *buf = u->buf + u->len + MAILOUT_HDR_TOK_AT;
-    size_t n = quote(t->s, t->len, buf);
-    t->pos = t->len;
-    mailout_hunit_put(u, f, buf, n, MAILOUT_HFWS_SPACE);
+    if (MAILOUT_ENABLE_MIME) {
+        char *buf = u->buf + u->len + MAILOUT_HDR_TOK_AT;
+        size_t n = quote(t->s, t->len, buf);
+        t->pos = t->len;
+        mailout_hunit_put(u, f, buf, n, MAILOUT_HFWS_SPACE);
+        return;
+    }
+    size_t start = t->pos, i = start;
+    if (t->mode == HT_QUOTED) {
+        mailout_hunit_fold(u, f, quoted_len(t->s, t->len), MAILOUT_HFWS_SPACE);
+        mailout_hunit_add(u, "\"", 1);
+        t->mode = HT_QUOTED_IN;
+    } else {
+        mailout_hunit_add(u, "\\", 1);
+        i++; /* the escaped character itself */
+    }
+    while (i < t->len && t->s[i] != '"' && t->s[i] != '\\')
+        i++;
+    mailout_hunit_ext(u, (const char *)t->s + start, i - start);
+    t->pos = i;
+    if (i == t->len)
+        mailout_hunit_add(u, "\"", 1);
 }
 
 #if MAILOUT_ENABLE_MIME
@@ -374,7 +398,7 @@ int mailout_htext_next(mailout_htext *t, mailout_hfold *f, mailout_hunit *u)
         return 0;
     if (t->mode == HT_PLAIN)
         next_plain(t, f, u);
-    else if (t->mode == HT_QUOTED)
+    else if (t->mode < HT_Q)
         next_quoted(t, f, u);
     else
 #if MAILOUT_ENABLE_MIME

@@ -40,9 +40,11 @@
 /** Longest plain word kept as is when long words are allowed. */
 #define MAILOUT_HDR_LONG_WORD 250
 /** Room a unit's buffer must have: the longest unit built here is a
- *  parameter, ";" + CRLF SP + 76 characters (81); encoded-words and
- *  quoted strings are shorter. */
-#define MAILOUT_HDR_UNIT_MAX 84
+ *  parameter, ";" + CRLF SP + 76 characters (81); encoded-words are
+ *  shorter. Without MIME (no parameters, no encoded-words) it is the
+ *  message layer's Date, CRLF SP + 31 characters built at
+ *  MAILOUT_HDR_TOK_AT (34): quoted strings borrow their text. */
+#define MAILOUT_HDR_UNIT_MAX (MAILOUT_ENABLE_MIME ? 84 : 34)
 
 /** Where a token may be built inside the unit's buffer (at
  *  buf + len + MAILOUT_HDR_TOK_AT) before it is put: the fold written

@@ -18,21 +18,19 @@ mailout_status msg_strdup(mailout_msg *m, msg_str *out, const char *s, size_t le
     memcpy(p, s, len);
     p[len] = '\0';
     out->s = p;
-    out->len = len;
     return MAILOUT_OK;
 }
 
 void msg_strfree(mailout_msg *m, msg_str *s)
 {
     if (s->s)
-        mailout_release(&m->al, s->s, s->len + 1);
+        mailout_release(&m->al, s->s, strlen(s->s) + 1);
     s->s = NULL;
-    s->len = 0;
 }
 
 mailout_status msg_str_replace(mailout_msg *m, msg_str *dst, const char *s, size_t len)
 {
-    msg_str n = {NULL, 0};
+    msg_str n = {NULL};
     if (s) {
         mailout_status st = msg_strdup(m, &n, s, len);
         if (st != MAILOUT_OK)
@@ -130,8 +128,12 @@ void mailout_msg_free(mailout_msg *m)
         mailout_release(&m->al, r, sizeof *r);
         r = next;
     }
-    msg_str *strs[] = {&m->from_addr, &m->from_name,  &m->env_from, &m->reply_addr,
-                       &m->reply_name, &m->subject, &m->msg_id,   &m->dsn_envid};
+    msg_str *strs[] = {&m->from_addr, &m->from_name, &m->env_from, &m->reply_addr,
+                       &m->reply_name, &m->subject, &m->msg_id,
+#if MAILOUT_ENABLE_DSN
+                       &m->dsn_envid
+#endif
+    };
     for (size_t i = 0; i < MAILOUT_ARRAY_LEN(strs); i++)
         msg_strfree(m, strs[i]);
     msg_hdr_free_all(m, &m->headers);
@@ -175,7 +177,6 @@ static mailout_status copy_mailbox(mailout_msg *m, const char *addr, const char 
     if (st != MAILOUT_OK)
         return st;
     n->s = NULL;
-    n->len = 0;
     if (nlen) {
         st = msg_strdup(m, n, name, nlen);
         if (st != MAILOUT_OK)
@@ -236,8 +237,11 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     st = copy_mailbox(m, addr, display_name, &tmp.addr, &tmp.name);
     if (st != MAILOUT_OK)
         return st;
-    msg_rcpt *r = NULL;
-    if (m->rcpt_count >= MAILOUT_MAX_RECIPIENTS)
+    msg_rcpt *r = NULL, **tail = &m->rcpt_first;
+    size_t count = 0;
+    for (; *tail; tail = &(*tail)->next)
+        count++;
+    if (count >= MAILOUT_MAX_RECIPIENTS)
         st = MAILOUT_E_LIMIT;
     else if ((r = mailout_alloc(&m->al, sizeof *r)) == NULL)
         st = MAILOUT_E_NOMEM;
@@ -248,12 +252,7 @@ mailout_status mailout_msg_add_recipient(mailout_msg *m, mailout_rcpt_kind kind,
     }
     tmp.kind = kind;
     *r = tmp;
-    if (m->rcpt_last)
-        m->rcpt_last->next = r;
-    else
-        m->rcpt_first = r;
-    m->rcpt_last = r;
-    m->rcpt_count++;
+    *tail = r;
     return MAILOUT_OK;
 }
 
@@ -302,13 +301,12 @@ mailout_status mailout_msg_add_header(mailout_msg *m, const char *name, const ch
 
 mailout_status mailout_msg_set_dsn(mailout_msg *m, unsigned notify, mailout_dsn_ret ret, const char *envid)
 {
-    const unsigned all = MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY;
-    size_t len = 0;
     mailout_status st = writable(m);
     if (st != MAILOUT_OK)
         return st;
-    if (!MAILOUT_ENABLE_DSN)
-        return MAILOUT_E_UNSUPPORTED;
+#if MAILOUT_ENABLE_DSN
+    const unsigned all = MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY;
+    size_t len = 0;
     if (!(notify == MAILOUT_NOTIFY_NEVER || (notify != 0 && (notify & ~all) == 0)))
         return MAILOUT_E_INVAL;
     if (ret != MAILOUT_DSN_RET_DEFAULT && ret != MAILOUT_DSN_RET_FULL && ret != MAILOUT_DSN_RET_HDRS)
@@ -321,6 +319,10 @@ mailout_status mailout_msg_set_dsn(mailout_msg *m, unsigned notify, mailout_dsn_
     m->dsn_notify = (unsigned char)notify;
     m->dsn_ret = (unsigned char)ret;
     return MAILOUT_OK;
+#else
+    (void)notify, (void)ret, (void)envid;
+    return MAILOUT_E_UNSUPPORTED;
+#endif
 }
 
 /* ---- envelope access -------------------------------------------------------- */
@@ -334,7 +336,10 @@ const char *mailout_msg_envelope_from(const mailout_msg *m)
 
 size_t mailout_msg_recipient_count(const mailout_msg *m)
 {
-    return m ? m->rcpt_count : 0;
+    size_t n = 0;
+    for (const msg_rcpt *r = m ? m->rcpt_first : NULL; r; r = r->next)
+        n++;
+    return n;
 }
 
 const char *mailout_msg_recipient(const mailout_msg *m, size_t i)
@@ -349,12 +354,24 @@ const char *mailout_msg_recipient(const mailout_msg *m, size_t i)
 
 void mailout_msg_dsn(const mailout_msg *m, unsigned *notify, mailout_dsn_ret *ret, const char **envid)
 {
+    unsigned n = 0;
+    mailout_dsn_ret r = MAILOUT_DSN_RET_DEFAULT;
+    const char *e = NULL;
+#if MAILOUT_ENABLE_DSN
+    if (m) {
+        n = m->dsn_notify;
+        r = (mailout_dsn_ret)m->dsn_ret;
+        e = m->dsn_envid.s;
+    }
+#else
+    (void)m; /* never set without DSN */
+#endif
     if (notify)
-        *notify = m ? m->dsn_notify : 0;
+        *notify = n;
     if (ret)
-        *ret = m ? (mailout_dsn_ret)m->dsn_ret : MAILOUT_DSN_RET_DEFAULT;
+        *ret = r;
     if (envid)
-        *envid = m ? m->dsn_envid.s : NULL;
+        *envid = e;
 }
 
 int mailout_msg_needs_smtputf8(const mailout_msg *m)
@@ -364,11 +381,10 @@ int mailout_msg_needs_smtputf8(const mailout_msg *m)
     /* the envelope sender (the From address when none was set), and the
      * addresses in From and Reply-To, which are written as they are (RFC
      * 6532): a UTF-8 one there needs SMTPUTF8 even with an ASCII envelope */
-    if (!msg_is_ascii(m->env_from.s, m->env_from.len) || !msg_is_ascii(m->from_addr.s, m->from_addr.len) ||
-        !msg_is_ascii(m->reply_addr.s, m->reply_addr.len))
+    if (!msg_str_ascii(&m->env_from) || !msg_str_ascii(&m->from_addr) || !msg_str_ascii(&m->reply_addr))
         return 1;
     for (const msg_rcpt *r = m->rcpt_first; r; r = r->next)
-        if (!msg_is_ascii(r->addr.s, r->addr.len))
+        if (!msg_str_ascii(&r->addr))
             return 1;
     return 0;
 }

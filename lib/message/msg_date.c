@@ -19,30 +19,9 @@ int msg_date_in_range(int64_t unix_seconds, int offset_minutes)
     return local >= MSG_DATE_MIN && local <= MSG_DATE_MAX;
 }
 
-static unsigned days_in_year(unsigned y)
+static unsigned is_leap(unsigned y)
 {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 366 : 365;
-}
-
-/* Proleptic Gregorian date of a day count since 1900-01-01, by counting
- * whole years and months off: at most ~8100 short steps (year 9999), once
- * per message, in less code than the closed form. */
-static void civil_from_days(uint32_t days, unsigned *y, unsigned *mon, unsigned *d)
-{
-    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    unsigned year = 1900, m = 0;
-    for (unsigned n; days >= (n = days_in_year(year)); year++)
-        days -= n;
-    for (;;) {
-        unsigned n = mdays[m] + (m == 1 && days_in_year(year) == 366);
-        if (days < n)
-            break;
-        days -= n;
-        m++;
-    }
-    *y = year;
-    *mon = m + 1;
-    *d = (unsigned)days + 1;
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
 }
 
 /* v as exactly width decimal digits, followed by sep (when not 0). */
@@ -61,21 +40,31 @@ static char *put_num(char *out, unsigned v, unsigned width, char sep)
 size_t msg_format_date(int64_t unix_seconds, int offset_minutes, char *out)
 {
     /* Three letters each, packed: no pointer or padding per name. */
-    static const char days[] = "MonTueWedThuFriSatSun";
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static const char names[] = "MonTueWedThuFriSatSunJanFebMarAprMayJunJulAugSepOctNovDec";
     /* The caller checked msg_date_in_range(): the local time is at or after
      * 1900-01-01 00:00:00, so counting from there keeps everything unsigned. */
     uint32_t sec;
     uint32_t day = (uint32_t)mailout_u64_divmod(
         (uint64_t)(unix_seconds + (int64_t)offset_minutes * 60 - MSG_DATE_MIN), 86400, &sec);
-    unsigned year, mon, mday;
-    civil_from_days(day, &year, &mon, &mday);
     char *p = out;
-    memcpy(p, days + day % 7 * 3, 3); /* 1900-01-01 was a Monday */
+    memcpy(p, names + day % 7 * 3, 3); /* 1900-01-01 was a Monday */
+    /* Proleptic Gregorian date by counting whole years and months off: at
+     * most ~8100 short steps (year 9999), once per message, in less code
+     * than the closed form. Month lengths: 30 or 31 by the parity of
+     * mon + mon / 8 (mon 1..12), February aside. */
+    unsigned year = 1900, mon = 1, n;
+    while (day >= (n = 365 + is_leap(year))) {
+        day -= n;
+        year++;
+    }
+    while (day >= (n = mon == 2 ? 28 + is_leap(year) : 30 + ((mon + (mon >> 3)) & 1))) {
+        day -= n;
+        mon++;
+    }
     p[3] = ',';
     p[4] = ' ';
-    p = put_num(p + 5, mday, mday < 10 ? 1 : 2, ' ');
-    memcpy(p, months + (mon - 1) * 3, 3);
+    p = put_num(p + 5, day + 1, day < 9 ? 1 : 2, ' ');
+    memcpy(p, names + 18 + mon * 3, 3);
     p[3] = ' ';
     p = put_num(p + 4, year, 4, ' ');
     p = put_num(p, sec / 3600, 2, ':');
@@ -87,21 +76,35 @@ size_t msg_format_date(int64_t unix_seconds, int offset_minutes, char *out)
     return (size_t)(p - out);
 }
 
-mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n)
+mailout_status msg_random_bytes(mailout_msg *m, unsigned char *out, size_t n)
+{
+    if (!m->env.random || m->env.random(m->env.ctx, out, n) != 0)
+        return MAILOUT_E_STATE;
+    return MAILOUT_OK;
+}
+
+void msg_b32(const unsigned char *bytes, size_t nbytes, char *out, size_t n)
 {
     static const char alphabet[32] = "0123456789abcdefghijklmnopqrstuv";
-    unsigned char bytes[(MSG_BOUNDARY_RANDOM * 5 + 7) / 8];
-    size_t nbytes = (n * 5 + 7) / 8;
-    if (nbytes > sizeof bytes)
-        return MAILOUT_E_INTERNAL;
-    if (!m->env.random || m->env.random(m->env.ctx, bytes, nbytes) != 0)
-        return MAILOUT_E_STATE;
-    /* 5 bits per character, taken from the bytes in order */
     for (size_t i = 0; i < n; i++) {
         size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
         unsigned v = (unsigned)bytes[byte] << 8 | (byte + 1 < nbytes ? bytes[byte + 1] : 0);
         out[i] = alphabet[(v >> (11 - shift)) & 31];
     }
+}
+
+#if MAILOUT_ENABLE_MIME
+mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n)
+{
+    unsigned char bytes[(MSG_BOUNDARY_RANDOM * 5 + 7) / 8];
+    size_t nbytes = (n * 5 + 7) / 8;
+    if (nbytes > sizeof bytes)
+        return MAILOUT_E_INTERNAL;
+    mailout_status st = msg_random_bytes(m, bytes, nbytes);
+    if (st != MAILOUT_OK)
+        return st;
+    msg_b32(bytes, nbytes, out, n);
     out[n] = '\0';
     return MAILOUT_OK;
 }
+#endif

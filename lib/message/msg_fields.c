@@ -27,13 +27,13 @@ typedef struct field_def {
 } field_def;
 
 /* A value of one token (joined by a space), if s is not NULL. */
-static int one_token(msg_field *fs, mailout_hunit *u, const char *s, size_t n)
+static int one_token(msg_field *fs, mailout_hunit *u, const char *s)
 {
     if (fs->step == F_NAME)
         return s != NULL;
     if (fs->step != F_FIRST)
         return 0;
-    mailout_hunit_put(u, &fs->fold, s, n, MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
+    mailout_hunit_put(u, &fs->fold, s, strlen(s), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
     return 1;
 }
 
@@ -41,7 +41,7 @@ static int one_token(msg_field *fs, mailout_hunit *u, const char *s, size_t n)
 static int text_value(msg_field *fs, mailout_hunit *u, const msg_str *v, unsigned flags)
 {
     if (fs->step == F_NAME) {
-        mailout_htext_init(&fs->it.text, v->s, v->len, flags, fs->fold.col);
+        mailout_htext_init(&fs->it.text, v->s, strlen(v->s), flags, fs->fold.col);
         return 1;
     }
     return mailout_htext_next(&fs->it.text, &fs->fold, u);
@@ -56,7 +56,7 @@ static int mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name,
     if (fs->sub == 0) {
         fs->sub = 2;
         if (name->s) {
-            mailout_htext_init(&fs->it.text, name->s, name->len, MAILOUT_HTEXT_PHRASE, fs->fold.col);
+            mailout_htext_init(&fs->it.text, name->s, strlen(name->s), MAILOUT_HTEXT_PHRASE, fs->fold.col);
             fs->sub = 1;
         }
     }
@@ -69,9 +69,10 @@ static int mailbox_next(msg_field *fs, const msg_str *addr, const msg_str *name,
         return 0;
     fs->sub = 3;
     int angle = name->s != NULL;
-    mailout_hunit_fold(u, &fs->fold, addr->len + 2 * (size_t)angle + (size_t)comma, MAILOUT_HFWS_SPACE);
+    size_t alen = strlen(addr->s);
+    mailout_hunit_fold(u, &fs->fold, alen + 2 * (size_t)angle + (size_t)comma, MAILOUT_HFWS_SPACE);
     mailout_hunit_add(u, "<", (size_t)angle);
-    mailout_hunit_ext(u, addr->s, addr->len);
+    mailout_hunit_ext(u, addr->s, alen);
     mailout_hunit_add(u, angle ? ">," : ",", (size_t)angle + (size_t)comma);
     return 1;
 }
@@ -146,20 +147,23 @@ static int f_subject(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 static int f_message_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     if (m->msg_id.s)
-        return one_token(fs, u, m->msg_id.s, m->msg_id.len);
+        return one_token(fs, u, m->msg_id.s);
     if (fs->step != F_FIRST)
         return fs->step == F_NAME;
     size_t dlen;
-    const char *domain = msg_addr_domain(m->from_addr.s, m->from_addr.len, &dlen);
+    const char *domain = msg_addr_domain(m->from_addr.s, strlen(m->from_addr.s), &dlen);
     if (!msg_is_ascii(domain, dlen)) {
         /* the ID must be ASCII even when the sender's domain is not */
         domain = "mailout.invalid";
         dlen = 15;
     }
+    /* "<" + the random part + "@", built in place (see header.h) */
+    char *tok = u->buf + MAILOUT_HDR_TOK_AT;
+    tok[0] = '<';
+    msg_b32(m->gen_id, sizeof m->gen_id, tok + 1, MSG_ID_RANDOM);
+    tok[MSG_ID_RANDOM + 1] = '@';
     mailout_hunit_fold(u, &fs->fold, MSG_ID_RANDOM + 3 + dlen, MAILOUT_HFWS_SPACE);
-    mailout_hunit_add(u, "<", 1);
-    mailout_hunit_add(u, m->gen_id, MSG_ID_RANDOM);
-    mailout_hunit_add(u, "@", 1);
+    mailout_hunit_add(u, tok, MSG_ID_RANDOM + 2);
     mailout_hunit_ext(u, domain, dlen);
     mailout_hunit_add(u, ">", 1);
     return 1;
@@ -174,35 +178,44 @@ static int f_custom(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 static int f_mime_version(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     (void)m;
-    return one_token(fs, u, "1.0", 3);
+    return one_token(fs, u, "1.0");
 }
 
 /* ---- part fields -------------------------------------------------------------------- */
 
 static int f_content_type(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
-    static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
     const mailout_part *p = m->r.part;
-    int multi = MAILOUT_ENABLE_MIME && p->multipart;
+    /* a leaf: its type, and charset=cs for text */
+    const char *type = p->type.s ? p->type.s : "text/plain";
+    const char *v = p->charset.s ? p->charset.s : "utf-8";
+    int multi = 0, param = msg_part_is_text(p);
+#if MAILOUT_ENABLE_MIME
+    /* a multipart: its kind, and boundary="B" (quoted: '=' is a tspecial) */
+    static const char *const kinds[] = {"multipart/mixed", "multipart/alternative", "multipart/related"};
+    if (p->multipart) {
+        type = kinds[p->mp_kind];
+        v = p->boundary;
+        multi = param = 1;
+    }
+#endif
     if (fs->step == F_NAME)
         return 1;
     if (fs->sub == 0) {
-        const char *type = multi ? kinds[p->mp_kind] : p->type.s ? p->type.s : "text/plain";
         fs->sub = 1;
         mailout_hunit_put(u, &fs->fold, type, strlen(type), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
         return 1;
     }
-    if (fs->sub != 1 || !(multi || msg_part_is_text(p)))
+    if (fs->sub != 1 || !param)
         return 0;
-    /* boundary="B" (quoted: '=' is a tspecial) or charset=cs */
-    const char *v = multi ? p->boundary : p->charset.s ? p->charset.s : "utf-8";
-    size_t vlen = multi ? MSG_BOUNDARY_LEN : strlen(v);
+    size_t vlen = strlen(v);
     fs->sub = 2;
     mailout_hunit_put(u, &fs->fold, ";", 1, MAILOUT_HFWS_NONE);
     mailout_hunit_fold(u, &fs->fold, (multi ? 11 : 8) + vlen, MAILOUT_HFWS_SPACE);
     mailout_hunit_add(u, multi ? "boundary=\"" : "charset=", multi ? 10 : 8);
     mailout_hunit_ext(u, v, vlen);
-    mailout_hunit_add(u, "\"", (size_t)multi);
+    if (multi)
+        mailout_hunit_add(u, "\"", 1);
     return 1;
 }
 
@@ -210,9 +223,9 @@ static int f_cte(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     static const char *const names[] = {"7bit", "7bit", "8bit", "quoted-printable", "base64"};
     const mailout_part *p = m->r.part;
-    if (p->multipart)
+    if (msg_part_multi(p))
         return 0;
-    return one_token(fs, u, names[p->enc], strlen(names[p->enc]));
+    return one_token(fs, u, names[p->enc]);
 }
 
 #if MAILOUT_ENABLE_MIME
@@ -226,7 +239,7 @@ static int f_disposition(mailout_msg *m, msg_field *fs, mailout_hunit *u)
     if (fs->step == F_FIRST) {
         const char *d = p->disposition == MAILOUT_INLINE ? "inline" : "attachment";
         if (p->filename.s)
-            mailout_hparam_init(&fs->it.param, "filename", p->filename.s, p->filename.len);
+            mailout_hparam_init(&fs->it.param, "filename", p->filename.s, strlen(p->filename.s));
         fs->sub = p->filename.s != NULL;
         mailout_hunit_put(u, &fs->fold, d, strlen(d), MAILOUT_HFWS_SPACE | MAILOUT_HFWS_BORROW);
         return 1;
@@ -238,7 +251,7 @@ static int f_disposition(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 static int f_content_id(mailout_msg *m, msg_field *fs, mailout_hunit *u)
 {
     const mailout_part *p = m->r.part;
-    return one_token(fs, u, p->cid.s, p->cid.len);
+    return one_token(fs, u, p->cid.s);
 }
 
 static const field_def message_fields[] = {
@@ -285,7 +298,7 @@ int msg_fields_next(mailout_msg *m, int message, mailout_hunit *u)
                 fs->hdr = fs->hdr ? fs->hdr->next : list->first;
                 name = fs->hdr ? fs->hdr->name.s : NULL;
             }
-            size_t nlen = !name ? 0 : d->name ? strlen(name) : fs->hdr->name.len;
+            size_t nlen = name ? strlen(name) : 0;
             fs->fold.col = (unsigned)nlen + 1;
             if (name && d->value(m, fs, u)) {
                 field_name(m, u, name, nlen);

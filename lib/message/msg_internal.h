@@ -5,6 +5,8 @@
 #ifndef MAILOUT_MSG_INTERNAL_H
 #define MAILOUT_MSG_INTERNAL_H
 
+#include <string.h>
+
 #include "internal.h"
 
 #include <mailout/encode.h>
@@ -17,18 +19,26 @@
  * start a line of QP ('=' is written =3D) or base64 output. */
 #define MSG_BOUNDARY_RANDOM 24
 #define MSG_BOUNDARY_LEN (2 + MSG_BOUNDARY_RANDOM)
-/* Random left part of a generated Message-ID. */
+/* Random left part of a generated Message-ID: 24 characters of 5 bits,
+ * kept as the 15 random bytes they are made from. */
 #define MSG_ID_RANDOM 24
+#define MSG_ID_BYTES 15
 /* Longest Message-ID / Content-ID accepted (with the brackets). */
 #define MSG_MAX_ID_LEN 250
 /* Longest charset name. */
 #define MSG_MAX_CHARSET_LEN 40
 
-/* A copied string and its length (the length is also what release needs). */
+/* A copied string, NUL-terminated (s == NULL: not set). No length is
+ * kept: the strings are short and their lengths are needed rarely
+ * (msg_len), while a length per string costs RAM in every message. */
 typedef struct msg_str {
     char *s;
-    size_t len;
 } msg_str;
+
+static inline size_t msg_len(const msg_str *x)
+{
+    return x->s ? strlen(x->s) : 0;
+}
 
 /* A caller-supplied header field. */
 typedef struct msg_hdr {
@@ -51,13 +61,12 @@ typedef struct msg_rcpt {
 
 typedef enum msg_src_kind { SRC_NONE = 0, SRC_DATA, SRC_FILE, SRC_PRODUCER } msg_src_kind;
 
+/* Without MIME the body is the only part and a leaf: the tree, multipart
+ * and attachment members are left out (the struct is private), and the
+ * accessors below fold to constants. */
 struct mailout_part {
-    mailout_msg *msg;
-    mailout_part *parent;
-    mailout_part *first_child;
-    mailout_part *last_child;
-    mailout_part *next;
-    /* what the part holds, by p->src (a multipart has no source) */
+    /* what the part holds, by p->src (a multipart has no source); first,
+     * so its 8-byte alignment costs no padding */
     union {
         struct { /* SRC_DATA: borrowed */
             const unsigned char *data;
@@ -65,34 +74,83 @@ struct mailout_part {
         };
         msg_str path; /* SRC_FILE */
         struct {      /* SRC_PRODUCER */
+            uint64_t prod_size;
             mailout_producer_fn produce;
             mailout_rewind_fn rewind;
             void *prod_ctx;
-            uint64_t prod_size;
         };
+#if MAILOUT_ENABLE_MIME
         char boundary[MSG_BOUNDARY_LEN + 1]; /* a multipart: "" until generated */
+#endif
     };
+    mailout_msg *msg;
+#if MAILOUT_ENABLE_MIME
+    mailout_part *parent;
+    mailout_part *first_child;
+    mailout_part *last_child;
+    mailout_part *next;
+#endif
 
     /* header facts */
     msg_str type;     /* NULL = text/plain */
     msg_str charset;  /* NULL = utf-8 */
+#if MAILOUT_ENABLE_MIME
     msg_str filename; /* NULL = none */
+#endif
     msg_str cid;
     msg_hdr_list headers;
 
+#if MAILOUT_ENABLE_MIME
     unsigned char depth;     /* multiparts from the root down to this one (0 for a leaf body) */
     unsigned char multipart; /* a container */
     unsigned char mp_kind;   /* mailout_multipart_kind */
-    unsigned char src;       /* msg_src_kind */
-    unsigned char consumed;  /* a producer was called since the last rewind */
-    unsigned char facts;     /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
     unsigned char filename_from_path;
     unsigned char disposition; /* mailout_disposition */
+#endif
+    unsigned char src;       /* msg_src_kind */
+    unsigned char consumed;  /* a producer was called since the last rewind */
     unsigned char forced;      /* mailout_encoding */
     /* chosen by prepare */
     unsigned char enc;    /* mailout_encoding */
+#if MAILOUT_ENABLE_MIME
+    unsigned char facts;  /* what the producer's scan found (msg_prepare.c); 0 = not scanned yet */
     unsigned char strict; /* message/...: 7bit/8bit whatever the content, errors are the content's */
+#endif
 };
+
+static inline mailout_part *msg_part_parent(const mailout_part *p)
+{
+#if MAILOUT_ENABLE_MIME
+    return p->parent;
+#else
+    (void)p;
+    return NULL;
+#endif
+}
+
+/* message/... (RFC 2046 §5.2.1: never QP or base64; msg_part.c) */
+int msg_part_is_message(const mailout_part *p);
+
+/* message/... content: sent as it is, its errors are the content's own
+ * (kept by prepare with MIME; the type cannot change once prepared). */
+static inline int msg_part_strict(const mailout_part *p)
+{
+#if MAILOUT_ENABLE_MIME
+    return p->strict;
+#else
+    return msg_part_is_message(p);
+#endif
+}
+
+static inline int msg_part_multi(const mailout_part *p)
+{
+#if MAILOUT_ENABLE_MIME
+    return p->multipart;
+#else
+    (void)p;
+    return 0;
+#endif
+}
 
 /* Where a line of message/... content stands against the delimiters of the
  * multiparts around its part (msg_part.c). */
@@ -106,8 +164,7 @@ typedef struct msg_delim {
 /* What the generator is doing (see msg_reader.c). */
 typedef enum msg_phase {
     PH_MSG_FIELDS = 0, /* message header fields */
-    PH_PART_FIELDS,    /* Content-* and custom fields of r->part */
-    PH_BLANK,          /* empty line ending a header */
+    PH_PART_FIELDS,    /* Content-* and custom fields of r->part, then the empty line */
     PH_BODY_START,     /* open the leaf's source, start its encoder */
     PH_BODY,           /* leaf content through the encoder */
     PH_FIRST_CHILD,    /* "--B\r\n" before the first child */
@@ -124,7 +181,9 @@ typedef struct msg_field {
     mailout_hfold fold;
     union {
         mailout_htext text;
+#if MAILOUT_ENABLE_MIME
         mailout_hparam param;
+#endif
     } it;
     union {
         const msg_rcpt *rcpt; /* To, Cc */
@@ -134,39 +193,48 @@ typedef struct msg_field {
 
 typedef struct msg_reader {
     uint64_t skipped;  /* bytes counted but not generated while sizing */
-    uint64_t src_left; /* bytes a file/producer has still to give, or MAILOUT_SIZE_UNKNOWN */
     mailout_part *part;
-    void *fh;          /* open file handle */
-    size_t pos;        /* body: next byte of the data (SRC_DATA) or of buf.in */
-    size_t in_len;     /* bytes in buf.in */
     mailout_hunit unit; /* bytes waiting for the caller's window; unit.buf is buf.unit */
     unsigned short unit_pos;
     unsigned char flags;
     unsigned char active; /* read_start succeeded */
     unsigned char sizing; /* counting only (mailout_msg_size) */
-    unsigned char finished; /* DONE was returned */
     unsigned char phase;  /* msg_phase */
     unsigned char last[2]; /* last two bytes generated */
     unsigned char fh_open;
     unsigned char src_eof;
     unsigned char enc_done;
     signed char error;     /* sticky mailout_status, MAILOUT_OK if none */
-    msg_field field;
 
-    /* re-check of 7bit/8bit content as it is sent (msg_reader.c): how
-     * much of "--=_" the line starts with, or for message/... content
-     * (p->strict) where it stands against the enclosing delimiters */
+    /* The generator writes either a header's fields or a body, never both
+     * at once (a part's fields are reset when it is entered, a body is
+     * started by body_begin and its file closed before the next part's
+     * fields), so the two states share their bytes. */
     union {
-        unsigned char watch;
-        msg_delim delim;
-    } chk;
-
-    /* body of the current leaf */
-    union {
-        mailout_b64 b64;
-        mailout_qp qp;
-        mailout_line line;
-    } enc;
+        msg_field field;
+        struct { /* the body of the current leaf */
+            uint64_t src_left; /* bytes a file/producer has still to give, or MAILOUT_SIZE_UNKNOWN */
+            void *fh;          /* open file handle (valid while fh_open) */
+            size_t pos;        /* next byte of the data (SRC_DATA) or of buf.in */
+            size_t in_len;     /* bytes in buf.in */
+            /* its transfer encoder */
+            union {
+                mailout_b64 b64;
+                mailout_qp qp;
+                mailout_line line;
+            } enc;
+            /* re-check of 7bit/8bit content as it is sent (msg_reader.c):
+             * how much of "--=_" the line starts with, or for message/...
+             * content (p->strict) where it stands against the enclosing
+             * delimiters */
+            union {
+                unsigned char watch;
+#if MAILOUT_ENABLE_MIME
+                msg_delim delim;
+#endif
+            } chk;
+        };
+    };
     /* A unit is only built while no body is being read (the generator
      * asks for the next unit once the last is out, and a body's input is
      * used up before the body ends), so the two share their bytes. */
@@ -183,21 +251,25 @@ struct mailout_msg {
     msg_str from_addr, from_name;
     msg_str env_from; /* s == NULL: not set (the From address is used) */
     msg_str reply_addr, reply_name;
-    msg_rcpt *rcpt_first, *rcpt_last;
+    msg_rcpt *rcpt_first; /* appended at the end (walked to: at most MAILOUT_MAX_RECIPIENTS) */
     msg_str subject; /* s == NULL: no Subject field */
     int64_t date;
     msg_str msg_id;
     msg_hdr_list headers;
+#if MAILOUT_ENABLE_DSN
     msg_str dsn_envid;
+#endif
     mailout_part *body; /* NULL: an empty text/plain body */
     short date_offset;
-    unsigned short rcpt_count;
+#if MAILOUT_ENABLE_DSN
     unsigned char dsn_notify;
     unsigned char dsn_ret; /* mailout_dsn_ret */
+#endif
     unsigned char frozen;  /* read_start was called: setters refused */
     unsigned char date_set;
     unsigned char is_8bit;
-    char gen_id[MSG_ID_RANDOM + 1]; /* generated left part; "" if none */
+    unsigned char gen_set; /* gen_id holds the generated left part */
+    unsigned char gen_id[MSG_ID_BYTES];
     msg_reader r;
 };
 
@@ -222,16 +294,27 @@ mailout_status msg_check_msg_id(const char *id, size_t *len);
 mailout_status msg_check_envid(const char *id, size_t *len);
 int msg_name_eq(const char *a, size_t alen, const char *b);
 int msg_is_ascii(const char *s, size_t len);
+/* No byte >= 0x80 (an unset string is ASCII). */
+static inline int msg_str_ascii(const msg_str *x)
+{
+    return msg_is_ascii(x->s, msg_len(x));
+}
 /* The domain of an address (after the last '@'). */
 const char *msg_addr_domain(const char *addr, size_t len, size_t *dlen);
 
 /* ---- msg_part.c ---- */
 void msg_part_free_tree(mailout_msg *m, mailout_part *p);
 int msg_part_is_text(const mailout_part *p);
-/* message/... (RFC 2046 §5.2.1: never QP or base64) */
-int msg_part_is_message(const mailout_part *p);
 /* Pre-order successor in the tree (NULL after the last). */
+#if MAILOUT_ENABLE_MIME
 mailout_part *msg_part_next_preorder(mailout_part *p);
+#else
+static inline mailout_part *msg_part_next_preorder(mailout_part *p)
+{
+    (void)p;
+    return NULL;
+}
+#endif
 /* Lines of a part's content against the delimiters of parent and its
  * ancestors (parent NULL: nothing is followed). MIME only. */
 void msg_delim_init(msg_delim *d, const mailout_part *parent);
@@ -241,7 +324,12 @@ void msg_delim_update(msg_delim *d, const unsigned char *s, size_t n);
 /* "Sun, 22 Nov 2026 14:55:40 +0000" into out (>= 32 bytes); returns length. */
 size_t msg_format_date(int64_t unix_seconds, int offset_minutes, char *out);
 int msg_date_in_range(int64_t unix_seconds, int offset_minutes);
-/* Fill out with n characters of [0-9a-v] from the env's randomness. */
+/* n bytes of the env's randomness. */
+mailout_status msg_random_bytes(mailout_msg *m, unsigned char *out, size_t n);
+/* n characters of [0-9a-v] into out, 5 bits each from bytes in order
+ * (nbytes of them, at least (n * 5 + 7) / 8). */
+void msg_b32(const unsigned char *bytes, size_t nbytes, char *out, size_t n);
+/* Fill out with n characters of [0-9a-v] from the env's randomness (MIME). */
 mailout_status msg_random_chars(mailout_msg *m, char *out, size_t n);
 
 /* ---- msg_prepare.c ---- */

@@ -7,11 +7,28 @@
 /* Longest path handed to the file hooks. */
 #define MSG_MAX_PATH_LEN 4095
 
+/* One part's own memory (its children are freed by the caller). */
+static void part_free(mailout_msg *m, mailout_part *p)
+{
+    msg_strfree(m, &p->type);
+    msg_strfree(m, &p->charset);
+    msg_strfree(m, &p->cid);
+#if MAILOUT_ENABLE_MIME
+    msg_strfree(m, &p->filename);
+#endif
+    if (p->src == SRC_FILE)
+        msg_strfree(m, &p->path);
+    msg_hdr_free_all(m, &p->headers);
+    mailout_release(&m->al, p, sizeof *p);
+}
+
 /* Post-order walk without recursion (the firmware stack budget counts
  * every call chain): go down to a leaf, free it, then its next sibling
- * or, at the end of a list, the parent whose children are all gone. */
+ * or, at the end of a list, the parent whose children are all gone.
+ * Without MIME the body is the only part. */
 void msg_part_free_tree(mailout_msg *m, mailout_part *p)
 {
+#if MAILOUT_ENABLE_MIME
     mailout_part *stop = p ? p->parent : NULL;
     while (p) {
         mailout_part *up = p->parent, *next = p->next;
@@ -21,27 +38,26 @@ void msg_part_free_tree(mailout_msg *m, mailout_part *p)
             p = child;
             continue;
         }
-        msg_str *strs[] = {&p->type, &p->charset, &p->filename, &p->cid};
-        for (size_t i = 0; i < MAILOUT_ARRAY_LEN(strs); i++)
-            msg_strfree(m, strs[i]);
-        if (p->src == SRC_FILE)
-            msg_strfree(m, &p->path);
-        msg_hdr_free_all(m, &p->headers);
-        mailout_release(&m->al, p, sizeof *p);
+        part_free(m, p);
         p = next ? next : (up == stop ? NULL : up);
     }
+#else
+    if (p)
+        part_free(m, p);
+#endif
 }
 
 int msg_part_is_text(const mailout_part *p)
 {
-    return !p->type.s || (p->type.len > 5 && msg_name_eq(p->type.s, 5, "text/"));
+    return !p->type.s || (strlen(p->type.s) > 5 && msg_name_eq(p->type.s, 5, "text/"));
 }
 
 int msg_part_is_message(const mailout_part *p)
 {
-    return p->type.s && p->type.len > 8 && msg_name_eq(p->type.s, 8, "message/");
+    return p->type.s && strlen(p->type.s) > 8 && msg_name_eq(p->type.s, 8, "message/");
 }
 
+#if MAILOUT_ENABLE_MIME
 mailout_part *msg_part_next_preorder(mailout_part *p)
 {
     if (p->first_child)
@@ -52,7 +68,6 @@ mailout_part *msg_part_next_preorder(mailout_part *p)
     return NULL;
 }
 
-#if MAILOUT_ENABLE_MIME
 void msg_delim_init(msg_delim *d, const mailout_part *parent)
 {
     d->top = d->cand = parent;
@@ -97,10 +112,9 @@ static mailout_status part_create(mailout_msg *m, mailout_part *parent, int mult
         return MAILOUT_E_INVAL;
     if (m->frozen)
         return MAILOUT_E_STATE;
+#if MAILOUT_ENABLE_MIME
     unsigned depth = 0;
     if (parent) {
-        if (!MAILOUT_ENABLE_MIME)
-            return MAILOUT_E_UNSUPPORTED;
         if (parent->msg != m || !parent->multipart)
             return MAILOUT_E_INVAL;
         depth = parent->depth;
@@ -109,23 +123,32 @@ static mailout_status part_create(mailout_msg *m, mailout_part *parent, int mult
     }
     if (multipart && ++depth > MAILOUT_MAX_DEPTH)
         return MAILOUT_E_LIMIT;
+#else
+    /* the body only: no child parts, no multiparts (refused before) */
+    (void)multipart;
+    if (parent)
+        return MAILOUT_E_UNSUPPORTED;
+    if (m->body)
+        return MAILOUT_E_STATE;
+#endif
     mailout_part *p = mailout_alloc(&m->al, sizeof *p);
     if (!p)
         return MAILOUT_E_NOMEM;
     memset(p, 0, sizeof *p);
     p->msg = m;
+#if MAILOUT_ENABLE_MIME
     p->parent = parent;
     p->depth = (unsigned char)depth;
     p->multipart = (unsigned char)multipart;
-    if (!parent) {
-        m->body = p;
-    } else {
+    if (parent) {
         if (parent->last_child)
             parent->last_child->next = p;
         else
             parent->first_child = p;
         parent->last_child = p;
-    }
+    } else
+#endif
+        m->body = p;
     *out = p;
     return MAILOUT_OK;
 }
@@ -133,14 +156,17 @@ static mailout_status part_create(mailout_msg *m, mailout_part *parent, int mult
 mailout_status mailout_part_new_multipart(mailout_msg *m, mailout_part *parent, mailout_multipart_kind kind,
                                           mailout_part **out)
 {
-    if (!MAILOUT_ENABLE_MIME)
-        return MAILOUT_E_UNSUPPORTED;
+#if MAILOUT_ENABLE_MIME
     if (kind != MAILOUT_MULTIPART_MIXED && kind != MAILOUT_MULTIPART_ALTERNATIVE && kind != MAILOUT_MULTIPART_RELATED)
         return MAILOUT_E_INVAL;
     mailout_status st = part_create(m, parent, 1, out);
     if (st == MAILOUT_OK)
         (*out)->mp_kind = (unsigned char)kind;
     return st;
+#else
+    (void)m, (void)parent, (void)kind, (void)out;
+    return MAILOUT_E_UNSUPPORTED;
+#endif
 }
 
 mailout_status mailout_part_new(mailout_msg *m, mailout_part *parent, mailout_part **out)
@@ -155,7 +181,7 @@ static mailout_status part_writable(const mailout_part *p, int leaf_only)
         return MAILOUT_E_INVAL;
     if (p->msg->frozen)
         return MAILOUT_E_STATE;
-    return leaf_only && p->multipart ? MAILOUT_E_INVAL : MAILOUT_OK;
+    return leaf_only && msg_part_multi(p) ? MAILOUT_E_INVAL : MAILOUT_OK;
 }
 
 /* Forget the previous source (a new one replaces it). */
@@ -181,6 +207,7 @@ mailout_status mailout_part_set_data(mailout_part *p, const void *data, size_t l
     return MAILOUT_OK;
 }
 
+#if MAILOUT_ENABLE_MIME
 /* The last path component of a UTF-8 name, validated for a header. */
 static mailout_status basename_of(const char *name, const char **base, size_t *blen)
 {
@@ -200,6 +227,8 @@ static mailout_status basename_of(const char *name, const char **base, size_t *b
     return *blen > MAILOUT_MAX_FILENAME_LEN ? MAILOUT_E_LIMIT : MAILOUT_OK;
 }
 
+#endif
+
 mailout_status mailout_part_set_file(mailout_part *p, const char *path)
 {
     mailout_status st = part_writable(p, 1);
@@ -210,27 +239,33 @@ mailout_status mailout_part_set_file(mailout_part *p, const char *path)
     size_t plen = msg_strnlen(path, MSG_MAX_PATH_LEN);
     if (plen > MSG_MAX_PATH_LEN)
         return MAILOUT_E_LIMIT;
+    msg_str path_copy;
+#if MAILOUT_ENABLE_MIME
     const char *base = NULL;
     size_t blen = 0;
-    /* without MIME there is no Content-Disposition to carry a file name */
-    int want_name = MAILOUT_ENABLE_MIME && (!p->filename.s || p->filename_from_path);
+    int want_name = !p->filename.s || p->filename_from_path;
     if (want_name && (st = basename_of(path, &base, &blen)) != MAILOUT_OK)
         return st;
-    msg_str path_copy, name_copy = {NULL, 0};
+    msg_str name_copy = {NULL};
     if ((st = msg_strdup(p->msg, &path_copy, path, plen)) != MAILOUT_OK)
         return st;
     if (want_name && (st = msg_strdup(p->msg, &name_copy, base, blen)) != MAILOUT_OK) {
         msg_strfree(p->msg, &path_copy);
         return st;
     }
-    clear_source(p);
-    p->src = SRC_FILE;
-    p->path = path_copy;
     if (want_name) {
         msg_strfree(p->msg, &p->filename);
         p->filename = name_copy;
         p->filename_from_path = 1;
     }
+#else
+    /* without MIME there is no Content-Disposition to carry a file name */
+    if ((st = msg_strdup(p->msg, &path_copy, path, plen)) != MAILOUT_OK)
+        return st;
+#endif
+    clear_source(p);
+    p->src = SRC_FILE;
+    p->path = path_copy;
     return MAILOUT_OK;
 }
 
@@ -248,7 +283,9 @@ mailout_status mailout_part_set_producer(mailout_part *p, mailout_producer_fn fn
     p->rewind = rewind;
     p->prod_ctx = ctx;
     p->prod_size = size;
+#if MAILOUT_ENABLE_MIME
     p->facts = 0;
+#endif
     return MAILOUT_OK;
 }
 
@@ -275,23 +312,25 @@ mailout_status mailout_part_set_disposition(mailout_part *p, mailout_disposition
     mailout_status st = part_writable(p, 1);
     if (st != MAILOUT_OK)
         return st;
-    if (!MAILOUT_ENABLE_MIME)
-        return MAILOUT_E_UNSUPPORTED;
+#if MAILOUT_ENABLE_MIME
     if (d != MAILOUT_DISPOSITION_NONE && d != MAILOUT_INLINE && d != MAILOUT_ATTACHMENT)
         return MAILOUT_E_INVAL;
     p->disposition = (unsigned char)d;
     return MAILOUT_OK;
+#else
+    (void)d;
+    return MAILOUT_E_UNSUPPORTED;
+#endif
 }
 
 mailout_status mailout_part_set_filename(mailout_part *p, const char *name)
 {
-    const char *base;
-    size_t blen;
     mailout_status st = part_writable(p, 1);
     if (st != MAILOUT_OK)
         return st;
-    if (!MAILOUT_ENABLE_MIME)
-        return MAILOUT_E_UNSUPPORTED;
+#if MAILOUT_ENABLE_MIME
+    const char *base;
+    size_t blen;
     if (!name)
         return MAILOUT_E_INVAL;
     if ((st = basename_of(name, &base, &blen)) != MAILOUT_OK)
@@ -300,6 +339,10 @@ mailout_status mailout_part_set_filename(mailout_part *p, const char *name)
     if (st == MAILOUT_OK)
         p->filename_from_path = 0;
     return st;
+#else
+    (void)name;
+    return MAILOUT_E_UNSUPPORTED;
+#endif
 }
 
 mailout_status mailout_part_set_content_id(mailout_part *p, const char *cid)

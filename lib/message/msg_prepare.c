@@ -17,9 +17,11 @@
 static mailout_status check_tree(mailout_msg *m)
 {
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
+#if MAILOUT_ENABLE_MIME
         /* RFC 2046 §5.1.1: a multipart has at least one body part */
         if (p->multipart && !p->first_child)
             return MAILOUT_E_STATE;
+#endif
         if (p->src == SRC_PRODUCER && p->consumed && !p->rewind)
             return MAILOUT_E_STATE;
     }
@@ -114,7 +116,7 @@ static mailout_encoding fallback_qp(void)
 static mailout_encoding decide_message(const mailout_part *p, unsigned facts, unsigned flags)
 {
     const char *sub = p->type.s + 8;
-    size_t sublen = p->type.len - 8;
+    size_t sublen = strlen(sub);
     if ((sublen == 7 && msg_name_eq(sub, 7, "partial")) || (sublen == 13 && msg_name_eq(sub, 13, "external-body")))
         return MAILOUT_ENC_7BIT;
     if (!(flags & MAILOUT_READ_8BIT))
@@ -260,9 +262,11 @@ static mailout_status choose_encoding(mailout_msg *m, mailout_part *p, unsigned 
     int message = msg_part_is_message(p);
     if (message && (p->forced == MAILOUT_ENC_QP || p->forced == MAILOUT_ENC_BASE64))
         return MAILOUT_E_INVAL; /* type set after the encoding */
+#if MAILOUT_ENABLE_MIME
     p->strict = (unsigned char)message;
+#endif
     /* forced or not, message/... in a multipart is scanned for delimiters */
-    if (p->forced != MAILOUT_ENC_AUTO && !(MAILOUT_ENABLE_MIME && message && p->parent)) {
+    if (p->forced != MAILOUT_ENC_AUTO && !(message && msg_part_parent(p))) {
         p->enc = p->forced;
         return MAILOUT_OK;
     }
@@ -317,7 +321,7 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
 {
     m->is_8bit = 0;
     for (mailout_part *p = m->body; p; p = msg_part_next_preorder(p)) {
-        if (p->multipart)
+        if (msg_part_multi(p))
             continue;
         mailout_status st = choose_encoding(m, p, flags);
         if (st != MAILOUT_OK)
@@ -336,12 +340,15 @@ static mailout_status choose_encodings(mailout_msg *m, unsigned flags)
 mailout_status msg_prepare(mailout_msg *m, unsigned flags)
 {
     mailout_status st;
-    if (!m->from_addr.s || m->rcpt_count == 0)
+    if (!m->from_addr.s || !m->rcpt_first)
         return MAILOUT_E_STATE;
     if ((st = check_tree(m)) != MAILOUT_OK || (st = fix_date(m)) != MAILOUT_OK)
         return st;
-    if (!m->msg_id.s && !m->gen_id[0] && (st = msg_random_chars(m, m->gen_id, MSG_ID_RANDOM)) != MAILOUT_OK)
-        return st;
+    if (!m->msg_id.s && !m->gen_set) {
+        if ((st = msg_random_bytes(m, m->gen_id, sizeof m->gen_id)) != MAILOUT_OK)
+            return st;
+        m->gen_set = 1;
+    }
 #if MAILOUT_ENABLE_MIME
     unsigned tries = 0;
     while ((st = fix_boundaries(m)) == MAILOUT_OK && (st = choose_encodings(m, flags)) == MAILOUT_AGAIN)

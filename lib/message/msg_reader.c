@@ -13,6 +13,7 @@
  * such a dot as =2E, base64 has none, everything else starts with a
  * letter, a space or "--". The message always ends with CRLF, so the
  * terminator is just ".\r\n" after it. */
+#include <stddef.h>
 #include <string.h>
 
 #include "message/msg_internal.h"
@@ -139,46 +140,46 @@ mailout_status msg_source_read(mailout_msg *m, mailout_part *p, void *fh)
 
 /* ---- bodies --------------------------------------------------------------------- */
 
+/* Without QP no part is ever QP (prepare and the setters see to it), so
+ * the QP arms fold away. */
 static mailout_status encoder_init(msg_reader *r, const mailout_part *p)
 {
     /* dot-stuffing of the DATA form: see the top of the file */
-    unsigned stuff = (r->flags & MAILOUT_READ_SMTP) ? MAILOUT_LINE_STUFF : 0;
-    switch (p->enc) {
-    case MAILOUT_ENC_BASE64:
+    unsigned flags = (r->flags & MAILOUT_READ_SMTP) ? MAILOUT_LINE_STUFF : 0;
+    if (p->enc == MAILOUT_ENC_BASE64)
         return mailout_b64_init(&r->enc.b64, 76);
-    case MAILOUT_ENC_QP:
+    if (MAILOUT_ENABLE_QP && p->enc == MAILOUT_ENC_QP)
         return mailout_qp_init(&r->enc.qp, msg_part_is_text(p) ? MAILOUT_QP_TEXT : 0);
-    case MAILOUT_ENC_8BIT:
-        return mailout_line_init(&r->enc.line, stuff | MAILOUT_LINE_NO_NUL | MAILOUT_LINE_MAX998);
-    default:
-        return mailout_line_init(&r->enc.line, stuff | MAILOUT_LINE_7BIT | MAILOUT_LINE_NO_NUL | MAILOUT_LINE_MAX998);
-    }
+    if (p->enc != MAILOUT_ENC_8BIT)
+        flags |= MAILOUT_LINE_7BIT;
+    return mailout_line_init(&r->enc.line, flags | MAILOUT_LINE_NO_NUL | MAILOUT_LINE_MAX998);
 }
 
 static mailout_status encoder_run(msg_reader *r, const mailout_part *p, mailout_stream *s, int end)
 {
-    switch (p->enc) {
-    case MAILOUT_ENC_BASE64:
+    if (p->enc == MAILOUT_ENC_BASE64)
         return mailout_b64_encode(&r->enc.b64, s, end);
-    case MAILOUT_ENC_QP:
+    if (MAILOUT_ENABLE_QP && p->enc == MAILOUT_ENC_QP)
         return mailout_qp_encode(&r->enc.qp, s, end);
-    default:
-        return mailout_line_filter(&r->enc.line, s, end);
-    }
+    return mailout_line_filter(&r->enc.line, s, end);
 }
 
 /* While sizing, a base64 body of known size is not read: its encoded size
  * is counted, and one 'A' stands in for it so that what follows sees the
  * same "not at the start of a line" state. */
-static int size_without_reading(mailout_msg *m, const mailout_part *p)
+static MAILOUT_NOINLINE int size_without_reading(mailout_msg *m, const mailout_part *p)
 {
     msg_reader *r = &m->r;
     uint64_t n = p->src == SRC_DATA ? p->data_len : p->src == SRC_NONE ? 0 : r->src_left;
     if (!r->sizing || p->enc != MAILOUT_ENC_BASE64 || n == MAILOUT_SIZE_UNKNOWN)
         return 0;
-    uint64_t enc = mailout_b64_encoded_size(n, 76);
-    if (enc > 0) {
-        r->skipped += enc - 1;
+    /* mailout_b64_encoded_size(n, 76) - 1 for the one line length used
+     * here: 57 bytes make a line of 76 characters and its CRLF, the last
+     * line has none (sizes near 2^64 would wrap: no source has them) */
+    if (n > 0) {
+        uint32_t rest;
+        uint64_t lines = mailout_u64_divmod(n, 57, &rest);
+        r->skipped += lines * 78 + (rest + 2) / 3 * 4 - (rest ? 1 : 3);
         unit_ext(r, "A", 1);
     }
     close_file(m);
@@ -248,7 +249,7 @@ static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned
         } else if (++r->chk.watch == 4) {
             if (scanned)
                 return MAILOUT_E_SOURCE;
-            if (p->parent)
+            if (msg_part_parent(p))
                 return MAILOUT_E_INVAL;
         }
     }
@@ -260,7 +261,7 @@ static mailout_status watch(msg_reader *r, const mailout_part *p, const unsigned
  * by a scan, so its errors are the content's own. */
 static mailout_status encoder_error(const mailout_part *p, mailout_status st)
 {
-    return p->forced == MAILOUT_ENC_AUTO && !p->strict ? MAILOUT_E_SOURCE : st;
+    return p->forced == MAILOUT_ENC_AUTO && !msg_part_strict(p) ? MAILOUT_E_SOURCE : st;
 }
 
 
@@ -319,8 +320,8 @@ static void enter_part(msg_reader *r, mailout_part *p)
 static void leave_part(mailout_msg *m)
 {
     msg_reader *r = &m->r;
-    mailout_part *p = r->part, *parent = p->parent;
-    if (!MAILOUT_ENABLE_MIME || !parent) { /* without MIME the body is the only part */
+    mailout_part *p = r->part, *parent = msg_part_parent(p);
+    if (!parent) { /* the body (without MIME the only part) */
         r->phase = PH_FINAL;
         return;
     }
@@ -345,13 +346,15 @@ static void final_crlf(mailout_msg *m)
     size_t from = 3; /* ends in CRLF: only the terminator */
     r->phase = PH_END;
     if (r->last[0] != '\r' || r->last[1] != '\n')
-        from = r->part && !r->part->multipart && r->part->enc == MAILOUT_ENC_QP ? 0 : 1;
+        from = MAILOUT_ENABLE_QP && r->part && !msg_part_multi(r->part) && r->part->enc == MAILOUT_ENC_QP ? 0 : 1;
     unit_ext(r, tail + from, 6 - from - ((r->flags & MAILOUT_READ_SMTP) ? 0 : 3));
 }
 
-/* What an absent body is: an empty text/plain part. */
-static const char empty_body[] = "Content-Type: text/plain; charset=utf-8\r\n"
-                                 "Content-Transfer-Encoding: 7bit\r\n\r\n";
+/* What an absent body is: an empty text/plain part, written like any
+ * other (no source, no type: text/plain, utf-8, 7bit). Never written to:
+ * prepare does not see it (it is not in the tree), and a part without a
+ * source is only read. */
+static const mailout_part empty_body;
 
 static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
 {
@@ -360,20 +363,13 @@ static mailout_status gen_step(mailout_msg *m, mailout_stream *o)
     case PH_MSG_FIELDS:
         if (msg_fields_next(m, 1, &r->unit))
             return MAILOUT_OK;
-        if (m->body) {
-            enter_part(r, m->body);
-        } else {
-            unit_ext(r, empty_body, sizeof empty_body - 1);
-            r->phase = PH_FINAL;
-        }
+        enter_part(r, m->body ? m->body : (mailout_part *)&empty_body);
         return MAILOUT_OK;
     case PH_PART_FIELDS:
-        if (!msg_fields_next(m, 0, &r->unit))
-            r->phase = PH_BLANK;
-        return MAILOUT_OK;
-    case PH_BLANK:
-        unit_ext(r, "\r\n", 2);
-        r->phase = r->part->multipart ? PH_FIRST_CHILD : PH_BODY_START;
+        if (!msg_fields_next(m, 0, &r->unit)) { /* the empty line ending the header */
+            unit_ext(r, "\r\n", 2);
+            r->phase = msg_part_multi(r->part) ? PH_FIRST_CHILD : PH_BODY_START;
+        }
         return MAILOUT_OK;
     case PH_BODY_START:
         r->phase = PH_BODY;
@@ -427,17 +423,13 @@ mailout_status msg_reader_begin(mailout_msg *m, unsigned flags, int sizing)
     mailout_status st = msg_prepare(m, flags);
     if (st != MAILOUT_OK)
         return st;
+    /* all but the buffer from zero: PH_MSG_FIELDS, no part, an empty
+     * unit, the first field, nothing skipped, no error, no file open
+     * (closed above; prepare's scans left the body state dirty) */
+    memset(r, 0, offsetof(msg_reader, buf));
     r->flags = (unsigned char)flags;
     r->sizing = (unsigned char)sizing;
-    r->skipped = 0;
-    r->phase = PH_MSG_FIELDS;
-    r->part = NULL;
-    msg_fields_reset(&r->field);
-    memset(&r->unit, 0, sizeof r->unit);
     r->unit.buf = r->buf.unit;
-    r->unit_pos = 0;
-    r->last[0] = r->last[1] = 0;
-    r->finished = 0;
     r->active = 1;
     return MAILOUT_OK;
 }
@@ -453,8 +445,6 @@ mailout_status mailout_msg_read(mailout_msg *m, unsigned char *buf, size_t cap, 
         return (mailout_status)r->error;
     if (!r->active)
         return MAILOUT_E_STATE;
-    if (r->finished)
-        return MAILOUT_DONE;
     mailout_stream o = {NULL, 0, buf, cap};
     mailout_status st = gen_run(m, &o);
     *out_len = cap - o.avail_out;
@@ -462,8 +452,7 @@ mailout_status mailout_msg_read(mailout_msg *m, unsigned char *buf, size_t cap, 
         r->error = (signed char)st;
         close_file(m);
     } else if (st == MAILOUT_DONE) {
-        r->finished = 1;
-        close_file(m);
+        close_file(m); /* and DONE again from now on: PH_END, nothing left */
     }
     return st;
 }

@@ -18,12 +18,6 @@ static int is_alnum(unsigned char c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* RFC 5322 atext */
-static int is_atext(unsigned char c)
-{
-    return is_alnum(c) || (c != 0 && mailout_in_set("!#$%&'*+-/=?^_`{|}~", c));
-}
-
 /* RFC 2045 token character: printable ASCII except SPACE and tspecials. */
 static int is_token_char(unsigned char c)
 {
@@ -54,8 +48,9 @@ int msg_is_ascii(const char *s, size_t len)
     return 1;
 }
 
-/* A dot-separated run of allowed characters: no empty label. */
-static int dotted_ok(const unsigned char *s, size_t len, int (*allowed)(unsigned char))
+/* A dot-separated run of letters, digits, 8-bit bytes and the characters
+ * of extra: no empty label. */
+static int dotted_ok(const unsigned char *s, size_t len, const char *extra)
 {
     if (len == 0 || s[0] == '.' || s[len - 1] == '.')
         return 0;
@@ -63,23 +58,18 @@ static int dotted_ok(const unsigned char *s, size_t len, int (*allowed)(unsigned
         if (s[i] == '.') {
             if (s[i + 1] == '.')
                 return 0;
-        } else if (s[i] < 0x80 && !allowed(s[i])) {
+        } else if (s[i] < 0x80 && !is_alnum(s[i]) && !mailout_in_set(extra, s[i])) {
             return 0;
         }
     }
     return 1;
 }
 
-static int is_domain_char(unsigned char c)
-{
-    return is_alnum(c) || c == '-' || c == '_';
-}
-
 static int domain_ok(const unsigned char *s, size_t len)
 {
     if (len >= 1 && s[0] == '[')
         return mailout_addr_literal_ok(s, len);
-    return dotted_ok(s, len, is_domain_char);
+    return dotted_ok(s, len, "-_");
 }
 
 mailout_status msg_check_address(const char *addr, size_t *len_out)
@@ -99,7 +89,8 @@ mailout_status msg_check_address(const char *addr, size_t *len_out)
     if (!at)
         return MAILOUT_E_ADDRESS;
     size_t llen = (size_t)(at - addr);
-    if (llen > 64 || !dotted_ok((const unsigned char *)addr, llen, is_atext) ||
+    /* RFC 5322 dot-atom of atext */
+    if (llen > 64 || !dotted_ok((const unsigned char *)addr, llen, "!#$%&'*+-/=?^_`{|}~") ||
         !domain_ok((const unsigned char *)at + 1, len - llen - 1))
         return MAILOUT_E_ADDRESS;
     *len_out = len;

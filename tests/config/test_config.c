@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "encode/header.h"
+#include "message/msg_internal.h"
 
 /* call first, expected status second (reads like the call) */
 #define expect_st(got, exp) assert_status((exp), (got))
@@ -70,6 +71,79 @@ static void test_text_body(void **state)
 }
 
 /* 8-bit text: 8bit where the server takes it, else QP or (without QP) base64. */
+static int zero_random(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    memset(buf, 0, len);
+    return 0;
+}
+
+/* Without MIME the reader's unit buffer is only MAILOUT_HDR_UNIT_MAX (34)
+ * bytes: the longest pieces of a header (the Date, a generated
+ * Message-ID, a display name that is all escapes) fit it. Read one byte at
+ * a time, a unit is complete in the buffer while its first byte is out. */
+static void expect_units(int64_t date, int offset, const char *want)
+{
+    static const char name[] = "\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\"; /* 36 characters, 74 quoted */
+    mailout_allocator a = mailout_heap_allocator();
+    mailout_env env = {NULL, zero_random, NULL, NULL};
+    mailout_msg *m = NULL;
+    unsigned char buf[1024];
+    size_t total = 0, n, most = 0;
+    mailout_status st;
+    expect_st(mailout_msg_new(&m, &a), MAILOUT_OK);
+    expect_st(mailout_msg_set_env(m, &env), MAILOUT_OK);
+    expect_st(mailout_msg_set_from(m, "dev@example.com", name), MAILOUT_OK);
+    expect_st(mailout_msg_add_recipient(m, MAILOUT_TO, "ops@example.org", NULL), MAILOUT_OK);
+    expect_st(mailout_msg_set_date(m, date, offset), MAILOUT_OK);
+    expect_st(mailout_msg_read_start(m, 0), MAILOUT_OK);
+    do {
+        st = mailout_msg_read(m, buf + total, 1, &n);
+        total += n;
+        most = m->r.unit.len > most ? m->r.unit.len : most;
+        assert_true(total < sizeof buf);
+    } while (st == MAILOUT_OK);
+    expect_st(st, MAILOUT_DONE);
+    assert_bytes_equal(want, strlen(want), buf, total);
+    assert_true(most <= MAILOUT_HDR_UNIT_MAX);
+    mailout_msg_free(m);
+}
+
+#define UNITS_TAIL                                                                             \
+    "From:\r\n \"\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\"  \
+    "\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\\\"\\\\\"\r\n <dev@example.com>\r\n" \
+    "To: ops@example.org\r\n"                                                                  \
+    "Message-ID: <000000000000000000000000@example.com>\r\n"                                   \
+    "MIME-Version: 1.0\r\n"                                                                    \
+    "Content-Type: text/plain; charset=utf-8\r\n"                                              \
+    "Content-Transfer-Encoding: 7bit\r\n\r\n"
+
+/* Quotes and backslashes inside a display name, between plain runs. */
+static void test_quoted_name(void **state)
+{
+    (void)state;
+    mailout_msg *m = new_msg();
+    expect_st(mailout_msg_set_reply_to(m, "r@example.com", "say \"hi\" \\ bye\\"), MAILOUT_OK);
+    expect_message(m, 0,
+                   "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+                   "From: \"Dev 42\" <dev@example.com>\r\n"
+                   "Reply-To: \"say \\\"hi\\\" \\\\ bye\\\\\" <r@example.com>\r\n"
+                   "To: ops@example.org\r\n"
+                   "Message-ID: <1@example.com>\r\n"
+                   "MIME-Version: 1.0\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: 7bit\r\n\r\n");
+    mailout_msg_free(m);
+}
+
+static void test_unit_room(void **state)
+{
+    (void)state;
+    /* the last second of year 9999 (a Friday), and 1900-01-01 00:00 local */
+    expect_units(253402300799LL, 0, "Date: Fri, 31 Dec 9999 23:59:59 +0000\r\n" UNITS_TAIL);
+    expect_units(-2208988800LL + 1439 * 60, -1439, "Date: Mon, 1 Jan 1900 00:00:00 -2359\r\n" UNITS_TAIL);
+}
+
 static void test_8bit_body(void **state)
 {
     (void)state;
@@ -242,6 +316,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_body),
         cmocka_unit_test(test_8bit_body),
+        cmocka_unit_test(test_unit_room),
+        cmocka_unit_test(test_quoted_name),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_engine_extensions),
         cmocka_unit_test(test_login_challenge_room),

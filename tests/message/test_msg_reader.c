@@ -683,6 +683,24 @@ static void test_size(void **state)
             mailout_msg_free(m);
         }
     }
+    /* base64 bodies around the ends of 76-column lines (57 bytes each)
+     * and of 3-byte groups: the size counted without reading is exact */
+    static const size_t lens[] = {0, 1, 2, 3, 4, 55, 56, 57, 58, 59, 113, 114, 115, 171, 172};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        for (int kind = SRC_BUF; kind <= SRC_PROD; kind++) {
+            testutil_env te;
+            mailout_env env;
+            prod pr;
+            uint64_t size = 0;
+            size_t len;
+            mailout_msg *m =
+                with_source(&te, &env, kind, data, lens[i], MAILOUT_ENC_AUTO, "application/x-data", &pr, path);
+            assert_status(MAILOUT_OK, mailout_msg_size(m, 0, &size));
+            assert_status(MAILOUT_DONE, msgtest_read(m, NULL, 1, out_a, OUTCAP, &len));
+            assert_int_equal(size, len);
+            mailout_msg_free(m);
+        }
+    }
     /* text through a producer that says AGAIN while read_start scans it:
      * QP, size unknown without reading; the scan made one call */
     testutil_env te;
