@@ -38,26 +38,6 @@ static inline int mailout_in_set(const char *set, unsigned char c)
     return 0;
 }
 
-/* The domain of an address given as a literal, "[...]" of length len.
- * RFC 5321 §4.1.3 lets dcontent hold '<' and '>', but inside
- * "MAIL FROM:<a@[x>SIZE=1]>" a server that ends the path at the first
- * '>' reads "SIZE=1]>" as a parameter: only the characters IPv4, IPv6
- * and tagged literals need are accepted. Shared by the composer's and
- * the engine's address checks so the two cannot disagree. */
-static inline int mailout_addr_literal_ok(const unsigned char *p, size_t len)
-{
-    if (len < 3 || p[0] != '[' || p[len - 1] != ']')
-        return 0;
-    for (size_t i = 1; i + 1 < len; i++) {
-        unsigned char c = p[i];
-        int ok = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '.' || c == ':' ||
-                 c == '-';
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
-
 /* n / d (d > 0), and n % d in *rem unless rem is NULL. Plain code instead
  * of the compiler's 64-bit division, which drags ~700 bytes of libgcc into
  * a 32-bit firmware image; used only off the per-byte paths. */

@@ -140,11 +140,16 @@ MAILOUT_API mailout_status mailout_msg_set_env(mailout_msg *m, const mailout_env
 /**
  * Addresses: an addr-spec "local@domain" (no angle brackets, no display
  * name) of printable ASCII, or UTF-8 when the server offers SMTPUTF8 (the
- * engine checks). Rejected with MAILOUT_E_ADDRESS: controls, spaces, <,>,
- * missing '@', local part > 64 or total > MAILOUT_MAX_ADDRESS_LEN, a
- * local part that is not a dot-atom (quoted local parts are not
- * supported), a domain that is not a dot-separated name or a [literal]
- * of letters, digits, '.', ':' and '-' ([192.0.2.1], [IPv6:2001:db8::1]).
+ * engine checks); the engine's rule exactly, so what a message takes the
+ * envelope takes. Rejected with MAILOUT_E_ADDRESS: controls, missing '@',
+ * local part > 64 or total > MAILOUT_MAX_ADDRESS_LEN, a local part that
+ * is neither a dot-atom (atext and UTF-8, atoms between single dots) nor
+ * a quoted string ("john q. public"@example.com; '<' and '>' refused, as
+ * lax servers end the path at the first '>'), a domain that is not a
+ * dot-separated name of letters, digits, '-' and UTF-8 (no empty label,
+ * no '_': RFC 5321) or a [literal] of letters, digits, '.', ':' and '-'
+ * ([192.0.2.1], [IPv6:2001:db8::1]). Written into the header fields as
+ * given.
  * Display names: UTF-8 text without controls, TAB included
  * (MAILOUT_E_HEADER); invalid UTF-8 is MAILOUT_E_UTF8; longer than
  * MAILOUT_MAX_DISPLAY_NAME_LEN is MAILOUT_E_LIMIT. Written as a quoted-string

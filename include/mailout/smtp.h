@@ -202,12 +202,14 @@ typedef struct mailout_body {
 } mailout_body;
 
 /** One message to send: envelope and body. Borrowed until the job ends.
- *  Addresses are addr-specs without <>: printable ASCII (quoted local
- *  parts allowed, without '<' or '>': a server that ends the path at the
- *  first '>' would read the rest as parameters) or UTF-8 when the server
- *  offers SMTPUTF8; an address literal holds only letters, digits, '.',
- *  ':' and '-' ([192.0.2.1], [IPv6:2001:db8::1]); local part <= 64,
- *  whole <= MAILOUT_MAX_ADDRESS_LEN. DSN parameters (NOTIFY, ORCPT, RET,
+ *  Addresses are addr-specs without <>, checked by the rule message.h
+ *  gives for messages (one rule for both): printable ASCII or UTF-8 when
+ *  the server offers SMTPUTF8; a dot-string or quoted local part (quoted
+ *  without '<' or '>': a server that ends the path at the first '>'
+ *  would read the rest as parameters); a domain of non-empty labels of
+ *  letters, digits, '-' and UTF-8, or an address literal of only
+ *  letters, digits, '.', ':' and '-' ([192.0.2.1], [IPv6:2001:db8::1]);
+ *  local part <= 64, whole <= MAILOUT_MAX_ADDRESS_LEN. DSN parameters (NOTIFY, ORCPT, RET,
  *  ENVID) are sent only when the server offers DSN; ORCPT is
  *  "rfc822;" + xtext for an ASCII address, "utf-8;" + RFC 6533 unitext
  *  (UTF-8 as it is, '+', '=', space and '\' as \x{HEX}) for a UTF-8 one. */

@@ -13,11 +13,6 @@ size_t msg_strnlen(const char *s, size_t max)
     return n;
 }
 
-static int is_alnum(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 /* RFC 2045 token character: printable ASCII except SPACE and tspecials. */
 static int is_token_char(unsigned char c)
 {
@@ -48,50 +43,14 @@ int msg_is_ascii(const char *s, size_t len)
     return 1;
 }
 
-/* A dot-separated run of letters, digits, 8-bit bytes and the characters
- * of extra: no empty label. */
-static int dotted_ok(const unsigned char *s, size_t len, const char *extra)
-{
-    if (len == 0 || s[0] == '.' || s[len - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
-            if (s[i + 1] == '.')
-                return 0;
-        } else if (s[i] < 0x80 && !is_alnum(s[i]) && !mailout_in_set(extra, s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int domain_ok(const unsigned char *s, size_t len)
-{
-    if (len >= 1 && s[0] == '[')
-        return mailout_addr_literal_ok(s, len);
-    return dotted_ok(s, len, "-_");
-}
-
 mailout_status msg_check_address(const char *addr, size_t *len_out)
 {
     if (!addr)
         return MAILOUT_E_INVAL;
+    /* the engine's rule too (mailout_addr_ok): what a message takes, the
+     * envelope takes */
     size_t len = msg_strnlen(addr, MAILOUT_MAX_ADDRESS_LEN);
-    if (len == 0 || len > MAILOUT_MAX_ADDRESS_LEN)
-        return MAILOUT_E_ADDRESS;
-    /* UTF-8 (SMTPUTF8) is fine; controls, DEL and broken UTF-8 are not */
-    if (mailout_utf8_check(addr, len, 0) != MAILOUT_OK)
-        return MAILOUT_E_ADDRESS;
-    const char *at = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (addr[i] == '@')
-            at = addr + i;
-    if (!at)
-        return MAILOUT_E_ADDRESS;
-    size_t llen = (size_t)(at - addr);
-    /* RFC 5322 dot-atom of atext */
-    if (llen > 64 || !dotted_ok((const unsigned char *)addr, llen, "!#$%&'*+-/=?^_`{|}~") ||
-        !domain_ok((const unsigned char *)at + 1, len - llen - 1))
+    if (!mailout_addr_ok(addr, len))
         return MAILOUT_E_ADDRESS;
     *len_out = len;
     return MAILOUT_OK;

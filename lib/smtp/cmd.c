@@ -18,80 +18,20 @@
 /* validation (SECURITY-RULES 2.4)                                     */
 /* ------------------------------------------------------------------ */
 
-static int quoted_local_ok(const unsigned char *p, size_t len)
-{
-    if (len < 2 || p[len - 1] != '"')
-        return 0;
-    for (size_t i = 1; i + 1 < len; i++) {
-        unsigned char c = p[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-        /* '<' and '>' are qtext, but a server that ends the path at the
-         * first '>' would read the rest as parameters */
-        if (c == '"' || c == '<' || c == '>')
-            return 0;
-        if (c == '\\') {
-            if (i + 2 >= len || p[i + 1] < 0x20 || p[i + 1] == 0x7f)
-                return 0;
-            i++;
-        }
-    }
-    return 1;
-}
-
-static int dot_local_ok(const unsigned char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
-        if (c <= 0x20 || c == 0x7f || (c < 0x80 && mailout_in_set("()<>[]:;@\\,\"", c)))
-            return 0;
-    }
-    return 1;
-}
-
-static int domain_ok(const unsigned char *p, size_t len)
-{
-    if (len == 0 || len > 255)
-        return 0;
-    if (p[0] == '[')
-        return mailout_addr_literal_ok(p, len);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                 c == '.' || c >= 0x80;
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
-
+/* The envelope takes what the header fields take (mailout_addr_ok, one
+ * rule for both layers); *non_ascii is set for a UTF-8 address, which
+ * needs SMTPUTF8. */
 mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_ascii)
 {
     if (!addr)
         return MAILOUT_E_ADDRESS;
-    const unsigned char *p = (const unsigned char *)addr;
     size_t len = strlen(addr);
     if (len == 0)
         return allow_empty ? MAILOUT_OK : MAILOUT_E_ADDRESS;
-    if (len > MAILOUT_MAX_ADDRESS_LEN)
-        return MAILOUT_E_ADDRESS;
-    size_t at = len;
-    while (at > 0 && p[at - 1] != '@')
-        at--;
-    if (at == 0)
-        return MAILOUT_E_ADDRESS; /* no '@' */
-    size_t local = at - 1;
-    if (local == 0 || local > 64)
-        return MAILOUT_E_ADDRESS;
-    int lok = p[0] == '"' ? quoted_local_ok(p, local) : dot_local_ok(p, local);
-    if (!lok || !domain_ok(p + at, len - at))
+    if (!mailout_addr_ok(addr, len))
         return MAILOUT_E_ADDRESS;
     for (size_t i = 0; i < len; i++) {
-        if (p[i] >= 0x80) {
-            /* the message layer's check (RFC 3629: no overlongs or
-             * surrogates); controls were refused above already */
-            if (mailout_utf8_check(addr, len, 0) != MAILOUT_OK)
-                return MAILOUT_E_ADDRESS;
+        if ((unsigned char)addr[i] >= 0x80) {
             *non_ascii = 1;
             break;
         }

@@ -108,6 +108,36 @@ static void test_golden_no_body(void **state)
     mailout_msg_free(m);
 }
 
+/* Quoted local parts (RFC 5321 Quoted-string, RFC 5322 quoted-string):
+ * written as given, never folded inside the quotes; one rule with the
+ * engine's (mailout_addr_ok), so the envelope takes them too. */
+static void test_golden_quoted_local(void **state)
+{
+    (void)state;
+    testutil_env te;
+    mailout_env env;
+    mailout_msg *m = msgtest_basic(&te, &env);
+    assert_status(MAILOUT_OK, mailout_msg_set_from(m, "\"john q. public\"@example.com", "John"));
+    assert_status(MAILOUT_OK, mailout_msg_add_recipient(m, MAILOUT_CC, "\"a@b\"@example.com", NULL));
+    assert_status(MAILOUT_OK, mailout_msg_add_recipient(m, MAILOUT_CC, "\"x\\\"y\"@example.com", NULL));
+    assert_status(MAILOUT_OK,
+                  mailout_msg_add_recipient(m, MAILOUT_CC, "\"a rather long quoted local part\"@example.com", NULL));
+    assert_status(MAILOUT_OK, mailout_msg_set_message_id(m, "<1@example.com>"));
+    assert_string_equal(mailout_msg_envelope_from(m), "\"john q. public\"@example.com");
+    expect_message(m, 0,
+                   "Date: Sun, 22 Nov 2026 14:55:40 +0000\r\n"
+                   "From: \"John\" <\"john q. public\"@example.com>\r\n"
+                   "To: b@example.com\r\n"
+                   "Cc: \"a@b\"@example.com, \"x\\\"y\"@example.com,\r\n"
+                   " \"a rather long quoted local part\"@example.com\r\n"
+                   "Message-ID: <1@example.com>\r\n"
+                   "MIME-Version: 1.0\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: 7bit\r\n"
+                   "\r\n");
+    mailout_msg_free(m);
+}
+
 static void golden_multipart(char *out, size_t cap, const char *cte, const char *text)
 {
     snprintf(out, cap,
@@ -895,6 +925,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_single),     cmocka_unit_test(test_golden_no_body),
+        cmocka_unit_test(test_golden_quoted_local),
         cmocka_unit_test(test_golden_multipart),  cmocka_unit_test(test_every_window),
         cmocka_unit_test(test_sources_identical), cmocka_unit_test(test_smtp_base64), cmocka_unit_test(test_smtp_dots),
         cmocka_unit_test(test_file_errors),

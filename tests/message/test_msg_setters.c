@@ -77,7 +77,11 @@ static void test_addresses(void **state)
                          "a@b..c",   "a@.b",       "a@[1.2.3.4", "a\x7f@b",  "a@b\n",          "\xff@b",
                          "a@b\r\nRCPT TO:<x@y>", "a\t@b", "a,b@c", "a@b@", "a\"b@c", "a@[]", l65, long_bad,
                          /* '<' '>' ' ' '_' '\\' in a literal (fuzzer find: "MAIL FROM:<a@[x>SIZE=1]>") */
-                         "a@[x>SIZE=1]", "a@[<]", "a@[1.2.3.4 ]", "a@[a_b]", "a@[a\\b]", "a@[a]b]"};
+                         "a@[x>SIZE=1]", "a@[<]", "a@[1.2.3.4 ]", "a@[a_b]", "a@[a\\b]", "a@[a]b]",
+                         /* the engine's rule (mailout_addr_ok): no '_' in a domain (RFC 5321
+                          * sub-domain), quoted local parts whole and without '<' '>' */
+                         "a@b_c.d", "\"ab@c", "\"a\"b\"@c", "\"a<b\"@c", "\"a>b\"@c", "\"a\\\"@c",
+                         "\"a\tb\"@c"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (mailout_msg_set_from(m, bad[i], NULL) != MAILOUT_E_ADDRESS)
             fail_msg("address %zu \"%s\" not rejected", i, testutil_escape(bad[i], strlen(bad[i])));
@@ -90,7 +94,7 @@ static void test_addresses(void **state)
 
     const char *good[] = {"a@b", "user+tag@example.com", "a.b.c@example.com", "x@[127.0.0.1]", "zo\xc3\xab@example.com",
                           "x@[IPv6:2001:db8::1]",
-                          "o'brien@example.com", long_ok};
+                          "o'brien@example.com", "\"a b\"@example.org", "\"a@b\\\"c\"@example.org", long_ok};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_status(MAILOUT_OK, mailout_msg_add_recipient(m, MAILOUT_CC, good[i], NULL));
     assert_int_equal(mailout_msg_recipient_count(m), 1 + sizeof good / sizeof good[0]);

@@ -133,6 +133,9 @@ static void test_envelope_injection(void **state)
         /* a '>' inside a literal or a quoted local part would end the path
          * early for a server that looks for the first '>' (fuzzer find) */
         "a@[x>SIZE=1]", "a@[1.2.3.4>]", "a@[<]", "a@[1.2.3.4] ", "a@[a\\b]", "a@[a_b]", "a@[]",
+        /* the message layer's rule too (mailout_addr_ok): atoms between
+         * single dots, no empty label in the domain */
+        "a..b@c.d", ".a@b.c", "a.@b.c", "a@b..c", "a@.b.c", "a@b.c.",
         "\"a>b\"@c.d", "\"a<b\"@c.d",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -1,0 +1,79 @@
+/* Address syntax: one rule for the envelope (the engine) and the header
+ * fields (the message layer), see mailout_addr_ok in header.h. */
+#include "encode/header.h"
+#include "internal.h"
+
+/* RFC 5322 atext beyond letters and digits (RFC 5321's Atom is the same). */
+static const char atext_extra[] = "!#$%&'*+-/=?^_`{|}~";
+
+/* Labels separated by single dots, none empty: letters, digits, 8-bit
+ * bytes (UTF-8, checked by the caller) and the characters of @p extra. */
+static int dotted_ok(const unsigned char *s, size_t len, const char *extra)
+{
+    if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '.') {
+            if (s[i + 1] == '.')
+                return 0;
+        } else if (c < 0x80 && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') &&
+                   !mailout_in_set(extra, c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* RFC 5321 Quoted-string: qtext and quoted pairs between two '"'. '<' and
+ * '>' are qtext, but a server that ends the path at the first '>' would
+ * read the rest as parameters: refused. */
+static int quoted_ok(const unsigned char *p, size_t len)
+{
+    if (len < 2 || p[0] != '"' || p[len - 1] != '"')
+        return 0;
+    for (size_t i = 1; i + 1 < len; i++) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '<' || c == '>')
+            return 0;
+        if (c == '\\') {
+            if (i + 2 >= len) /* the closing quote would be escaped */
+                return 0;
+            i++;
+        }
+    }
+    return 1;
+}
+
+/* An address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]"): a lax
+ * server that ends the path at the first '>' would read "a@[x>SIZE=1]" as
+ * a parameter, so only the characters IPv4, IPv6 and tagged literals need
+ * are accepted. */
+static int literal_ok(const unsigned char *p, size_t len)
+{
+    if (len < 3 || p[len - 1] != ']')
+        return 0;
+    for (size_t i = 1; i + 1 < len; i++) {
+        unsigned char c = p[i];
+        if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') && !mailout_in_set(".:-", c))
+            return 0;
+    }
+    return 1;
+}
+
+int mailout_addr_ok(const char *addr, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)addr;
+    size_t at = len;
+    /* no controls, DEL or broken UTF-8 anywhere (RFC 6531 allows UTF-8) */
+    if (len == 0 || len > MAILOUT_MAX_ADDRESS_LEN || mailout_utf8_check(addr, len, 0) != MAILOUT_OK)
+        return 0;
+    while (at > 0 && p[at - 1] != '@')
+        at--;
+    if (at < 2 || at - 1 > 64 || at == len) /* no '@', empty or long local part, no domain */
+        return 0;
+    if (!(p[0] == '"' ? quoted_ok(p, at - 1) : dotted_ok(p, at - 1, atext_extra)))
+        return 0;
+    /* RFC 5321 sub-domains: letters, digits and '-' (no '_'), or U-labels */
+    return p[at] == '[' ? literal_ok(p + at, len - at) : dotted_ok(p + at, len - at, "-");
+}
