@@ -156,7 +156,9 @@ typedef struct mailout_smtp_config {
     int no_chunking;             /**< do not use CHUNKING/BDAT even if offered */
     /** Output buffer bytes; 0 = 256; minimum 64. Any size works for any
      *  command (long ones are written in pieces); BDAT chunks carry
-     *  out_buf_size - 24 bytes each. */
+     *  out_buf_size - 24 bytes each. mailout_smtp_new() allocates the
+     *  engine state plus exactly this many bytes: a DATA body that does
+     *  not stuff itself is line-filtered in place, inside the buffer. */
     size_t out_buf_size;
     /** Per-reply deadlines in ms (RFC 5321 §4.5.3.2); 0 = the RFC's values
      *  (greeting 5 min, MAIL/RCPT 5 min, DATA 2 min, data block 3 min,

@@ -83,11 +83,10 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     if (st != MAILOUT_OK)
         return st;
     size_t out_cap = cfg->out_buf_size ? cfg->out_buf_size : 256;
-    size_t stage_cap = out_cap / 2;
     size_t head = (sizeof(mailout_smtp) + 15u) & ~(size_t)15u;
-    if (out_cap > SIZE_MAX / 2 - head)
+    if (out_cap > SIZE_MAX - head)
         return MAILOUT_E_INVAL;
-    size_t total = head + out_cap + stage_cap;
+    size_t total = head + out_cap;
     unsigned char *mem = mailout_alloc(alloc, total);
     if (!mem)
         return MAILOUT_E_NOMEM;
@@ -96,7 +95,7 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     s->alloc = *alloc;
     s->alloc_size = total;
     s->cfg = *cfg;
-    s->out = mem + head; /* the staging half follows: SMTP_STAGE_BUF */
+    s->out = mem + head;
     s->out_cap = out_cap;
     s->tls_active = tls_active ? 1 : 0;
     s->deadline = UINT64_MAX;

@@ -100,7 +100,7 @@ typedef struct smtp_txn {
     /* data phase */
     uint8_t body_on;     /* producing data into the output buffer */
     uint8_t body_again;  /* the source said AGAIN */
-    uint8_t body_eof;    /* the source said DONE (stage holds the rest) */
+    uint8_t body_eof;    /* the source said DONE (the filter holds the rest) */
     mailout_status fail; /* first failure of the transaction, or OK */
     uint16_t rcpt_ok_n, rcpt_bad_n; /* <= MAILOUT_MAX_RECIPIENTS */
     uint16_t rcpt_replied;
@@ -125,8 +125,7 @@ typedef struct smtp_auth {
 
 /** Per-transaction data nobody looks at outside a transaction. */
 typedef struct smtp_txn_data {
-    mailout_line lf;
-    size_t st_len, st_pos; /* staging window for the line filter */
+    mailout_line lf;     /* DATA through the line filter (fill_filtered) */
     uint16_t rcpt_code[MAILOUT_MAX_RECIPIENTS];
 } smtp_txn_data;
 
@@ -143,7 +142,7 @@ struct mailout_smtp {
     uint8_t have_time;
     uint8_t live;          /* which member of u is in use: SMTP_LIVE_* */
 
-    /* output; the body staging for the line filter follows it (out_cap / 2) */
+    /* output */
     unsigned char *out;
     size_t out_cap, out_pos, out_len;
     smtp_writer w;
@@ -190,9 +189,6 @@ struct mailout_smtp {
 #define SMTP_LIVE_NONE 0u /* nothing, or the EHLO scanner */
 #define SMTP_LIVE_AUTH 1u
 #define SMTP_LIVE_TXN 2u
-
-#define SMTP_STAGE_BUF(s) ((s)->out + (s)->out_cap)
-#define SMTP_STAGE_CAP(s) ((s)->out_cap / 2)
 
 /* engine.c */
 void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg);

@@ -413,52 +413,66 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
     return n;
 }
 
-/* Staged bytes through the line filter into the output buffer at @p n.
- * Returns the new fill, or 0 with the session failed. *more is cleared
- * when the filter can do nothing more until the stage is refilled. */
-static size_t filter_staged(mailout_smtp *s, size_t n, int *more)
+/* The line filter over @p len bytes at @p in, writing at @p n; @p in may
+ * lie in the output buffer behind the writer (see fill_filtered). Returns
+ * the new fill, or 0 with the session failed; *done is set once the
+ * terminator is out. */
+static size_t filter_run(mailout_smtp *s, size_t n, const unsigned char *in, size_t len, int *done)
 {
-    smtp_txn_data *t = &s->u.d;
-    mailout_stream io = {SMTP_STAGE_BUF(s) + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
-    mailout_status st = mailout_line_filter(&t->lf, &io, s->t.body_eof);
-    size_t used = (t->st_len - t->st_pos) - io.avail_in;
-    size_t made = (s->out_cap - n) - io.avail_out;
-    t->st_pos += used;
-    n += made;
+    mailout_stream io = {in, len, s->out + n, s->out_cap - n};
+    mailout_status st = mailout_line_filter(&s->u.d.lf, &io, s->t.body_eof);
+    n += (s->out_cap - n) - io.avail_out;
     if (st < 0)
         return data_source_error(s, st);
+    if (io.avail_in != 0) /* cannot happen: the room was sized for it */
+        return data_source_error(s, MAILOUT_E_INTERNAL);
     if (st == MAILOUT_DONE) {
         data_end(s, OP_END, 0);
-        *more = 0;
-    } else if (!used && !made) {
-        return data_source_error(s, MAILOUT_E_INTERNAL);
+        *done = 1;
     }
     return n;
 }
 
+/*
+ * The body through the line filter, in place: the source's bytes are read
+ * into the END of the free room and filtered forward into its start, so no
+ * staging buffer is needed. Each input byte yields at most 2 output bytes
+ * (a bare CR or LF becomes CRLF, a leading "." becomes ".."), so with
+ * nothing pending and k = (room + 1) / 2 input bytes read, the writer is
+ * at most at input byte j's own position when the filter reads byte j
+ * (n + 2j <= out_cap - k + j): it never overwrites input not yet read,
+ * and the whole read is consumed (the last byte's second half may wait in
+ * the filter's pending bytes). The filter copies byte by byte or through
+ * a register, which is safe with its output trailing its input in one
+ * buffer (tests/encode/test_line.c checks this arrangement).
+ */
 static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
 {
-    int more = 1;
-    while (n < s->out_cap && more) {
-        smtp_txn_data *t = &s->u.d;
-        if (t->st_pos < t->st_len || s->t.body_eof) {
-            n = filter_staged(s, n, &more);
-            if (s->status < 0)
-                return 0;
-            continue;
-        }
-        size_t got = 0;
-        mailout_status st = s->job.body.read(s->job.body.ctx, SMTP_STAGE_BUF(s), SMTP_STAGE_CAP(s), &got);
-        if (got > SMTP_STAGE_CAP(s))
+    int done = 0;
+    for (;;) {
+        /* first what the filter holds (or the end, once the source is
+         * done): with room left afterwards nothing is pending */
+        n = filter_run(s, n, s->out + n, 0, &done);
+        if (s->status < 0)
+            return 0;
+        if (done || n == s->out_cap || s->t.body_eof)
+            break;
+        size_t k = (s->out_cap - n + 1) / 2, got = 0;
+        unsigned char *in = s->out + s->out_cap - k;
+        mailout_status st = s->job.body.read(s->job.body.ctx, in, k, &got);
+        if (got > k)
             return data_source_error(s, MAILOUT_E_SOURCE);
-        t->st_pos = 0;
-        t->st_len = got;
         s->t.data_bytes += got;
         if (st < 0)
             return data_source_error(s, st);
-        if (st == MAILOUT_DONE) {
+        if (st == MAILOUT_DONE)
             s->t.body_eof = 1;
-        } else if (st == MAILOUT_AGAIN && got == 0) {
+        n = filter_run(s, n, in, got, &done);
+        if (s->status < 0)
+            return 0;
+        if (done)
+            break;
+        if (st == MAILOUT_AGAIN && got == 0) {
             if (n == 0)
                 s->t.body_again = 1;
             break;
