@@ -488,8 +488,14 @@ static void reply_begin(mailout_smtp *s)
     /* EHLO only follows the greeting or TLS, before AUTH and any job: its
      * scanner has the shared memory to itself; the challenge buffer is
      * AUTH's, live while AUTH replies are due */
-    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL,
-                       awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->u.a.chal : NULL, sizeof s->u.a.chal);
+#if MAILOUT_REPLY_CAPTURE
+    char *cap = awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->u.a.chal : NULL;
+    size_t cap_size = sizeof s->u.a.chal;
+#else
+    char *cap = NULL; /* a challenge is read from the reply's text */
+    size_t cap_size = 0;
+#endif
+    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL, cap, cap_size);
 }
 
 static void dispatch(mailout_smtp *s)

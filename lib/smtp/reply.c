@@ -22,8 +22,12 @@ void mailout_reply_init(mailout_reply_parser *p, int esc, mailout_ehlo *ehlo, ch
     memset(p, 0, sizeof *p);
     p->esc = esc ? 1 : 0;
     p->ehlo = ehlo;
+#if MAILOUT_REPLY_CAPTURE
     p->cap = cap;
     p->cap_size = cap ? cap_size : 0;
+#else
+    (void)cap, (void)cap_size;
+#endif
     if (ehlo)
         mailout_ehlo_init(ehlo);
 }
@@ -91,12 +95,17 @@ static void text_byte(mailout_reply_parser *p, unsigned char c)
     if (p->lines == 0) {
         if (p->text_len < MAILOUT_REPLY_TEXT_MAX)
             p->reply.text[p->text_len++] = printable(c);
+#if MAILOUT_REPLY_CAPTURE
         if (p->cap) {
             if (p->cap_len < p->cap_size)
                 p->cap[p->cap_len++] = (char)c;
             else
                 p->cap_over = 1;
         }
+#else
+        else
+            p->cap_over = 1;
+#endif
     } else if (p->ehlo) {
         mailout_ehlo_byte(p->ehlo, c);
     }

@@ -132,15 +132,19 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
 /* A 334: send the pending initial response or answer the challenge. The
  * answer is computed by smtp_auth_step() once the rest of the read is
  * parsed (its working memory is the receive buffer); the challenge is
- * decoded now, in place (base64 output never overtakes its input). */
+ * decoded now, in place (base64 output never overtakes its input).
+ * Without HMAC mechanisms the step needs no working memory and runs at
+ * once, on the challenge still in the reply's text. */
 static void auth_continue(mailout_smtp *s)
 {
     smtp_auth *a = &s->u.a;
     if (a->ir_pending) {
         a->ir_pending = 0;
     } else {
+#if MAILOUT_REPLY_CAPTURE
         a->chal_ok = !s->rp.cap_over && mailout_b64_decode_block(a->chal, s->rp.cap_len, a->chal, sizeof a->chal,
                                                                  &a->dlen) == MAILOUT_OK;
+#endif
         a->step_pending = 1;
     }
     smtp_push(s, OP_AUTH_RESP, 0);
@@ -156,13 +160,25 @@ void smtp_auth_step(mailout_smtp *s)
     smtp_auth *a = &s->u.a;
     mailout_status st = MAILOUT_E_AUTH;
     a->step_pending = 0;
-    if (a->chal_ok) {
+#if MAILOUT_REPLY_CAPTURE
+    char *chal = a->chal;
+    size_t dlen = a->dlen, size = sizeof a->chal;
+    int ok = a->chal_ok;
+#else
+    /* the 334 being handled: the same test as a capture of
+     * MAILOUT_SASL_CHALLENGE_MAX bytes, decoded in place */
+    char *chal = s->rp.reply.text;
+    size_t dlen = 0, size = sizeof s->rp.reply.text;
+    int ok = !s->rp.cap_over && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX &&
+             mailout_b64_decode_block(chal, s->rp.text_len, chal, size, &dlen) == MAILOUT_OK;
+#endif
+    if (ok) {
         memset(&a->out, 0, sizeof a->out);
-        st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)a->chal, a->dlen, &a->out);
+        st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)chal, dlen, &a->out);
         if (a->steps < 255)
             a->steps++;
     }
-    memset(a->chal, 0, sizeof a->chal);
+    memset(chal, 0, size);
     if (st != MAILOUT_OK) {
         a->cancelled = 1;
         memset(&a->out, 0, sizeof a->out);
@@ -175,6 +191,7 @@ void smtp_auth_step(mailout_smtp *s)
  * finish() fails unless the signature was verified earlier. */
 static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
 {
+#if MAILOUT_REPLY_CAPTURE /* always, with SCRAM */
     smtp_auth *a = &s->u.a;
     unsigned char *dec = (unsigned char *)a->chal; /* in place, as above */
     size_t off = 0, dlen = 0;
@@ -194,6 +211,9 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
         mailout_sasl_state_step(&a->sasl, NULL, dec, dlen, &a->out); /* server-final: no working memory */
     }
     memset(a->chal, 0, sizeof a->chal);
+#else
+    (void)s, (void)r;
+#endif
 }
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)

@@ -108,19 +108,26 @@ typedef struct smtp_txn {
     uint64_t data_bytes; /* message bytes taken from the source */
 } smtp_txn;
 
-/** AUTH: live from start_auth() until 235 or the session's failure. */
+/** AUTH: live from start_auth() until 235 or the session's failure.
+ *  A 334's challenge has a copy of its own only with MAILOUT_REPLY_CAPTURE
+ *  (HMAC mechanisms, or challenges longer than reply.text); otherwise the
+ *  step runs at once on the reply's text (smtp_auth_step). */
 typedef struct smtp_auth {
     mailout_sasl_state sasl;
     mailout_sasl_out out;
+#if MAILOUT_REPLY_CAPTURE
     size_t dlen;            /* decoded challenge in chal, its step pending */
+#endif
     uint8_t mech;
     uint8_t ir_inline;      /* initial response on the AUTH line */
     uint8_t ir_pending;     /* initial response waits for the first 334 */
     uint8_t cancelled;      /* "*" sent */
     uint8_t steps;          /* challenges answered by the mechanism (saturates) */
     uint8_t step_pending;   /* a 334 was answered: run the step (smtp_auth_step) */
+#if MAILOUT_REPLY_CAPTURE
     uint8_t chal_ok;        /* ... with the decoded challenge */
     char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
+#endif
 } smtp_auth;
 
 /** Per-transaction data nobody looks at outside a transaction. */
