@@ -126,7 +126,12 @@ void mailout_smtp_free(mailout_smtp *s)
 void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg)
 {
     /* Callers never queue more than a group: RSET + MAIL + RCPT... + DATA,
-     * or one BDAT at a time (checked by smtp_queue_room) */
+     * or one BDAT at a time (checked by smtp_queue_room); the small ring
+     * of a build without PIPELINING is guarded all the same */
+    if (!MAILOUT_ENABLE_PIPELINING && s->q_tail - s->q_head >= SMTP_QLEN) {
+        s->status = MAILOUT_E_INTERNAL; /* cannot happen: stop, sticky */
+        return;
+    }
     s->q[s->q_tail % SMTP_QLEN] = SMTP_QENT(op, arg);
     s->q_tail++;
 }

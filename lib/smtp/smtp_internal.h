@@ -51,7 +51,17 @@ typedef uint32_t smtp_qent;
 #define SMTP_QOP(e) ((smtp_op)((e) & 15u))
 #define SMTP_QARG(e) ((unsigned)((e) >> 4))
 
+/* A pipelined group is RSET + MAIL + RCPT... + DATA. Without PIPELINING
+ * each command waits for the previous reply: a handler pops its command
+ * before it pushes the next, so the ring holds one entry (a QUIT queued
+ * behind a refused greeting, the terminator behind the data, the RSET
+ * after a failed job: each follows the reply it answers); 4 leaves room,
+ * and smtp_push() fails the session rather than overwrite an entry. */
+#if MAILOUT_ENABLE_PIPELINING
 #define SMTP_QLEN (MAILOUT_MAX_RECIPIENTS + 8)
+#else
+#define SMTP_QLEN 4
+#endif
 #define SMTP_BDAT_HDR 24   /* room before a chunk for "BDAT <n> LAST\r\n" */
 
 /** Session phases beyond what the queue says. */
