@@ -376,7 +376,10 @@ MAILOUT_API const mailout_result *mailout_smtp_result(const mailout_smtp *s);
  * healthy), stage, and the deciding reply (code 0 if none), e.g. the 454
  * to STARTTLS or the 535 to AUTH. Unlike mailout_smtp_result() it is also
  * filled when no job was running (greeting, EHLO, STARTTLS, AUTH, the
- * RSET after a job). Counters are not used.
+ * RSET after a job). Counters are not used. While the session is healthy
+ * the record is blank, but for its reply, which may show one still being
+ * received (between two in_ack() calls), or STARTTLS's 220 until the
+ * next reply: read the record once status() is negative.
  */
 MAILOUT_API const mailout_result *mailout_smtp_failure(const mailout_smtp *s);
 

@@ -205,7 +205,8 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
         s->quit_then_fail = 0;
         st = s->failure.status;
         stage = s->failure.stage;
-        r = NULL; /* already in s->failure.reply */
+        r = &s->failure.reply; /* already there */
+        memset(&s->result.reply, 0, sizeof s->result.reply); /* QUIT's reply went there */
     }
     if (st != MAILOUT_E_SERVER_SHUTDOWN && delivery_unknown(s)) {
         st = MAILOUT_E_DELIVERY_UNKNOWN;
@@ -214,8 +215,11 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
     s->status = st;
     s->failure.status = st;
     s->failure.stage = stage;
-    if (r)
-        s->failure.reply = *r;
+    /* a reply given is the one just parsed into the record (reply_begin;
+     * in the QUIT window above it is replaced); without one, whatever
+     * was parsed last is not the cause */
+    if (!r)
+        memset(&s->failure.reply, 0, sizeof s->failure.reply);
     smtp_txn_abort(s, st, stage, r);
     smtp_auth_end(s);
     s->deadline = UINT64_MAX;
@@ -493,6 +497,12 @@ static void reply_begin(mailout_smtp *s)
     /* EHLO only follows the greeting or TLS, before AUTH and any job: its
      * scanner has the shared memory to itself; the challenge buffer is
      * AUTH's, live while AUTH replies are due */
+    /* A reply is parsed straight into the failure record's, unused while
+     * the session is healthy (blanked again after each reply, see
+     * in_ack): a failure it decides needs no copy. Only the QUIT behind a
+     * refused greeting finds the record taken; no job has run then, so
+     * the result's reply is free (cleared again in smtp_fail). */
+    mailout_reply *out = s->quit_then_fail ? &s->result.reply : &s->failure.reply;
 #if MAILOUT_REPLY_CAPTURE
     char *cap = awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->u.a.chal : NULL;
     size_t cap_size = sizeof s->u.a.chal;
@@ -500,12 +510,12 @@ static void reply_begin(mailout_smtp *s)
     char *cap = NULL; /* a challenge is read from the reply's text */
     size_t cap_size = 0;
 #endif
-    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL, cap, cap_size);
+    mailout_reply_init(&s->rp, out, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL, cap, cap_size);
 }
 
 static void dispatch(mailout_smtp *s)
 {
-    const mailout_reply *r = &s->rp.reply;
+    const mailout_reply *r = s->rp.reply;
     if (!smtp_awaiting(s)) {
         /* nothing was asked: only a shutdown notice is legitimate (§3.8) */
         smtp_fail(s, r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO, current_stage(s), r);
@@ -554,7 +564,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
         if (s->phase == PH_TLS) {
             /* bytes after STARTTLS's 220 would be taken as TLS data from
              * an attacker: refuse (SECURITY-RULES 2.1.4) */
-            return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, &s->rp.reply);
+            return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, s->rp.reply);
         }
         if (!mailout_reply_started(&s->rp))
             reply_begin(s);
@@ -566,6 +576,10 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
         if (st == MAILOUT_DONE) {
             dispatch(s);
             s->rp.total = 0; /* the next byte starts a new reply */
+            /* it decided no failure: blank again (but STARTTLS's 220 is
+             * the cause should bytes follow it before the handshake) */
+            if (s->status >= 0 && !s->quit_then_fail && s->phase != PH_TLS)
+                memset(&s->failure.reply, 0, sizeof s->failure.reply);
         }
     }
     /* the whole read is parsed: the receive buffer is free for a SASL
@@ -616,10 +630,9 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
  * QUIT as RFC 5321 §3.1 asks, then fail with the refusal. */
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
 {
+    (void)r; /* the greeting, parsed into s->failure.reply already */
     s->failure.status = st;
     s->failure.stage = stage;
-    if (r)
-        s->failure.reply = *r;
     s->quit_then_fail = 1;
     s->phase = PH_QUIT;
     smtp_push(s, OP_QUIT, 0);

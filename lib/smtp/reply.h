@@ -57,7 +57,7 @@ void mailout_ehlo_line_end(mailout_ehlo *e);
 
 /** Reply parser state. */
 typedef struct mailout_reply_parser {
-    mailout_reply reply;   /* the reply being parsed; complete after DONE */
+    mailout_reply *reply;  /* the reply being parsed (the caller's memory); complete after DONE */
     uint32_t line_len;     /* bytes of the current line so far */
     uint32_t total;        /* bytes of the reply so far */
     uint16_t lines;        /* lines completed */
@@ -83,13 +83,14 @@ typedef struct mailout_reply_parser {
 } mailout_reply_parser;
 
 /**
- * Start a reply. @p esc: parse "class.subject.detail" at the start of the
+ * Start a reply, parsed into @p out (cleared here). @p esc: parse "class.subject.detail" at the start of the
  * first line's text (RFC 2034; only when ENHANCEDSTATUSCODES was offered).
  * @p ehlo: scanner fed every line but the first, or NULL. @p cap/@p cap_size:
  * buffer for the first line's text (no NUL added), or NULL; ignored
  * without MAILOUT_REPLY_CAPTURE.
  */
-void mailout_reply_init(mailout_reply_parser *p, int esc, mailout_ehlo *ehlo, char *cap, size_t cap_size);
+void mailout_reply_init(mailout_reply_parser *p, mailout_reply *out, int esc, mailout_ehlo *ehlo, char *cap,
+                        size_t cap_size);
 
 /** Non-zero once the first byte of a reply was fed. */
 int mailout_reply_started(const mailout_reply_parser *p);

@@ -167,8 +167,8 @@ void smtp_auth_step(mailout_smtp *s)
 #else
     /* the 334 being handled: the same test as a capture of
      * MAILOUT_SASL_CHALLENGE_MAX bytes, decoded in place */
-    char *chal = s->rp.reply.text;
-    size_t dlen = 0, size = sizeof s->rp.reply.text;
+    char *chal = s->rp.reply->text;
+    size_t dlen = 0, size = sizeof s->rp.reply->text;
     int ok = !s->rp.cap_over && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX &&
              mailout_b64_decode_block(chal, s->rp.text_len, chal, size, &dlen) == MAILOUT_OK;
 #endif

@@ -213,6 +213,8 @@ void smtp_push_sent(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_awaiting(const mailout_smtp *s);
 size_t smtp_queue_room(const mailout_smtp *s);
 int smtp_awaits(const mailout_smtp *s, smtp_op op);
+/* @p r: NULL or the reply being handled (s->rp.reply): replies are parsed
+ * into s->failure.reply, so the deciding one needs no copy. */
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_status smtp_refusal(uint16_t code);
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
