@@ -221,7 +221,7 @@ static int use_dsn(const mailout_smtp *s)
 
 static void build_mail(const mailout_smtp *s, line_app *a)
 {
-    const mailout_job *j = &s->job;
+    const smtp_job *j = &s->job;
     app(a, "MAIL FROM:<");
     app(a, j->mail_from);
     app(a, ">");
@@ -233,17 +233,23 @@ static void build_mail(const mailout_smtp *s, line_app *a)
         app(a, " BODY=8BITMIME");
     if (s->t.smtputf8)
         app(a, " SMTPUTF8");
+#if MAILOUT_ENABLE_DSN
     if (use_dsn(s) && j->dsn_ret != MAILOUT_DSN_RET_DEFAULT)
         app(a, j->dsn_ret == MAILOUT_DSN_RET_FULL ? " RET=FULL" : " RET=HDRS");
     if (use_dsn(s) && j->dsn_envid) {
         app(a, " ENVID=");
         app_xtext(a, j->dsn_envid, 0);
     }
+#endif
 }
 
 static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
 {
+#if MAILOUT_ENABLE_DSN
     unsigned notify = s->job.dsn_notify;
+#else
+    unsigned notify = 0;
+#endif
     app(a, "RCPT TO:<");
     app(a, rcpt);
     app(a, ">");

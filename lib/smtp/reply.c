@@ -35,11 +35,6 @@ void mailout_reply_init(mailout_reply_parser *p, mailout_reply *out, int esc, ma
         mailout_ehlo_init(ehlo);
 }
 
-int mailout_reply_started(const mailout_reply_parser *p)
-{
-    return p->total != 0;
-}
-
 /* Bytes kept for humans (reply text, trace): controls and 8-bit bytes
  * become '?' so a log can never be spoofed with a server's CR or ESC. */
 static char printable(unsigned char c)

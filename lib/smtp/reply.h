@@ -93,7 +93,10 @@ void mailout_reply_init(mailout_reply_parser *p, mailout_reply *out, int esc, ma
                         size_t cap_size);
 
 /** Non-zero once the first byte of a reply was fed. */
-int mailout_reply_started(const mailout_reply_parser *p);
+static inline int mailout_reply_started(const mailout_reply_parser *p)
+{
+    return p->total != 0;
+}
 
 /**
  * Feed bytes. Stops right after the final line of a reply.

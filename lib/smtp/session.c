@@ -162,15 +162,17 @@ void smtp_auth_step(mailout_smtp *s)
     a->step_pending = 0;
 #if MAILOUT_REPLY_CAPTURE
     char *chal = a->chal;
-    size_t dlen = a->dlen, size = sizeof a->chal;
+    size_t dlen = a->dlen;
     int ok = a->chal_ok;
+#define SMTP_CHAL_SIZE sizeof a->chal
 #else
     /* the 334 being handled: the same test as a capture of
      * MAILOUT_SASL_CHALLENGE_MAX bytes, decoded in place */
     char *chal = s->rp.reply->text;
-    size_t dlen = 0, size = sizeof s->rp.reply->text;
+    size_t dlen = 0;
+#define SMTP_CHAL_SIZE sizeof s->rp.reply->text
     int ok = !s->rp.cap_over && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX &&
-             mailout_b64_decode_block(chal, s->rp.text_len, chal, size, &dlen) == MAILOUT_OK;
+             mailout_b64_decode_block(chal, s->rp.text_len, chal, SMTP_CHAL_SIZE, &dlen) == MAILOUT_OK;
 #endif
     if (ok) {
         memset(&a->out, 0, sizeof a->out);
@@ -178,7 +180,8 @@ void smtp_auth_step(mailout_smtp *s)
         if (a->steps < 255)
             a->steps++;
     }
-    memset(chal, 0, size);
+    memset(chal, 0, SMTP_CHAL_SIZE);
+#undef SMTP_CHAL_SIZE
     if (st != MAILOUT_OK) {
         a->cancelled = 1;
         memset(&a->out, 0, sizeof a->out);

@@ -140,6 +140,22 @@ typedef struct smtp_auth {
 #endif
 } smtp_auth;
 
+/** What the engine keeps of a job: body.start(), is_8bit() and the
+ *  SMTPUTF8 flag are only used by submit(), on the caller's job. */
+typedef struct smtp_job {
+    const char *mail_from;
+    const char *const *rcpt;
+    mailout_status (*read)(void *ctx, unsigned char *buf, size_t cap, size_t *got);
+    void *ctx;
+#if MAILOUT_ENABLE_DSN
+    const char *dsn_envid;
+    uint8_t dsn_notify;  /* MAILOUT_NOTIFY_* (checked: 4 bits) */
+    uint8_t dsn_ret;     /* mailout_dsn_ret */
+#endif
+    uint16_t rcpt_count; /* <= MAILOUT_MAX_RECIPIENTS <= 65535 */
+    uint8_t stuffs;
+} smtp_job;
+
 /** Per-transaction data nobody looks at outside a transaction. */
 typedef struct smtp_txn_data {
     mailout_line lf;     /* DATA through the line filter (fill_filtered) */
@@ -189,7 +205,7 @@ struct mailout_smtp {
     uint64_t deadline;
 
     /* the job */
-    mailout_job job;
+    smtp_job job;
     smtp_txn t;
     /* EHLO, AUTH and transactions never overlap: EHLO only follows the
      * greeting or TLS, AUTH follows the last EHLO, and every job comes

@@ -25,15 +25,14 @@ static unsigned body_flags(const mailout_smtp *s)
     unsigned flags = 0;
     if (s->caps.caps & MAILOUT_CAP_8BITMIME)
         flags |= MAILOUT_READ_8BIT;
-    if (s->job.body.stuffs && !SMTP_BDAT(s))
+    if (s->job.stuffs && !SMTP_BDAT(s))
         flags |= MAILOUT_READ_SMTP;
     return flags;
 }
 
 /* After body.start(): 8-bit need and SIZE limit. */
-static mailout_status body_started(mailout_smtp *s)
+static mailout_status body_started(mailout_smtp *s, const mailout_body *b)
 {
-    const mailout_body *b = &s->job.body;
     int is8 = b->is_8bit ? b->is_8bit(b->ctx) : 0;
     if (is8 && !(s->caps.caps & MAILOUT_CAP_8BITMIME))
         return MAILOUT_E_8BIT;
@@ -75,7 +74,17 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
     memset(&s->result, 0, sizeof s->result);
     memset(&s->u.d, 0, sizeof s->u.d);
     s->live = SMTP_LIVE_TXN;
-    s->job = *job;
+    s->job.mail_from = job->mail_from;
+    s->job.rcpt = job->rcpt;
+    s->job.read = job->body.read;
+    s->job.ctx = job->body.ctx;
+#if MAILOUT_ENABLE_DSN
+    s->job.dsn_envid = job->dsn_envid;
+    s->job.dsn_notify = (uint8_t)job->dsn_notify;
+    s->job.dsn_ret = (uint8_t)job->dsn_ret;
+#endif
+    s->job.rcpt_count = (uint16_t)job->rcpt_count;
+    s->job.stuffs = job->body.stuffs != 0;
     s->t.bdat = MAILOUT_ENABLE_CHUNKING && (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
     s->t.pipelined = MAILOUT_ENABLE_PIPELINING && (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
     s->t.smtputf8 = job->smtputf8 || non_ascii_envelope(job);
@@ -84,14 +93,13 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
 }
 
 /* The rest of submit() once body.start() succeeded. */
-static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s)
+static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_job *job)
 {
-    mailout_status st = body_started(s);
+    mailout_status st = body_started(s, &job->body);
     if (st == MAILOUT_OK)
         st = check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
-    const mailout_job *job = &s->job;
     if (!job->body.stuffs && !SMTP_BDAT(s))
         mailout_line_init(&s->u.d.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
     s->t.active = 1;
@@ -129,9 +137,9 @@ mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
     mailout_status st = take_job(s, job);
     if (st != MAILOUT_OK)
         return st;
-    st = s->job.body.start(s->job.body.ctx, body_flags(s), &s->t.size);
+    st = job->body.start(job->body.ctx, body_flags(s), &s->t.size);
     if (st >= 0)
-        st = queue_job(s);
+        st = queue_job(s, job);
     if (st != MAILOUT_OK) {
         memset(&s->job, 0, sizeof s->job);
         memset(&s->t, 0, sizeof s->t);
@@ -393,7 +401,7 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap) {
         size_t got = 0;
-        mailout_status st = s->job.body.read(s->job.body.ctx, s->out + n, s->out_cap - n, &got);
+        mailout_status st = s->job.read(s->job.ctx, s->out + n, s->out_cap - n, &got);
         if (got > s->out_cap - n)
             return data_source_error(s, MAILOUT_E_SOURCE);
         n += got;
@@ -413,26 +421,6 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
     return n;
 }
 
-/* The line filter over @p len bytes at @p in, writing at @p n; @p in may
- * lie in the output buffer behind the writer (see fill_filtered). Returns
- * the new fill, or 0 with the session failed; *done is set once the
- * terminator is out. */
-static size_t filter_run(mailout_smtp *s, size_t n, const unsigned char *in, size_t len, int *done)
-{
-    mailout_stream io = {in, len, s->out + n, s->out_cap - n};
-    mailout_status st = mailout_line_filter(&s->u.d.lf, &io, s->t.body_eof);
-    n += (s->out_cap - n) - io.avail_out;
-    if (st < 0)
-        return data_source_error(s, st);
-    if (io.avail_in != 0) /* cannot happen: the room was sized for it */
-        return data_source_error(s, MAILOUT_E_INTERNAL);
-    if (st == MAILOUT_DONE) {
-        data_end(s, OP_END, 0);
-        *done = 1;
-    }
-    return n;
-}
-
 /*
  * The body through the line filter, in place: the source's bytes are read
  * into the END of the free room and filtered forward into its start, so no
@@ -448,18 +436,34 @@ static size_t filter_run(mailout_smtp *s, size_t n, const unsigned char *in, siz
  */
 static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
 {
-    int done = 0;
+    const unsigned char *in = s->out + n;
+    size_t got = 0; /* the last read, at in (none yet: just flush) */
+    mailout_status st = MAILOUT_OK;
     for (;;) {
-        /* first what the filter holds (or the end, once the source is
-         * done): with room left afterwards nothing is pending */
-        n = filter_run(s, n, s->out + n, 0, &done);
-        if (s->status < 0)
-            return 0;
-        if (done || n == s->out_cap || s->t.body_eof)
+        mailout_stream io = {in, got, s->out + n, s->out_cap - n};
+        mailout_status fst = mailout_line_filter(&s->u.d.lf, &io, s->t.body_eof);
+        n = s->out_cap - io.avail_out;
+        if (fst < 0)
+            return data_source_error(s, fst);
+        if (io.avail_in != 0) /* cannot happen: the room was sized for it */
+            return data_source_error(s, MAILOUT_E_INTERNAL);
+        if (fst == MAILOUT_DONE) {
+            data_end(s, OP_END, 0);
             break;
-        size_t k = (s->out_cap - n + 1) / 2, got = 0;
-        unsigned char *in = s->out + s->out_cap - k;
-        mailout_status st = s->job.body.read(s->job.body.ctx, in, k, &got);
+        }
+        /* full (the filter may hold a byte or two), or the source said
+         * AGAIN without data; with room left nothing is pending now */
+        if (n == s->out_cap || s->t.body_eof)
+            break;
+        if (st == MAILOUT_AGAIN && got == 0) {
+            if (n == 0)
+                s->t.body_again = 1;
+            break;
+        }
+        size_t k = (s->out_cap - n + 1) / 2;
+        unsigned char *dst = s->out + s->out_cap - k;
+        got = 0;
+        st = s->job.read(s->job.ctx, dst, k, &got);
         if (got > k)
             return data_source_error(s, MAILOUT_E_SOURCE);
         s->t.data_bytes += got;
@@ -467,16 +471,7 @@ static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
             return data_source_error(s, st);
         if (st == MAILOUT_DONE)
             s->t.body_eof = 1;
-        n = filter_run(s, n, in, got, &done);
-        if (s->status < 0)
-            return 0;
-        if (done)
-            break;
-        if (st == MAILOUT_AGAIN && got == 0) {
-            if (n == 0)
-                s->t.body_again = 1;
-            break;
-        }
+        in = dst;
     }
     return n;
 }
@@ -532,7 +527,7 @@ static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
     mailout_status st;
     for (;;) {
         size_t room = s->out_cap - SMTP_BDAT_HDR - got, g = 0;
-        st = s->job.body.read(s->job.body.ctx, s->out + SMTP_BDAT_HDR + got, room, &g);
+        st = s->job.read(s->job.ctx, s->out + SMTP_BDAT_HDR + got, room, &g);
         if (g > room)
             st = MAILOUT_E_SOURCE;
         if (st < 0) {
@@ -561,7 +556,7 @@ size_t smtp_body_fill(mailout_smtp *s, size_t n)
     }
     if (SMTP_BDAT(s))
         n = fill_bdat(s, n);
-    else if (s->job.body.stuffs)
+    else if (s->job.stuffs)
         n = fill_stuffed(s, n);
     else
         n = fill_filtered(s, n);
