@@ -291,7 +291,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         app(&a, "STARTTLS");
         break;
     case OP_AUTH:
-        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->u.a.mech) ? mailout_sasl_name(s->u.a.mech) : "?");
+        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->u.a.sasl.mech) ? mailout_sasl_name(s->u.a.sasl.mech) : "?");
         if (s->u.a.ir_inline)
             app(&a, s->u.a.out.nseg ? " " : " =");
         break;

@@ -83,17 +83,16 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     if (st != MAILOUT_OK)
         return st;
     size_t out_cap = cfg->out_buf_size ? cfg->out_buf_size : 256;
-    size_t head = (sizeof(mailout_smtp) + 15u) & ~(size_t)15u;
+    size_t head = SMTP_HEAD_SIZE;
     if (out_cap > SIZE_MAX - head)
         return MAILOUT_E_INVAL;
-    size_t total = head + out_cap;
+    size_t total = SMTP_ALLOC_SIZE(out_cap);
     unsigned char *mem = mailout_alloc(alloc, total);
     if (!mem)
         return MAILOUT_E_NOMEM;
     mailout_smtp *s = (mailout_smtp *)(void *)mem;
     memset(s, 0, sizeof *s);
     s->alloc = *alloc;
-    s->alloc_size = total;
     s->cfg = *cfg;
     s->out = mem + head;
     s->out_cap = out_cap;
@@ -114,7 +113,7 @@ void mailout_smtp_free(mailout_smtp *s)
     /* the whole allocation: AUTH state, the receive buffer (SASL work),
      * and the output buffer, which held the encoded credentials */
     mailout_allocator a = s->alloc;
-    size_t n = s->alloc_size;
+    size_t n = SMTP_ALLOC_SIZE(s->out_cap);
     mailout_crypto_wipe(s, n);
     mailout_release(&a, s, n);
 }
@@ -128,7 +127,7 @@ void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg)
     /* Callers never queue more than a group: RSET + MAIL + RCPT... + DATA,
      * or one BDAT at a time (checked by smtp_queue_room); the small ring
      * of a build without PIPELINING is guarded all the same */
-    if (!MAILOUT_ENABLE_PIPELINING && s->q_tail - s->q_head >= SMTP_QLEN) {
+    if (!MAILOUT_ENABLE_PIPELINING && SMTP_QDIST(s->q_head, s->q_tail) >= SMTP_QLEN) {
         s->status = MAILOUT_E_INTERNAL; /* cannot happen: stop, sticky */
         return;
     }
@@ -144,17 +143,17 @@ void smtp_push_sent(mailout_smtp *s, smtp_op op, unsigned arg)
 
 size_t smtp_awaiting(const mailout_smtp *s)
 {
-    return s->q_sent - s->q_head;
+    return SMTP_QDIST(s->q_head, s->q_sent);
 }
 
 size_t smtp_queue_room(const mailout_smtp *s)
 {
-    return SMTP_QLEN - (s->q_tail - s->q_head);
+    return SMTP_QLEN - SMTP_QDIST(s->q_head, s->q_tail);
 }
 
 int smtp_awaits(const mailout_smtp *s, smtp_op op)
 {
-    for (uint32_t i = s->q_head; i != s->q_sent; i++)
+    for (smtp_qidx i = s->q_head; i != s->q_sent; i++)
         if (SMTP_QOP(s->q[i % SMTP_QLEN]) == op)
             return 1;
     return 0;
@@ -176,7 +175,7 @@ static int delivery_unknown(const mailout_smtp *s)
 {
     if (!s->t.active || s->out_pos != s->out_len)
         return 0;
-    for (uint32_t i = s->q_head; i != s->q_sent; i++) {
+    for (smtp_qidx i = s->q_head; i != s->q_sent; i++) {
         smtp_qent e = s->q[i % SMTP_QLEN];
         if ((SMTP_QOP(e) == OP_END && !s->t.empty_data) || (SMTP_QOP(e) == OP_BDAT && SMTP_QARG(e)))
             return 1;

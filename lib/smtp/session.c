@@ -57,7 +57,6 @@ static void start_auth(mailout_smtp *s)
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
-    a->mech = (uint8_t)mech;
     if (a->out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
@@ -232,7 +231,7 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
         return;
     }
     if (r->code == 235) {
-        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
+        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.sasl.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
             scram_final_in_235(s, r);
         mailout_status st = mailout_sasl_state_finish(&s->u.a.sasl);
         smtp_auth_end(s);

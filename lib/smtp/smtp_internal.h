@@ -59,9 +59,13 @@ typedef uint32_t smtp_qent;
  * and smtp_push() fails the session rather than overwrite an entry. */
 #if MAILOUT_ENABLE_PIPELINING
 #define SMTP_QLEN (MAILOUT_MAX_RECIPIENTS + 8)
+typedef uint32_t smtp_qidx;
 #else
 #define SMTP_QLEN 4
+typedef uint8_t smtp_qidx; /* counts modulo 256, a multiple of SMTP_QLEN */
 #endif
+/* Entries between two ring counters (they count up and wrap). */
+#define SMTP_QDIST(from, to) ((smtp_qidx)((to) - (from)))
 #define SMTP_BDAT_HDR 24   /* room before a chunk for "BDAT <n> LAST\r\n" */
 
 /** Session phases beyond what the queue says. */
@@ -123,19 +127,19 @@ typedef struct smtp_txn {
  *  (HMAC mechanisms, or challenges longer than reply.text); otherwise the
  *  step runs at once on the reply's text (smtp_auth_step). */
 typedef struct smtp_auth {
-    mailout_sasl_state sasl;
+    mailout_sasl_state sasl; /* sasl.mech: the mechanism (MAILOUT_AUTH_*) */
     mailout_sasl_out out;
 #if MAILOUT_REPLY_CAPTURE
     size_t dlen;            /* decoded challenge in chal, its step pending */
 #endif
-    uint8_t mech;
-    uint8_t ir_inline;      /* initial response on the AUTH line */
-    uint8_t ir_pending;     /* initial response waits for the first 334 */
-    uint8_t cancelled;      /* "*" sent */
     uint8_t steps;          /* challenges answered by the mechanism (saturates) */
-    uint8_t step_pending;   /* a 334 was answered: run the step (smtp_auth_step) */
+    /* bits, so that the state fits 64 bytes without HMAC mechanisms */
+    unsigned ir_inline : 1;    /* initial response on the AUTH line */
+    unsigned ir_pending : 1;   /* initial response waits for the first 334 */
+    unsigned cancelled : 1;    /* "*" sent */
+    unsigned step_pending : 1; /* a 334 was answered: run the step (smtp_auth_step) */
 #if MAILOUT_REPLY_CAPTURE
-    uint8_t chal_ok;        /* ... with the decoded challenge */
+    unsigned chal_ok : 1;      /* ... with the decoded challenge */
     char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 #endif
 } smtp_auth;
@@ -163,8 +167,7 @@ typedef struct smtp_txn_data {
 } smtp_txn_data;
 
 struct mailout_smtp {
-    mailout_allocator alloc;
-    size_t alloc_size;
+    mailout_allocator alloc; /* of SMTP_ALLOC_SIZE(out_cap) bytes */
     mailout_smtp_config cfg;
     mailout_status status; /* sticky */
     uint8_t phase;         /* smtp_phase */
@@ -195,7 +198,10 @@ struct mailout_smtp {
 
     /* command ring */
     smtp_qent q[SMTP_QLEN];
-    uint32_t q_head, q_sent, q_tail;
+    smtp_qidx q_head, q_sent, q_tail;
+
+    /* the job (here: no padding before the 8-byte aligned members) */
+    smtp_job job;
 
     /* capabilities of the last EHLO */
     mailout_caps caps;
@@ -204,8 +210,6 @@ struct mailout_smtp {
     uint64_t now;
     uint64_t deadline;
 
-    /* the job */
-    smtp_job job;
     smtp_txn t;
     /* EHLO, AUTH and transactions never overlap: EHLO only follows the
      * greeting or TLS, AUTH follows the last EHLO, and every job comes
@@ -218,6 +222,10 @@ struct mailout_smtp {
     mailout_result result;
     mailout_result failure;
 };
+
+/* The engine's one allocation: the state, then the output buffer. */
+#define SMTP_HEAD_SIZE ((sizeof(struct mailout_smtp) + 15u) & ~(size_t)15u)
+#define SMTP_ALLOC_SIZE(out_cap) (SMTP_HEAD_SIZE + (out_cap))
 
 #define SMTP_LIVE_NONE 0u /* nothing, or the EHLO scanner */
 #define SMTP_LIVE_AUTH 1u
