@@ -94,7 +94,6 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     memset(s, 0, sizeof *s);
     s->alloc = *alloc;
     s->cfg = *cfg;
-    s->out = mem + head;
     s->out_cap = out_cap;
     s->tls_active = tls_active ? 1 : 0;
     s->deadline = UINT64_MAX;
@@ -391,7 +390,7 @@ static void fill(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap && s->status >= 0) {
         if (s->w.active) {
-            n += smtp_writer_run(s, s->out + n, s->out_cap - n);
+            n += smtp_writer_run(s, SMTP_OUT(s) + n, s->out_cap - n);
             if (s->w.active)
                 break;
             continue;
@@ -436,7 +435,7 @@ static void top_up(mailout_smtp *s)
     /* forward copy (dst < src), not memmove: newlib's costs ~600 B of a
      * firmware image (internal.h) */
     for (size_t i = 0; i < rest; i++)
-        s->out[i] = s->out[s->out_pos + i];
+        SMTP_OUT(s)[i] = SMTP_OUT(s)[s->out_pos + i];
     s->out_pos = 0;
     s->out_len = rest;
     fill(s, rest);
@@ -460,7 +459,7 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
             return NULL;
     }
     *len = s->out_len - s->out_pos;
-    return s->out + s->out_pos;
+    return SMTP_OUT(s) + s->out_pos;
 }
 
 mailout_status mailout_smtp_out_ack(mailout_smtp *s, size_t n)

@@ -55,11 +55,19 @@ void mailout_ehlo_line_end(mailout_ehlo *e);
     (MAILOUT_ENABLE_AUTH_CRAM_MD5 || MAILOUT_ENABLE_AUTH_SCRAM_SHA256 ||       \
      MAILOUT_SASL_CHALLENGE_MAX > MAILOUT_REPLY_TEXT_MAX)
 
+/* Byte counts of a reply: 16 bits while the limits allow
+ * (MAILOUT_REPLY_TOTAL_MAX >= MAILOUT_REPLY_LINE_MAX is checked). */
+#if MAILOUT_REPLY_TOTAL_MAX < 65535
+typedef uint16_t mailout_reply_count;
+#else
+typedef uint32_t mailout_reply_count;
+#endif
+
 /** Reply parser state. */
 typedef struct mailout_reply_parser {
     mailout_reply *reply;  /* the reply being parsed (the caller's memory); complete after DONE */
-    uint32_t line_len;     /* bytes of the current line so far */
-    uint32_t total;        /* bytes of the reply so far */
+    mailout_reply_count line_len; /* bytes of the current line so far */
+    mailout_reply_count total;    /* bytes of the reply so far */
     uint16_t lines;        /* lines completed */
     uint16_t line_code;    /* digits of the current line so far */
     uint16_t text_len;     /* bytes in reply.text */

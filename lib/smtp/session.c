@@ -26,7 +26,7 @@ void smtp_auth_end(mailout_smtp *s)
     /* the last response (base64 credentials) is still in the output
      * buffer behind whatever is written next; wipe it once it is sent */
     if (s->out_pos == s->out_len)
-        mailout_crypto_wipe(s->out, s->out_cap);
+        mailout_crypto_wipe(SMTP_OUT(s), s->out_cap);
     s->live = SMTP_LIVE_NONE;
 }
 

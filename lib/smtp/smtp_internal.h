@@ -39,10 +39,12 @@ typedef enum smtp_op {
     OP_QUIT
 } smtp_op;
 
-/* A ring entry: the op in the low 4 bits, its argument above. 16 bits
- * hold every argument (a recipient index, or 0/1) unless the recipient
- * limit is raised beyond 4095. */
-#if MAILOUT_MAX_RECIPIENTS < 4096
+/* A ring entry: the op in the low 4 bits, its argument above. 8 bits hold
+ * every argument (a recipient index, or 0/1) while the recipient limit is
+ * below 16, 16 bits below 4096. */
+#if MAILOUT_MAX_RECIPIENTS < 16
+typedef uint8_t smtp_qent;
+#elif MAILOUT_MAX_RECIPIENTS < 4096
 typedef uint16_t smtp_qent;
 #else
 typedef uint32_t smtp_qent;
@@ -178,8 +180,7 @@ struct mailout_smtp {
     uint8_t have_time;
     uint8_t live;          /* which member of u is in use: SMTP_LIVE_* */
 
-    /* output */
-    unsigned char *out;
+    /* output: the buffer follows the state (SMTP_OUT) */
     size_t out_cap, out_pos, out_len;
     smtp_writer w;
 
@@ -226,6 +227,7 @@ struct mailout_smtp {
 /* The engine's one allocation: the state, then the output buffer. */
 #define SMTP_HEAD_SIZE ((sizeof(struct mailout_smtp) + 15u) & ~(size_t)15u)
 #define SMTP_ALLOC_SIZE(out_cap) (SMTP_HEAD_SIZE + (out_cap))
+#define SMTP_OUT(s) ((unsigned char *)(s) + SMTP_HEAD_SIZE)
 
 #define SMTP_LIVE_NONE 0u /* nothing, or the EHLO scanner */
 #define SMTP_LIVE_AUTH 1u

@@ -401,7 +401,7 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap) {
         size_t got = 0;
-        mailout_status st = s->job.read(s->job.ctx, s->out + n, s->out_cap - n, &got);
+        mailout_status st = s->job.read(s->job.ctx, SMTP_OUT(s) + n, s->out_cap - n, &got);
         if (got > s->out_cap - n)
             return data_source_error(s, MAILOUT_E_SOURCE);
         n += got;
@@ -436,11 +436,11 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
  */
 static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
 {
-    const unsigned char *in = s->out + n;
+    const unsigned char *in = SMTP_OUT(s) + n;
     size_t got = 0; /* the last read, at in (none yet: just flush) */
     mailout_status st = MAILOUT_OK;
     for (;;) {
-        mailout_stream io = {in, got, s->out + n, s->out_cap - n};
+        mailout_stream io = {in, got, SMTP_OUT(s) + n, s->out_cap - n};
         mailout_status fst = mailout_line_filter(&s->u.d.lf, &io, s->t.body_eof);
         n = s->out_cap - io.avail_out;
         if (fst < 0)
@@ -461,7 +461,7 @@ static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
             break;
         }
         size_t k = (s->out_cap - n + 1) / 2;
-        unsigned char *dst = s->out + s->out_cap - k;
+        unsigned char *dst = SMTP_OUT(s) + s->out_cap - k;
         got = 0;
         st = s->job.read(s->job.ctx, dst, k, &got);
         if (got > k)
@@ -491,7 +491,7 @@ static void bdat_source_error(mailout_smtp *s, mailout_status st)
  * data, which starts SMTP_BDAT_HDR bytes into the buffer. */
 static MAILOUT_NOINLINE size_t bdat_header(mailout_smtp *s, size_t got, int last)
 {
-    unsigned char *data = s->out + SMTP_BDAT_HDR;
+    unsigned char *data = SMTP_OUT(s) + SMTP_BDAT_HDR;
     unsigned char *h = data;
     *--h = '\n';
     *--h = '\r';
@@ -506,7 +506,7 @@ static MAILOUT_NOINLINE size_t bdat_header(mailout_smtp *s, size_t got, int last
     } while (v);
     h -= 5;
     memcpy(h, "BDAT ", 5);
-    s->out_pos = (size_t)(h - s->out);
+    s->out_pos = (size_t)(h - SMTP_OUT(s));
     if (MAILOUT_ENABLE_TRACE && s->cfg.cb.trace)
         s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, (const char *)h, (size_t)(data - h) - 2);
     s->t.data_bytes += got;
@@ -527,7 +527,7 @@ static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
     mailout_status st;
     for (;;) {
         size_t room = s->out_cap - SMTP_BDAT_HDR - got, g = 0;
-        st = s->job.read(s->job.ctx, s->out + SMTP_BDAT_HDR + got, room, &g);
+        st = s->job.read(s->job.ctx, SMTP_OUT(s) + SMTP_BDAT_HDR + got, room, &g);
         if (g > room)
             st = MAILOUT_E_SOURCE;
         if (st < 0) {
@@ -550,7 +550,7 @@ size_t smtp_body_fill(mailout_smtp *s, size_t n)
     if (s->t.empty_data) {
         if (s->out_cap - n < 3)
             return n;
-        memcpy(s->out + n, ".\r\n", 3);
+        memcpy(SMTP_OUT(s) + n, ".\r\n", 3);
         data_end(s, OP_END, 0);
         return n + 3;
     }
