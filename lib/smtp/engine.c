@@ -93,7 +93,24 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     mailout_smtp *s = (mailout_smtp *)(void *)mem;
     memset(s, 0, sizeof *s);
     s->alloc = *alloc;
+#if SMTP_CFG_COMPACT
+    s->cfg.ehlo_name = cfg->ehlo_name;
+    s->cfg.user = cfg->user;
+    s->cfg.password = cfg->password;
+    s->cfg.timeout_ms = cfg->timeout_ms;
+    s->cfg.cb = cfg->cb;
+    s->cfg.tls = (uint8_t)cfg->tls;               /* checked: 0..2 */
+    s->cfg.auth_mechs = (uint8_t)cfg->auth_mechs; /* checked: 5 bits */
+    s->cfg.allow_plaintext_auth = cfg->allow_plaintext_auth != 0;
+#if MAILOUT_ENABLE_PIPELINING
+    s->cfg.no_pipelining = cfg->no_pipelining != 0;
+#endif
+#if MAILOUT_ENABLE_CHUNKING
+    s->cfg.no_chunking = cfg->no_chunking != 0;
+#endif
+#else
     s->cfg = *cfg;
+#endif
     s->out_cap = out_cap;
     s->tls_active = tls_active ? 1 : 0;
     s->deadline = UINT64_MAX;

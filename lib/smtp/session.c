@@ -32,7 +32,7 @@ void smtp_auth_end(mailout_smtp *s)
 
 static void start_auth(mailout_smtp *s)
 {
-    const mailout_smtp_config *c = &s->cfg;
+    const smtp_cfg *c = &s->cfg;
     if (!s->tls_active && !c->allow_plaintext_auth) {
         smtp_fail(s, MAILOUT_E_AUTH_INSECURE, MAILOUT_STAGE_AUTH, NULL);
         return;
@@ -42,17 +42,18 @@ static void start_auth(mailout_smtp *s)
         return;
     }
     unsigned allowed = c->auth_mechs ? c->auth_mechs : ALL_MECHS;
-    unsigned mech = mailout_sasl_pick(s->caps.auth, allowed, c->password != NULL, c->oauth_token != NULL,
-                                      c->random != NULL);
+    unsigned mech = mailout_sasl_pick(s->caps.auth, allowed, c->password != NULL, SMTP_CFG_TOKEN(c) != NULL,
+                                      SMTP_CFG_RANDOM(c) != NULL);
     if (!mech) {
         smtp_fail(s, MAILOUT_E_AUTH_UNSUPPORTED, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
-    const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? c->oauth_token : c->password;
+    const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? SMTP_CFG_TOKEN(c) : c->password;
     smtp_auth *a = &s->u.a;
     memset(a, 0, sizeof *a); /* the EHLO scanner's memory until now */
     s->live = SMTP_LIVE_AUTH;
-    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, c->random, c->random_ctx, &a->out);
+    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, SMTP_CFG_RANDOM(c),
+                                                  SMTP_CFG_RANDOM_CTX(c), &a->out);
     if (st < 0) {
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;

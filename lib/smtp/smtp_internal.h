@@ -146,6 +146,37 @@ typedef struct smtp_auth {
 #endif
 } smtp_auth;
 
+/* What the engine keeps of mailout_smtp_config: all of it, unless XOAUTH2
+ * and SCRAM are compiled out; then the settings it reads, smaller. */
+#define SMTP_CFG_COMPACT (!MAILOUT_ENABLE_AUTH_XOAUTH2 && !MAILOUT_ENABLE_AUTH_SCRAM_SHA256)
+#if SMTP_CFG_COMPACT
+typedef struct smtp_cfg {
+    const char *ehlo_name;
+    const char *user;
+    const char *password;
+    uint32_t timeout_ms;
+    mailout_smtp_callbacks cb;
+    uint8_t tls;                  /* mailout_tls_policy, 0..2 */
+    uint8_t auth_mechs;           /* MAILOUT_AUTH_* (5 bits) */
+    uint8_t allow_plaintext_auth;
+#if MAILOUT_ENABLE_PIPELINING
+    uint8_t no_pipelining;
+#endif
+#if MAILOUT_ENABLE_CHUNKING
+    uint8_t no_chunking;
+#endif
+} smtp_cfg;
+/* neither a token nor randomness is of use to the mechanisms built in */
+#define SMTP_CFG_TOKEN(c) ((const char *)NULL)
+#define SMTP_CFG_RANDOM(c) ((int (*)(void *, void *, size_t))NULL)
+#define SMTP_CFG_RANDOM_CTX(c) NULL
+#else
+typedef mailout_smtp_config smtp_cfg;
+#define SMTP_CFG_TOKEN(c) ((c)->oauth_token)
+#define SMTP_CFG_RANDOM(c) ((c)->random)
+#define SMTP_CFG_RANDOM_CTX(c) ((c)->random_ctx)
+#endif
+
 /** What the engine keeps of a job: body.start(), is_8bit() and the
  *  SMTPUTF8 flag are only used by submit(), on the caller's job. */
 typedef struct smtp_job {
@@ -170,7 +201,7 @@ typedef struct smtp_txn_data {
 
 struct mailout_smtp {
     mailout_allocator alloc; /* of SMTP_ALLOC_SIZE(out_cap) bytes */
-    mailout_smtp_config cfg;
+    smtp_cfg cfg;
     mailout_status status; /* sticky */
     uint8_t phase;         /* smtp_phase */
     uint8_t tls_active;

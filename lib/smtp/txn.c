@@ -85,8 +85,12 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
 #endif
     s->job.rcpt_count = (uint16_t)job->rcpt_count;
     s->job.stuffs = job->body.stuffs != 0;
-    s->t.bdat = MAILOUT_ENABLE_CHUNKING && (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
-    s->t.pipelined = MAILOUT_ENABLE_PIPELINING && (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
+#if MAILOUT_ENABLE_CHUNKING /* else 0 (t is cleared above) */
+    s->t.bdat = (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
+#endif
+#if MAILOUT_ENABLE_PIPELINING
+    s->t.pipelined = (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
+#endif
     s->t.smtputf8 = job->smtputf8 || non_ascii_envelope(job);
     s->t.size = MAILOUT_SIZE_UNKNOWN;
     return MAILOUT_OK;
