@@ -171,8 +171,11 @@ void smtp_auth_step(mailout_smtp *s)
     char *chal = s->rp.reply->text;
     size_t dlen = 0;
 #define SMTP_CHAL_SIZE sizeof s->rp.reply->text
-    int ok = !s->rp.cap_over && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX &&
+    int ok = !s->rp.cap_over &&
              mailout_b64_decode_block(chal, s->rp.text_len, chal, SMTP_CHAL_SIZE, &dlen) == MAILOUT_OK;
+#if MAILOUT_SASL_CHALLENGE_MAX < MAILOUT_REPLY_TEXT_MAX /* else reply.text is the limit */
+    ok = ok && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX;
+#endif
 #endif
     if (ok) {
         memset(&a->out, 0, sizeof a->out);
