@@ -20,7 +20,7 @@ typedef struct outcome {
 
 static void check_reply(const mailout_reply_parser *p)
 {
-    const mailout_reply *r = &p->reply;
+    const mailout_reply *r = p->reply;
     if (r->code < 200 || r->code > 559 || r->code % 100 > 59)
         abort();
     if (p->lines < 1 || p->lines > MAILOUT_REPLY_LINES_MAX)
@@ -39,10 +39,11 @@ static outcome run(const uint8_t *d, size_t n, size_t chunk, int esc, int scan)
 {
     outcome o = {MAILOUT_OK, 0, 0, 0};
     mailout_reply_parser p;
+    mailout_reply rep;
     mailout_ehlo e;
     char cap[64];
     size_t off = 0;
-    mailout_reply_init(&p, esc, scan ? &e : NULL, cap, sizeof cap);
+    mailout_reply_init(&p, &rep, esc, scan ? &e : NULL, cap, sizeof cap);
     while (off < n) {
         size_t len = n - off;
         if (chunk && len > chunk)
@@ -55,10 +56,10 @@ static outcome run(const uint8_t *d, size_t n, size_t chunk, int esc, int scan)
         if (st == MAILOUT_DONE) {
             check_reply(&p);
             o.replies++;
-            o.sum = o.sum * 31u + p.reply.code + p.reply.enh_subject * 7u + p.reply.enh_detail;
+            o.sum = o.sum * 31u + p.reply->code + p.reply->enh_subject * 7u + p.reply->enh_detail;
             if (scan)
                 o.sum = o.sum * 31u + e.acc.caps + e.acc.auth + (uint32_t)e.acc.size_limit;
-            mailout_reply_init(&p, esc, scan ? &e : NULL, cap, sizeof cap);
+            mailout_reply_init(&p, &rep, esc, scan ? &e : NULL, cap, sizeof cap);
             continue;
         }
         if (st != MAILOUT_OK) {

@@ -96,13 +96,13 @@ for cfg in full minimal; do
     ltoshare=$(($1 - $3))
     ltoraw=$(($2 - $3))
     echo "with -flto: library share of the image $ltoshare bytes, engine only $ltoraw bytes"
-    # RAM per session: the engine (struct + 256 B output buffer + its 128 B
-    # staging half, as mailout_smtp_new allocates) + message + one part.
+    # RAM per session: the engine (struct + 256 B output buffer, as
+    # mailout_smtp_new allocates) + message + one part.
     eval "$(arm-none-eabi-nm -S -t d "$dir/examples/cortex-m/libramsize.a" |
         awk '$4 ~ /^ramsize_/ { sub(/^ramsize_/, "", $4); printf "sz_%s=%d\n", $4, $2 }')"
-    engine=$(( (sz_smtp + 15) / 16 * 16 + 256 + 128 ))
+    engine=$(( (sz_smtp + 15) / 16 * 16 + 256 ))
     session=$((engine + sz_msg + sz_part))
-    echo "RAM per session (out_buf_size 256): engine $engine (struct $sz_smtp + 384 buffers)" \
+    echo "RAM per session (out_buf_size 256): engine $engine (struct $sz_smtp + 256 buffer)" \
         "+ message $sz_msg + part $sz_part = $session bytes, plus copied strings"
     stack_report=$(/usr/bin/python3 "$here/stack.py" "$dir/lib") || {
         echo "$stack_report"

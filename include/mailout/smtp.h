@@ -156,7 +156,9 @@ typedef struct mailout_smtp_config {
     int no_chunking;             /**< do not use CHUNKING/BDAT even if offered */
     /** Output buffer bytes; 0 = 256; minimum 64. Any size works for any
      *  command (long ones are written in pieces); BDAT chunks carry
-     *  out_buf_size - 24 bytes each. */
+     *  out_buf_size - 24 bytes each. mailout_smtp_new() allocates the
+     *  engine state plus exactly this many bytes: a DATA body that does
+     *  not stuff itself is line-filtered in place, inside the buffer. */
     size_t out_buf_size;
     /** Per-reply deadlines in ms (RFC 5321 §4.5.3.2); 0 = the RFC's values
      *  (greeting 5 min, MAIL/RCPT 5 min, DATA 2 min, data block 3 min,
@@ -376,7 +378,10 @@ MAILOUT_API const mailout_result *mailout_smtp_result(const mailout_smtp *s);
  * healthy), stage, and the deciding reply (code 0 if none), e.g. the 454
  * to STARTTLS or the 535 to AUTH. Unlike mailout_smtp_result() it is also
  * filled when no job was running (greeting, EHLO, STARTTLS, AUTH, the
- * RSET after a job). Counters are not used.
+ * RSET after a job). Counters are not used. While the session is healthy
+ * the record is blank, but for its reply, which may show one still being
+ * received (between two in_ack() calls), or STARTTLS's 220 until the
+ * next reply: read the record once status() is negative.
  */
 MAILOUT_API const mailout_result *mailout_smtp_failure(const mailout_smtp *s);
 

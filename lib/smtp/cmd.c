@@ -161,7 +161,7 @@ static int use_dsn(const mailout_smtp *s)
 
 static void build_mail(const mailout_smtp *s, line_app *a)
 {
-    const mailout_job *j = &s->job;
+    const smtp_job *j = &s->job;
     app(a, "MAIL FROM:<");
     app(a, j->mail_from);
     app(a, ">");
@@ -173,17 +173,23 @@ static void build_mail(const mailout_smtp *s, line_app *a)
         app(a, " BODY=8BITMIME");
     if (s->t.smtputf8)
         app(a, " SMTPUTF8");
+#if MAILOUT_ENABLE_DSN
     if (use_dsn(s) && j->dsn_ret != MAILOUT_DSN_RET_DEFAULT)
         app(a, j->dsn_ret == MAILOUT_DSN_RET_FULL ? " RET=FULL" : " RET=HDRS");
     if (use_dsn(s) && j->dsn_envid) {
         app(a, " ENVID=");
         app_xtext(a, j->dsn_envid, 0);
     }
+#endif
 }
 
 static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
 {
+#if MAILOUT_ENABLE_DSN
     unsigned notify = s->job.dsn_notify;
+#else
+    unsigned notify = 0;
+#endif
     app(a, "RCPT TO:<");
     app(a, rcpt);
     app(a, ">");
@@ -225,7 +231,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         app(&a, "STARTTLS");
         break;
     case OP_AUTH:
-        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->u.a.mech) ? mailout_sasl_name(s->u.a.mech) : "?");
+        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->u.a.sasl.mech) ? mailout_sasl_name(s->u.a.sasl.mech) : "?");
         if (s->u.a.ir_inline)
             app(&a, s->u.a.out.nseg ? " " : " =");
         break;

@@ -83,20 +83,34 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
     if (st != MAILOUT_OK)
         return st;
     size_t out_cap = cfg->out_buf_size ? cfg->out_buf_size : 256;
-    size_t stage_cap = out_cap / 2;
-    size_t head = (sizeof(mailout_smtp) + 15u) & ~(size_t)15u;
-    if (out_cap > SIZE_MAX / 2 - head)
+    size_t head = SMTP_HEAD_SIZE;
+    if (out_cap > SIZE_MAX - head)
         return MAILOUT_E_INVAL;
-    size_t total = head + out_cap + stage_cap;
+    size_t total = SMTP_ALLOC_SIZE(out_cap);
     unsigned char *mem = mailout_alloc(alloc, total);
     if (!mem)
         return MAILOUT_E_NOMEM;
     mailout_smtp *s = (mailout_smtp *)(void *)mem;
     memset(s, 0, sizeof *s);
     s->alloc = *alloc;
-    s->alloc_size = total;
+#if SMTP_CFG_COMPACT
+    s->cfg.ehlo_name = cfg->ehlo_name;
+    s->cfg.user = cfg->user;
+    s->cfg.password = cfg->password;
+    s->cfg.timeout_ms = cfg->timeout_ms;
+    s->cfg.cb = cfg->cb;
+    s->cfg.tls = (uint8_t)cfg->tls;               /* checked: 0..2 */
+    s->cfg.auth_mechs = (uint8_t)cfg->auth_mechs; /* checked: 5 bits */
+    s->cfg.allow_plaintext_auth = cfg->allow_plaintext_auth != 0;
+#if MAILOUT_ENABLE_PIPELINING
+    s->cfg.no_pipelining = cfg->no_pipelining != 0;
+#endif
+#if MAILOUT_ENABLE_CHUNKING
+    s->cfg.no_chunking = cfg->no_chunking != 0;
+#endif
+#else
     s->cfg = *cfg;
-    s->out = mem + head; /* the staging half follows: SMTP_STAGE_BUF */
+#endif
     s->out_cap = out_cap;
     s->tls_active = tls_active ? 1 : 0;
     s->deadline = UINT64_MAX;
@@ -115,7 +129,7 @@ void mailout_smtp_free(mailout_smtp *s)
     /* the whole allocation: AUTH state, the receive buffer (SASL work),
      * and the output buffer, which held the encoded credentials */
     mailout_allocator a = s->alloc;
-    size_t n = s->alloc_size;
+    size_t n = SMTP_ALLOC_SIZE(s->out_cap);
     mailout_crypto_wipe(s, n);
     mailout_release(&a, s, n);
 }
@@ -127,7 +141,12 @@ void mailout_smtp_free(mailout_smtp *s)
 void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg)
 {
     /* Callers never queue more than a group: RSET + MAIL + RCPT... + DATA,
-     * or one BDAT at a time (checked by smtp_queue_room) */
+     * or one BDAT at a time (checked by smtp_queue_room); the small ring
+     * of a build without PIPELINING is guarded all the same */
+    if (!MAILOUT_ENABLE_PIPELINING && SMTP_QDIST(s->q_head, s->q_tail) >= SMTP_QLEN) {
+        s->status = MAILOUT_E_INTERNAL; /* cannot happen: stop, sticky */
+        return;
+    }
     s->q[s->q_tail % SMTP_QLEN] = SMTP_QENT(op, arg);
     s->q_tail++;
 }
@@ -140,17 +159,17 @@ void smtp_push_sent(mailout_smtp *s, smtp_op op, unsigned arg)
 
 size_t smtp_awaiting(const mailout_smtp *s)
 {
-    return s->q_sent - s->q_head;
+    return SMTP_QDIST(s->q_head, s->q_sent);
 }
 
 size_t smtp_queue_room(const mailout_smtp *s)
 {
-    return SMTP_QLEN - (s->q_tail - s->q_head);
+    return SMTP_QLEN - SMTP_QDIST(s->q_head, s->q_tail);
 }
 
 int smtp_awaits(const mailout_smtp *s, smtp_op op)
 {
-    for (uint32_t i = s->q_head; i != s->q_sent; i++)
+    for (smtp_qidx i = s->q_head; i != s->q_sent; i++)
         if (SMTP_QOP(s->q[i % SMTP_QLEN]) == op)
             return 1;
     return 0;
@@ -172,7 +191,7 @@ static int delivery_unknown(const mailout_smtp *s)
 {
     if (!s->t.active || s->out_pos != s->out_len)
         return 0;
-    for (uint32_t i = s->q_head; i != s->q_sent; i++) {
+    for (smtp_qidx i = s->q_head; i != s->q_sent; i++) {
         smtp_qent e = s->q[i % SMTP_QLEN];
         if ((SMTP_QOP(e) == OP_END && !s->t.empty_data) || (SMTP_QOP(e) == OP_BDAT && SMTP_QARG(e)))
             return 1;
@@ -201,7 +220,8 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
         s->quit_then_fail = 0;
         st = s->failure.status;
         stage = s->failure.stage;
-        r = NULL; /* already in s->failure.reply */
+        r = &s->failure.reply; /* already there */
+        memset(&s->result.reply, 0, sizeof s->result.reply); /* QUIT's reply went there */
     }
     if (st != MAILOUT_E_SERVER_SHUTDOWN && delivery_unknown(s)) {
         st = MAILOUT_E_DELIVERY_UNKNOWN;
@@ -210,8 +230,11 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
     s->status = st;
     s->failure.status = st;
     s->failure.stage = stage;
-    if (r)
-        s->failure.reply = *r;
+    /* a reply given is the one just parsed into the record (reply_begin;
+     * in the QUIT window above it is replaced); without one, whatever
+     * was parsed last is not the cause */
+    if (!r)
+        memset(&s->failure.reply, 0, sizeof s->failure.reply);
     smtp_txn_abort(s, st, stage, r);
     smtp_auth_end(s);
     s->deadline = UINT64_MAX;
@@ -384,7 +407,7 @@ static void fill(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap && s->status >= 0) {
         if (s->w.active) {
-            n += smtp_writer_run(s, s->out + n, s->out_cap - n);
+            n += smtp_writer_run(s, SMTP_OUT(s) + n, s->out_cap - n);
             if (s->w.active)
                 break;
             continue;
@@ -429,7 +452,7 @@ static void top_up(mailout_smtp *s)
     /* forward copy (dst < src), not memmove: newlib's costs ~600 B of a
      * firmware image (internal.h) */
     for (size_t i = 0; i < rest; i++)
-        s->out[i] = s->out[s->out_pos + i];
+        SMTP_OUT(s)[i] = SMTP_OUT(s)[s->out_pos + i];
     s->out_pos = 0;
     s->out_len = rest;
     fill(s, rest);
@@ -453,7 +476,7 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
             return NULL;
     }
     *len = s->out_len - s->out_pos;
-    return s->out + s->out_pos;
+    return SMTP_OUT(s) + s->out_pos;
 }
 
 mailout_status mailout_smtp_out_ack(mailout_smtp *s, size_t n)
@@ -489,13 +512,25 @@ static void reply_begin(mailout_smtp *s)
     /* EHLO only follows the greeting or TLS, before AUTH and any job: its
      * scanner has the shared memory to itself; the challenge buffer is
      * AUTH's, live while AUTH replies are due */
-    mailout_reply_init(&s->rp, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL,
-                       awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->u.a.chal : NULL, sizeof s->u.a.chal);
+    /* A reply is parsed straight into the failure record's, unused while
+     * the session is healthy (blanked again after each reply, see
+     * in_ack): a failure it decides needs no copy. Only the QUIT behind a
+     * refused greeting finds the record taken; no job has run then, so
+     * the result's reply is free (cleared again in smtp_fail). */
+    mailout_reply *out = s->quit_then_fail ? &s->result.reply : &s->failure.reply;
+#if MAILOUT_REPLY_CAPTURE
+    char *cap = awaited && (op == OP_AUTH || op == OP_AUTH_RESP) ? s->u.a.chal : NULL;
+    size_t cap_size = sizeof s->u.a.chal;
+#else
+    char *cap = NULL; /* a challenge is read from the reply's text */
+    size_t cap_size = 0;
+#endif
+    mailout_reply_init(&s->rp, out, esc, awaited && op == OP_EHLO ? &s->u.ehlo : NULL, cap, cap_size);
 }
 
 static void dispatch(mailout_smtp *s)
 {
-    const mailout_reply *r = &s->rp.reply;
+    const mailout_reply *r = s->rp.reply;
     if (!smtp_awaiting(s)) {
         /* nothing was asked: only a shutdown notice is legitimate (§3.8) */
         smtp_fail(s, r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO, current_stage(s), r);
@@ -544,7 +579,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
         if (s->phase == PH_TLS) {
             /* bytes after STARTTLS's 220 would be taken as TLS data from
              * an attacker: refuse (SECURITY-RULES 2.1.4) */
-            return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, &s->rp.reply);
+            return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, s->rp.reply);
         }
         if (!mailout_reply_started(&s->rp))
             reply_begin(s);
@@ -556,6 +591,10 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
         if (st == MAILOUT_DONE) {
             dispatch(s);
             s->rp.total = 0; /* the next byte starts a new reply */
+            /* it decided no failure: blank again (but STARTTLS's 220 is
+             * the cause should bytes follow it before the handshake) */
+            if (s->status >= 0 && !s->quit_then_fail && s->phase != PH_TLS)
+                memset(&s->failure.reply, 0, sizeof s->failure.reply);
         }
     }
     /* the whole read is parsed: the receive buffer is free for a SASL
@@ -606,10 +645,9 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
  * QUIT as RFC 5321 §3.1 asks, then fail with the refusal. */
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
 {
+    (void)r; /* the greeting, parsed into s->failure.reply already */
     s->failure.status = st;
     s->failure.stage = stage;
-    if (r)
-        s->failure.reply = *r;
     s->quit_then_fail = 1;
     s->phase = PH_QUIT;
     smtp_push(s, OP_QUIT, 0);

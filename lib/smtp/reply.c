@@ -17,20 +17,22 @@ enum {
     RP_CR      /* saw CR, LF must follow */
 };
 
-void mailout_reply_init(mailout_reply_parser *p, int esc, mailout_ehlo *ehlo, char *cap, size_t cap_size)
+void mailout_reply_init(mailout_reply_parser *p, mailout_reply *out, int esc, mailout_ehlo *ehlo, char *cap,
+                        size_t cap_size)
 {
     memset(p, 0, sizeof *p);
+    memset(out, 0, sizeof *out);
+    p->reply = out;
     p->esc = esc ? 1 : 0;
     p->ehlo = ehlo;
+#if MAILOUT_REPLY_CAPTURE
     p->cap = cap;
     p->cap_size = cap ? cap_size : 0;
+#else
+    (void)cap, (void)cap_size;
+#endif
     if (ehlo)
         mailout_ehlo_init(ehlo);
-}
-
-int mailout_reply_started(const mailout_reply_parser *p)
-{
-    return p->total != 0;
 }
 
 /* Bytes kept for humans (reply text, trace): controls and 8-bit bytes
@@ -67,11 +69,11 @@ static int esc_number(const char *t, size_t len, size_t *i)
  * class must agree with the reply code; otherwise the text is plain. */
 static void parse_esc(mailout_reply_parser *p)
 {
-    const char *t = p->reply.text;
+    const char *t = p->reply->text;
     size_t len = p->text_len, i = 0;
     if (len < 5 || (t[0] != '2' && t[0] != '4' && t[0] != '5') || t[1] != '.')
         return;
-    if ((unsigned)(t[0] - '0') != p->reply.code / 100u)
+    if ((unsigned)(t[0] - '0') != p->reply->code / 100u)
         return;
     i = 2;
     int subject = esc_number(t, len, &i);
@@ -81,22 +83,27 @@ static void parse_esc(mailout_reply_parser *p)
     int detail = esc_number(t, len, &i);
     if (detail < 0 || (i < len && t[i] != ' '))
         return;
-    p->reply.enh_class = (uint8_t)(t[0] - '0');
-    p->reply.enh_subject = (uint16_t)subject;
-    p->reply.enh_detail = (uint16_t)detail;
+    p->reply->enh_class = (uint8_t)(t[0] - '0');
+    p->reply->enh_subject = (uint16_t)subject;
+    p->reply->enh_detail = (uint16_t)detail;
 }
 
 static void text_byte(mailout_reply_parser *p, unsigned char c)
 {
     if (p->lines == 0) {
         if (p->text_len < MAILOUT_REPLY_TEXT_MAX)
-            p->reply.text[p->text_len++] = printable(c);
+            p->reply->text[p->text_len++] = printable(c);
+#if MAILOUT_REPLY_CAPTURE
         if (p->cap) {
             if (p->cap_len < p->cap_size)
                 p->cap[p->cap_len++] = (char)c;
             else
                 p->cap_over = 1;
         }
+#else
+        else
+            p->cap_over = 1;
+#endif
     } else if (p->ehlo) {
         mailout_ehlo_byte(p->ehlo, c);
     }
@@ -107,7 +114,7 @@ static void text_byte(mailout_reply_parser *p, unsigned char c)
 static mailout_status line_end(mailout_reply_parser *p, const mailout_smtp_callbacks *cb)
 {
     if (p->lines == 0) {
-        p->reply.text[p->text_len] = '\0';
+        p->reply->text[p->text_len] = '\0';
         if (p->esc)
             parse_esc(p);
     } else if (p->ehlo) {
@@ -154,8 +161,8 @@ static mailout_status step(mailout_reply_parser *p, unsigned char c, const mailo
         if (digit(p, c, '0', '9') != MAILOUT_OK)
             return MAILOUT_E_PROTO;
         if (p->lines == 0)
-            p->reply.code = p->line_code;
-        else if (p->line_code != p->reply.code)
+            p->reply->code = p->line_code;
+        else if (p->line_code != p->reply->code)
             return MAILOUT_E_PROTO;
         return MAILOUT_OK;
     case RP_SEP:

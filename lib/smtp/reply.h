@@ -47,24 +47,42 @@ void mailout_ehlo_init(mailout_ehlo *e);
 void mailout_ehlo_byte(mailout_ehlo *e, unsigned char c);
 void mailout_ehlo_line_end(mailout_ehlo *e);
 
+/** Whether the parser can capture a first line's raw text into a buffer of
+ *  the caller's (SASL challenges that may be longer than reply.text, or
+ *  must outlive the reply: HMAC mechanisms answer later, see
+ *  smtp_auth_step). Without it a challenge is read from reply.text. */
+#define MAILOUT_REPLY_CAPTURE                                                  \
+    (MAILOUT_ENABLE_AUTH_CRAM_MD5 || MAILOUT_ENABLE_AUTH_SCRAM_SHA256 ||       \
+     MAILOUT_SASL_CHALLENGE_MAX > MAILOUT_REPLY_TEXT_MAX)
+
+/* Byte counts of a reply: 16 bits while the limits allow
+ * (MAILOUT_REPLY_TOTAL_MAX >= MAILOUT_REPLY_LINE_MAX is checked). */
+#if MAILOUT_REPLY_TOTAL_MAX < 65535
+typedef uint16_t mailout_reply_count;
+#else
+typedef uint32_t mailout_reply_count;
+#endif
+
 /** Reply parser state. */
 typedef struct mailout_reply_parser {
-    mailout_reply reply;   /* the reply being parsed; complete after DONE */
-    uint32_t line_len;     /* bytes of the current line so far */
-    uint32_t total;        /* bytes of the reply so far */
+    mailout_reply *reply;  /* the reply being parsed (the caller's memory); complete after DONE */
+    mailout_reply_count line_len; /* bytes of the current line so far */
+    mailout_reply_count total;    /* bytes of the reply so far */
     uint16_t lines;        /* lines completed */
     uint16_t line_code;    /* digits of the current line so far */
     uint16_t text_len;     /* bytes in reply.text */
     uint8_t state;
     uint8_t last;          /* the current line is the final one */
     uint8_t esc;           /* parse enhanced status codes */
-    uint8_t cap_over;      /* the capture did not fit (see cap) */
+    uint8_t cap_over;      /* the capture (without one: reply.text) did not hold the first line's text */
     mailout_ehlo *ehlo;    /* EHLO scanner or NULL */
+#if MAILOUT_REPLY_CAPTURE
     /* Optional capture of the first line's raw text (SASL challenges),
      * which may be longer than reply.text. */
     char *cap;
     size_t cap_size;
     size_t cap_len;
+#endif
 #if MAILOUT_ENABLE_TRACE
     /* The current line, truncated, for the trace callback. */
     char tline[MAILOUT_REPLY_TEXT_MAX + 8];
@@ -73,15 +91,20 @@ typedef struct mailout_reply_parser {
 } mailout_reply_parser;
 
 /**
- * Start a reply. @p esc: parse "class.subject.detail" at the start of the
+ * Start a reply, parsed into @p out (cleared here). @p esc: parse "class.subject.detail" at the start of the
  * first line's text (RFC 2034; only when ENHANCEDSTATUSCODES was offered).
  * @p ehlo: scanner fed every line but the first, or NULL. @p cap/@p cap_size:
- * buffer for the first line's text (no NUL added), or NULL.
+ * buffer for the first line's text (no NUL added), or NULL; ignored
+ * without MAILOUT_REPLY_CAPTURE.
  */
-void mailout_reply_init(mailout_reply_parser *p, int esc, mailout_ehlo *ehlo, char *cap, size_t cap_size);
+void mailout_reply_init(mailout_reply_parser *p, mailout_reply *out, int esc, mailout_ehlo *ehlo, char *cap,
+                        size_t cap_size);
 
 /** Non-zero once the first byte of a reply was fed. */
-int mailout_reply_started(const mailout_reply_parser *p);
+static inline int mailout_reply_started(const mailout_reply_parser *p)
+{
+    return p->total != 0;
+}
 
 /**
  * Feed bytes. Stops right after the final line of a reply.

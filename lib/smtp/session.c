@@ -26,13 +26,13 @@ void smtp_auth_end(mailout_smtp *s)
     /* the last response (base64 credentials) is still in the output
      * buffer behind whatever is written next; wipe it once it is sent */
     if (s->out_pos == s->out_len)
-        mailout_crypto_wipe(s->out, s->out_cap);
+        mailout_crypto_wipe(SMTP_OUT(s), s->out_cap);
     s->live = SMTP_LIVE_NONE;
 }
 
 static void start_auth(mailout_smtp *s)
 {
-    const mailout_smtp_config *c = &s->cfg;
+    const smtp_cfg *c = &s->cfg;
     if (!s->tls_active && !c->allow_plaintext_auth) {
         smtp_fail(s, MAILOUT_E_AUTH_INSECURE, MAILOUT_STAGE_AUTH, NULL);
         return;
@@ -42,22 +42,22 @@ static void start_auth(mailout_smtp *s)
         return;
     }
     unsigned allowed = c->auth_mechs ? c->auth_mechs : ALL_MECHS;
-    unsigned mech = mailout_sasl_pick(s->caps.auth, allowed, c->password != NULL, c->oauth_token != NULL,
-                                      c->random != NULL);
+    unsigned mech = mailout_sasl_pick(s->caps.auth, allowed, c->password != NULL, SMTP_CFG_TOKEN(c) != NULL,
+                                      SMTP_CFG_RANDOM(c) != NULL);
     if (!mech) {
         smtp_fail(s, MAILOUT_E_AUTH_UNSUPPORTED, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
-    const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? c->oauth_token : c->password;
+    const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? SMTP_CFG_TOKEN(c) : c->password;
     smtp_auth *a = &s->u.a;
     memset(a, 0, sizeof *a); /* the EHLO scanner's memory until now */
     s->live = SMTP_LIVE_AUTH;
-    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, c->random, c->random_ctx, &a->out);
+    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, SMTP_CFG_RANDOM(c),
+                                                  SMTP_CFG_RANDOM_CTX(c), &a->out);
     if (st < 0) {
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
-    a->mech = (uint8_t)mech;
     if (a->out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
@@ -132,15 +132,19 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
 /* A 334: send the pending initial response or answer the challenge. The
  * answer is computed by smtp_auth_step() once the rest of the read is
  * parsed (its working memory is the receive buffer); the challenge is
- * decoded now, in place (base64 output never overtakes its input). */
+ * decoded now, in place (base64 output never overtakes its input).
+ * Without HMAC mechanisms the step needs no working memory and runs at
+ * once, on the challenge still in the reply's text. */
 static void auth_continue(mailout_smtp *s)
 {
     smtp_auth *a = &s->u.a;
     if (a->ir_pending) {
         a->ir_pending = 0;
     } else {
+#if MAILOUT_REPLY_CAPTURE
         a->chal_ok = !s->rp.cap_over && mailout_b64_decode_block(a->chal, s->rp.cap_len, a->chal, sizeof a->chal,
                                                                  &a->dlen) == MAILOUT_OK;
+#endif
         a->step_pending = 1;
     }
     smtp_push(s, OP_AUTH_RESP, 0);
@@ -156,13 +160,31 @@ void smtp_auth_step(mailout_smtp *s)
     smtp_auth *a = &s->u.a;
     mailout_status st = MAILOUT_E_AUTH;
     a->step_pending = 0;
-    if (a->chal_ok) {
+#if MAILOUT_REPLY_CAPTURE
+    char *chal = a->chal;
+    size_t dlen = a->dlen;
+    int ok = a->chal_ok;
+#define SMTP_CHAL_SIZE sizeof a->chal
+#else
+    /* the 334 being handled: the same test as a capture of
+     * MAILOUT_SASL_CHALLENGE_MAX bytes, decoded in place */
+    char *chal = s->rp.reply->text;
+    size_t dlen = 0;
+#define SMTP_CHAL_SIZE sizeof s->rp.reply->text
+    int ok = !s->rp.cap_over &&
+             mailout_b64_decode_block(chal, s->rp.text_len, chal, SMTP_CHAL_SIZE, &dlen) == MAILOUT_OK;
+#if MAILOUT_SASL_CHALLENGE_MAX < MAILOUT_REPLY_TEXT_MAX /* else reply.text is the limit */
+    ok = ok && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX;
+#endif
+#endif
+    if (ok) {
         memset(&a->out, 0, sizeof a->out);
-        st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)a->chal, a->dlen, &a->out);
+        st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)chal, dlen, &a->out);
         if (a->steps < 255)
             a->steps++;
     }
-    memset(a->chal, 0, sizeof a->chal);
+    memset(chal, 0, SMTP_CHAL_SIZE);
+#undef SMTP_CHAL_SIZE
     if (st != MAILOUT_OK) {
         a->cancelled = 1;
         memset(&a->out, 0, sizeof a->out);
@@ -175,6 +197,7 @@ void smtp_auth_step(mailout_smtp *s)
  * finish() fails unless the signature was verified earlier. */
 static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
 {
+#if MAILOUT_REPLY_CAPTURE /* always, with SCRAM */
     smtp_auth *a = &s->u.a;
     unsigned char *dec = (unsigned char *)a->chal; /* in place, as above */
     size_t off = 0, dlen = 0;
@@ -194,6 +217,9 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
         mailout_sasl_state_step(&a->sasl, NULL, dec, dlen, &a->out); /* server-final: no working memory */
     }
     memset(a->chal, 0, sizeof a->chal);
+#else
+    (void)s, (void)r;
+#endif
 }
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)
@@ -209,7 +235,7 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
         return;
     }
     if (r->code == 235) {
-        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
+        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.sasl.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
             scram_final_in_235(s, r);
         mailout_status st = mailout_sasl_state_finish(&s->u.a.sasl);
         smtp_auth_end(s);

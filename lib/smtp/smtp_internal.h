@@ -39,10 +39,12 @@ typedef enum smtp_op {
     OP_QUIT
 } smtp_op;
 
-/* A ring entry: the op in the low 4 bits, its argument above. 16 bits
- * hold every argument (a recipient index, or 0/1) unless the recipient
- * limit is raised beyond 4095. */
-#if MAILOUT_MAX_RECIPIENTS < 4096
+/* A ring entry: the op in the low 4 bits, its argument above. 8 bits hold
+ * every argument (a recipient index, or 0/1) while the recipient limit is
+ * below 16, 16 bits below 4096. */
+#if MAILOUT_MAX_RECIPIENTS < 16
+typedef uint8_t smtp_qent;
+#elif MAILOUT_MAX_RECIPIENTS < 4096
 typedef uint16_t smtp_qent;
 #else
 typedef uint32_t smtp_qent;
@@ -51,7 +53,21 @@ typedef uint32_t smtp_qent;
 #define SMTP_QOP(e) ((smtp_op)((e) & 15u))
 #define SMTP_QARG(e) ((unsigned)((e) >> 4))
 
+/* A pipelined group is RSET + MAIL + RCPT... + DATA. Without PIPELINING
+ * each command waits for the previous reply: a handler pops its command
+ * before it pushes the next, so the ring holds one entry (a QUIT queued
+ * behind a refused greeting, the terminator behind the data, the RSET
+ * after a failed job: each follows the reply it answers); 4 leaves room,
+ * and smtp_push() fails the session rather than overwrite an entry. */
+#if MAILOUT_ENABLE_PIPELINING
 #define SMTP_QLEN (MAILOUT_MAX_RECIPIENTS + 8)
+typedef uint32_t smtp_qidx;
+#else
+#define SMTP_QLEN 4
+typedef uint8_t smtp_qidx; /* counts modulo 256, a multiple of SMTP_QLEN */
+#endif
+/* Entries between two ring counters (they count up and wrap). */
+#define SMTP_QDIST(from, to) ((smtp_qidx)((to) - (from)))
 #define SMTP_BDAT_HDR 24   /* room before a chunk for "BDAT <n> LAST\r\n" */
 
 /** Session phases beyond what the queue says. */
@@ -100,7 +116,7 @@ typedef struct smtp_txn {
     /* data phase */
     uint8_t body_on;     /* producing data into the output buffer */
     uint8_t body_again;  /* the source said AGAIN */
-    uint8_t body_eof;    /* the source said DONE (stage holds the rest) */
+    uint8_t body_eof;    /* the source said DONE (the filter holds the rest) */
     mailout_status fail; /* first failure of the transaction, or OK */
     uint16_t rcpt_ok_n, rcpt_bad_n; /* <= MAILOUT_MAX_RECIPIENTS */
     uint16_t rcpt_replied;
@@ -108,32 +124,84 @@ typedef struct smtp_txn {
     uint64_t data_bytes; /* message bytes taken from the source */
 } smtp_txn;
 
-/** AUTH: live from start_auth() until 235 or the session's failure. */
+/** AUTH: live from start_auth() until 235 or the session's failure.
+ *  A 334's challenge has a copy of its own only with MAILOUT_REPLY_CAPTURE
+ *  (HMAC mechanisms, or challenges longer than reply.text); otherwise the
+ *  step runs at once on the reply's text (smtp_auth_step). */
 typedef struct smtp_auth {
-    mailout_sasl_state sasl;
+    mailout_sasl_state sasl; /* sasl.mech: the mechanism (MAILOUT_AUTH_*) */
     mailout_sasl_out out;
+#if MAILOUT_REPLY_CAPTURE
     size_t dlen;            /* decoded challenge in chal, its step pending */
-    uint8_t mech;
-    uint8_t ir_inline;      /* initial response on the AUTH line */
-    uint8_t ir_pending;     /* initial response waits for the first 334 */
-    uint8_t cancelled;      /* "*" sent */
+#endif
     uint8_t steps;          /* challenges answered by the mechanism (saturates) */
-    uint8_t step_pending;   /* a 334 was answered: run the step (smtp_auth_step) */
-    uint8_t chal_ok;        /* ... with the decoded challenge */
+    /* bits, so that the state fits 64 bytes without HMAC mechanisms */
+    unsigned ir_inline : 1;    /* initial response on the AUTH line */
+    unsigned ir_pending : 1;   /* initial response waits for the first 334 */
+    unsigned cancelled : 1;    /* "*" sent */
+    unsigned step_pending : 1; /* a 334 was answered: run the step (smtp_auth_step) */
+#if MAILOUT_REPLY_CAPTURE
+    unsigned chal_ok : 1;      /* ... with the decoded challenge */
     char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
+#endif
 } smtp_auth;
+
+/* What the engine keeps of mailout_smtp_config: all of it, unless XOAUTH2
+ * and SCRAM are compiled out; then the settings it reads, smaller. */
+#define SMTP_CFG_COMPACT (!MAILOUT_ENABLE_AUTH_XOAUTH2 && !MAILOUT_ENABLE_AUTH_SCRAM_SHA256)
+#if SMTP_CFG_COMPACT
+typedef struct smtp_cfg {
+    const char *ehlo_name;
+    const char *user;
+    const char *password;
+    uint32_t timeout_ms;
+    mailout_smtp_callbacks cb;
+    uint8_t tls;                  /* mailout_tls_policy, 0..2 */
+    uint8_t auth_mechs;           /* MAILOUT_AUTH_* (5 bits) */
+    uint8_t allow_plaintext_auth;
+#if MAILOUT_ENABLE_PIPELINING
+    uint8_t no_pipelining;
+#endif
+#if MAILOUT_ENABLE_CHUNKING
+    uint8_t no_chunking;
+#endif
+} smtp_cfg;
+/* neither a token nor randomness is of use to the mechanisms built in */
+#define SMTP_CFG_TOKEN(c) ((const char *)NULL)
+#define SMTP_CFG_RANDOM(c) ((int (*)(void *, void *, size_t))NULL)
+#define SMTP_CFG_RANDOM_CTX(c) NULL
+#else
+typedef mailout_smtp_config smtp_cfg;
+#define SMTP_CFG_TOKEN(c) ((c)->oauth_token)
+#define SMTP_CFG_RANDOM(c) ((c)->random)
+#define SMTP_CFG_RANDOM_CTX(c) ((c)->random_ctx)
+#endif
+
+/** What the engine keeps of a job: body.start(), is_8bit() and the
+ *  SMTPUTF8 flag are only used by submit(), on the caller's job. */
+typedef struct smtp_job {
+    const char *mail_from;
+    const char *const *rcpt;
+    mailout_status (*read)(void *ctx, unsigned char *buf, size_t cap, size_t *got);
+    void *ctx;
+#if MAILOUT_ENABLE_DSN
+    const char *dsn_envid;
+    uint8_t dsn_notify;  /* MAILOUT_NOTIFY_* (checked: 4 bits) */
+    uint8_t dsn_ret;     /* mailout_dsn_ret */
+#endif
+    uint16_t rcpt_count; /* <= MAILOUT_MAX_RECIPIENTS <= 65535 */
+    uint8_t stuffs;
+} smtp_job;
 
 /** Per-transaction data nobody looks at outside a transaction. */
 typedef struct smtp_txn_data {
-    mailout_line lf;
-    size_t st_len, st_pos; /* staging window for the line filter */
+    mailout_line lf;     /* DATA through the line filter (fill_filtered) */
     uint16_t rcpt_code[MAILOUT_MAX_RECIPIENTS];
 } smtp_txn_data;
 
 struct mailout_smtp {
-    mailout_allocator alloc;
-    size_t alloc_size;
-    mailout_smtp_config cfg;
+    mailout_allocator alloc; /* of SMTP_ALLOC_SIZE(out_cap) bytes */
+    smtp_cfg cfg;
     mailout_status status; /* sticky */
     uint8_t phase;         /* smtp_phase */
     uint8_t tls_active;
@@ -143,8 +211,7 @@ struct mailout_smtp {
     uint8_t have_time;
     uint8_t live;          /* which member of u is in use: SMTP_LIVE_* */
 
-    /* output; the body staging for the line filter follows it (out_cap / 2) */
-    unsigned char *out;
+    /* output: the buffer follows the state (SMTP_OUT) */
     size_t out_cap, out_pos, out_len;
     smtp_writer w;
 
@@ -163,7 +230,10 @@ struct mailout_smtp {
 
     /* command ring */
     smtp_qent q[SMTP_QLEN];
-    uint32_t q_head, q_sent, q_tail;
+    smtp_qidx q_head, q_sent, q_tail;
+
+    /* the job (here: no padding before the 8-byte aligned members) */
+    smtp_job job;
 
     /* capabilities of the last EHLO */
     mailout_caps caps;
@@ -172,8 +242,6 @@ struct mailout_smtp {
     uint64_t now;
     uint64_t deadline;
 
-    /* the job */
-    mailout_job job;
     smtp_txn t;
     /* EHLO, AUTH and transactions never overlap: EHLO only follows the
      * greeting or TLS, AUTH follows the last EHLO, and every job comes
@@ -187,12 +255,14 @@ struct mailout_smtp {
     mailout_result failure;
 };
 
+/* The engine's one allocation: the state, then the output buffer. */
+#define SMTP_HEAD_SIZE ((sizeof(struct mailout_smtp) + 15u) & ~(size_t)15u)
+#define SMTP_ALLOC_SIZE(out_cap) (SMTP_HEAD_SIZE + (out_cap))
+#define SMTP_OUT(s) ((unsigned char *)(s) + SMTP_HEAD_SIZE)
+
 #define SMTP_LIVE_NONE 0u /* nothing, or the EHLO scanner */
 #define SMTP_LIVE_AUTH 1u
 #define SMTP_LIVE_TXN 2u
-
-#define SMTP_STAGE_BUF(s) ((s)->out + (s)->out_cap)
-#define SMTP_STAGE_CAP(s) ((s)->out_cap / 2)
 
 /* engine.c */
 void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg);
@@ -200,6 +270,8 @@ void smtp_push_sent(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_awaiting(const mailout_smtp *s);
 size_t smtp_queue_room(const mailout_smtp *s);
 int smtp_awaits(const mailout_smtp *s, smtp_op op);
+/* @p r: NULL or the reply being handled (s->rp.reply): replies are parsed
+ * into s->failure.reply, so the deciding one needs no copy. */
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_status smtp_refusal(uint16_t code);
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);

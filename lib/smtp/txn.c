@@ -25,15 +25,14 @@ static unsigned body_flags(const mailout_smtp *s)
     unsigned flags = 0;
     if (s->caps.caps & MAILOUT_CAP_8BITMIME)
         flags |= MAILOUT_READ_8BIT;
-    if (s->job.body.stuffs && !SMTP_BDAT(s))
+    if (s->job.stuffs && !SMTP_BDAT(s))
         flags |= MAILOUT_READ_SMTP;
     return flags;
 }
 
 /* After body.start(): 8-bit need and SIZE limit. */
-static mailout_status body_started(mailout_smtp *s)
+static mailout_status body_started(mailout_smtp *s, const mailout_body *b)
 {
-    const mailout_body *b = &s->job.body;
     int is8 = b->is_8bit ? b->is_8bit(b->ctx) : 0;
     if (is8 && !(s->caps.caps & MAILOUT_CAP_8BITMIME))
         return MAILOUT_E_8BIT;
@@ -75,23 +74,36 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
     memset(&s->result, 0, sizeof s->result);
     memset(&s->u.d, 0, sizeof s->u.d);
     s->live = SMTP_LIVE_TXN;
-    s->job = *job;
-    s->t.bdat = MAILOUT_ENABLE_CHUNKING && (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
-    s->t.pipelined = MAILOUT_ENABLE_PIPELINING && (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
+    s->job.mail_from = job->mail_from;
+    s->job.rcpt = job->rcpt;
+    s->job.read = job->body.read;
+    s->job.ctx = job->body.ctx;
+#if MAILOUT_ENABLE_DSN
+    s->job.dsn_envid = job->dsn_envid;
+    s->job.dsn_notify = (uint8_t)job->dsn_notify;
+    s->job.dsn_ret = (uint8_t)job->dsn_ret;
+#endif
+    s->job.rcpt_count = (uint16_t)job->rcpt_count;
+    s->job.stuffs = job->body.stuffs != 0;
+#if MAILOUT_ENABLE_CHUNKING /* else 0 (t is cleared above) */
+    s->t.bdat = (s->caps.caps & MAILOUT_CAP_CHUNKING) && !s->cfg.no_chunking;
+#endif
+#if MAILOUT_ENABLE_PIPELINING
+    s->t.pipelined = (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
+#endif
     s->t.smtputf8 = job->smtputf8 || non_ascii_envelope(job);
     s->t.size = MAILOUT_SIZE_UNKNOWN;
     return MAILOUT_OK;
 }
 
 /* The rest of submit() once body.start() succeeded. */
-static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s)
+static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_job *job)
 {
-    mailout_status st = body_started(s);
+    mailout_status st = body_started(s, &job->body);
     if (st == MAILOUT_OK)
         st = check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
-    const mailout_job *job = &s->job;
     if (!job->body.stuffs && !SMTP_BDAT(s))
         mailout_line_init(&s->u.d.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
     s->t.active = 1;
@@ -129,9 +141,9 @@ mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job)
     mailout_status st = take_job(s, job);
     if (st != MAILOUT_OK)
         return st;
-    st = s->job.body.start(s->job.body.ctx, body_flags(s), &s->t.size);
+    st = job->body.start(job->body.ctx, body_flags(s), &s->t.size);
     if (st >= 0)
-        st = queue_job(s);
+        st = queue_job(s, job);
     if (st != MAILOUT_OK) {
         memset(&s->job, 0, sizeof s->job);
         memset(&s->t, 0, sizeof s->t);
@@ -393,7 +405,7 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap) {
         size_t got = 0;
-        mailout_status st = s->job.body.read(s->job.body.ctx, s->out + n, s->out_cap - n, &got);
+        mailout_status st = s->job.read(s->job.ctx, SMTP_OUT(s) + n, s->out_cap - n, &got);
         if (got > s->out_cap - n)
             return data_source_error(s, MAILOUT_E_SOURCE);
         n += got;
@@ -413,56 +425,57 @@ static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
     return n;
 }
 
-/* Staged bytes through the line filter into the output buffer at @p n.
- * Returns the new fill, or 0 with the session failed. *more is cleared
- * when the filter can do nothing more until the stage is refilled. */
-static size_t filter_staged(mailout_smtp *s, size_t n, int *more)
-{
-    smtp_txn_data *t = &s->u.d;
-    mailout_stream io = {SMTP_STAGE_BUF(s) + t->st_pos, t->st_len - t->st_pos, s->out + n, s->out_cap - n};
-    mailout_status st = mailout_line_filter(&t->lf, &io, s->t.body_eof);
-    size_t used = (t->st_len - t->st_pos) - io.avail_in;
-    size_t made = (s->out_cap - n) - io.avail_out;
-    t->st_pos += used;
-    n += made;
-    if (st < 0)
-        return data_source_error(s, st);
-    if (st == MAILOUT_DONE) {
-        data_end(s, OP_END, 0);
-        *more = 0;
-    } else if (!used && !made) {
-        return data_source_error(s, MAILOUT_E_INTERNAL);
-    }
-    return n;
-}
-
+/*
+ * The body through the line filter, in place: the source's bytes are read
+ * into the END of the free room and filtered forward into its start, so no
+ * staging buffer is needed. Each input byte yields at most 2 output bytes
+ * (a bare CR or LF becomes CRLF, a leading "." becomes ".."), so with
+ * nothing pending and k = (room + 1) / 2 input bytes read, the writer is
+ * at most at input byte j's own position when the filter reads byte j
+ * (n + 2j <= out_cap - k + j): it never overwrites input not yet read,
+ * and the whole read is consumed (the last byte's second half may wait in
+ * the filter's pending bytes). The filter copies byte by byte or through
+ * a register, which is safe with its output trailing its input in one
+ * buffer (tests/encode/test_line.c checks this arrangement).
+ */
 static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
 {
-    int more = 1;
-    while (n < s->out_cap && more) {
-        smtp_txn_data *t = &s->u.d;
-        if (t->st_pos < t->st_len || s->t.body_eof) {
-            n = filter_staged(s, n, &more);
-            if (s->status < 0)
-                return 0;
-            continue;
+    const unsigned char *in = SMTP_OUT(s) + n;
+    size_t got = 0; /* the last read, at in (none yet: just flush) */
+    mailout_status st = MAILOUT_OK;
+    for (;;) {
+        mailout_stream io = {in, got, SMTP_OUT(s) + n, s->out_cap - n};
+        mailout_status fst = mailout_line_filter(&s->u.d.lf, &io, s->t.body_eof);
+        n = s->out_cap - io.avail_out;
+        if (fst < 0)
+            return data_source_error(s, fst);
+        if (io.avail_in != 0) /* cannot happen: the room was sized for it */
+            return data_source_error(s, MAILOUT_E_INTERNAL);
+        if (fst == MAILOUT_DONE) {
+            data_end(s, OP_END, 0);
+            break;
         }
-        size_t got = 0;
-        mailout_status st = s->job.body.read(s->job.body.ctx, SMTP_STAGE_BUF(s), SMTP_STAGE_CAP(s), &got);
-        if (got > SMTP_STAGE_CAP(s))
-            return data_source_error(s, MAILOUT_E_SOURCE);
-        t->st_pos = 0;
-        t->st_len = got;
-        s->t.data_bytes += got;
-        if (st < 0)
-            return data_source_error(s, st);
-        if (st == MAILOUT_DONE) {
-            s->t.body_eof = 1;
-        } else if (st == MAILOUT_AGAIN && got == 0) {
+        /* full (the filter may hold a byte or two), or the source said
+         * AGAIN without data; with room left nothing is pending now */
+        if (n == s->out_cap || s->t.body_eof)
+            break;
+        if (st == MAILOUT_AGAIN && got == 0) {
             if (n == 0)
                 s->t.body_again = 1;
             break;
         }
+        size_t k = (s->out_cap - n + 1) / 2;
+        unsigned char *dst = SMTP_OUT(s) + s->out_cap - k;
+        got = 0;
+        st = s->job.read(s->job.ctx, dst, k, &got);
+        if (got > k)
+            return data_source_error(s, MAILOUT_E_SOURCE);
+        s->t.data_bytes += got;
+        if (st < 0)
+            return data_source_error(s, st);
+        if (st == MAILOUT_DONE)
+            s->t.body_eof = 1;
+        in = dst;
     }
     return n;
 }
@@ -482,7 +495,7 @@ static void bdat_source_error(mailout_smtp *s, mailout_status st)
  * data, which starts SMTP_BDAT_HDR bytes into the buffer. */
 static MAILOUT_NOINLINE size_t bdat_header(mailout_smtp *s, size_t got, int last)
 {
-    unsigned char *data = s->out + SMTP_BDAT_HDR;
+    unsigned char *data = SMTP_OUT(s) + SMTP_BDAT_HDR;
     unsigned char *h = data;
     *--h = '\n';
     *--h = '\r';
@@ -497,7 +510,7 @@ static MAILOUT_NOINLINE size_t bdat_header(mailout_smtp *s, size_t got, int last
     } while (v);
     h -= 5;
     memcpy(h, "BDAT ", 5);
-    s->out_pos = (size_t)(h - s->out);
+    s->out_pos = (size_t)(h - SMTP_OUT(s));
     if (MAILOUT_ENABLE_TRACE && s->cfg.cb.trace)
         s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_SENT, (const char *)h, (size_t)(data - h) - 2);
     s->t.data_bytes += got;
@@ -518,7 +531,7 @@ static MAILOUT_NOINLINE size_t fill_bdat(mailout_smtp *s, size_t n)
     mailout_status st;
     for (;;) {
         size_t room = s->out_cap - SMTP_BDAT_HDR - got, g = 0;
-        st = s->job.body.read(s->job.body.ctx, s->out + SMTP_BDAT_HDR + got, room, &g);
+        st = s->job.read(s->job.ctx, SMTP_OUT(s) + SMTP_BDAT_HDR + got, room, &g);
         if (g > room)
             st = MAILOUT_E_SOURCE;
         if (st < 0) {
@@ -541,13 +554,13 @@ size_t smtp_body_fill(mailout_smtp *s, size_t n)
     if (s->t.empty_data) {
         if (s->out_cap - n < 3)
             return n;
-        memcpy(s->out + n, ".\r\n", 3);
+        memcpy(SMTP_OUT(s) + n, ".\r\n", 3);
         data_end(s, OP_END, 0);
         return n + 3;
     }
     if (SMTP_BDAT(s))
         n = fill_bdat(s, n);
-    else if (s->job.body.stuffs)
+    else if (s->job.stuffs)
         n = fill_stuffed(s, n);
     else
         n = fill_filtered(s, n);

@@ -313,6 +313,99 @@ static void test_random_vs_model(void **state)
     }
 }
 
+/* One message through the SMTP engine's in-place arrangement
+ * (lib/smtp/txn.c, fill_filtered): each buffer of @p cap bytes is filled
+ * by flushing what the filter holds, then reading k = (room + 1) / 2
+ * input bytes (fewer when @p seed says so) into the END of the free room
+ * and filtering them forward into its start, in the same buffer. The
+ * writer must never overwrite input it has not read (the output would
+ * differ from the model) and every read must be consumed whole. */
+static void inplace_one(const unsigned char *in, size_t len, size_t cap, uint32_t *seed)
+{
+    unsigned char buf[300], got_all[2 * 400 + 8], exp[2 * 400 + 8];
+    size_t exp_len = 0, consumed = 0, total = 0, pos = 0;
+    assert_true(cap <= sizeof buf && len <= 400);
+    assert_status(MAILOUT_DONE, model(STUFF_TERM, in, len, exp, &exp_len, &consumed));
+    mailout_line f;
+    assert_status(MAILOUT_OK, mailout_line_init(&f, STUFF_TERM));
+    int done = 0;
+    while (!done) {
+        size_t n = 0;
+        memset(buf, 0xEE, sizeof buf);
+        for (;;) {
+            mailout_stream s = {buf + n, 0, buf + n, cap - n};
+            mailout_status st = mailout_line_filter(&f, &s, pos == len);
+            n = cap - s.avail_out;
+            if (st == MAILOUT_DONE) {
+                done = 1;
+                break;
+            }
+            assert_status(MAILOUT_OK, st);
+            if (n == cap)
+                break;
+            assert_true(pos < len); /* with room and the end given, the filter finishes */
+            size_t k = (cap - n + 1) / 2, got = k < len - pos ? k : len - pos;
+            *seed = *seed * 1103515245u + 12345u;
+            if ((*seed >> 16) % 3 == 0)
+                got = 1 + (*seed >> 8) % got; /* a short read */
+            unsigned char *p = buf + cap - k;
+            memcpy(p, in + pos, got);
+            pos += got;
+            s = (mailout_stream){p, got, buf + n, cap - n};
+            st = mailout_line_filter(&f, &s, pos == len);
+            assert_int_equal(s.avail_in, 0); /* the whole read is consumed */
+            n = cap - s.avail_out;
+            if (st == MAILOUT_DONE) {
+                done = 1;
+                break;
+            }
+            assert_status(MAILOUT_OK, st);
+        }
+        assert_true(total + n <= sizeof got_all);
+        memcpy(got_all + total, buf, n);
+        total += n;
+    }
+    assert_bytes_equal(exp, exp_len, got_all, total);
+}
+
+static void test_in_place(void **state)
+{
+    (void)state;
+    /* the worst cases first: every byte doubled (bare LFs and CRs, dots
+     * after them), then random lines */
+    static const char *const worst[] = {
+        "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
+        "\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r",
+        ".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n.\n",
+        ".\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.\r.",
+        "abcdefghijklmnopqrstuvwxyz0123456789\r\nabcdefghijklmnopqrstuvwxyz0123456789\r\n.x",
+        "",
+        ".",
+        "a",
+    };
+    uint32_t seed = 777;
+    for (size_t cap = 1; cap <= 70; cap++)
+        for (size_t w = 0; w < sizeof worst / sizeof worst[0]; w++)
+            inplace_one((const unsigned char *)worst[w], strlen(worst[w]), cap, &seed);
+    unsigned char in[400];
+    for (int round = 0; round < 40; round++) {
+        size_t len = 0, target = (size_t)(seed % 380) + 1;
+        while (len < target) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) % 100;
+            if (r < 6 && len + 1 < sizeof in) {
+                in[len++] = '\r';
+                in[len++] = '\n';
+            } else {
+                in[len++] = (unsigned char)(r < 15 ? '.' : r < 20 ? '\r' : r < 25 ? '\n' : 'a' + r % 26);
+            }
+        }
+        static const size_t caps[] = {1, 2, 3, 5, 8, 13, 16, 31, 64, 100, 256, 300};
+        for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++)
+            inplace_one(in, len, caps[c], &seed);
+    }
+}
+
 static void test_init_flags(void **state)
 {
     (void)state;
@@ -367,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_max998),
         cmocka_unit_test(test_crlf_runs),
         cmocka_unit_test(test_random_vs_model),
+        cmocka_unit_test(test_in_place),
         cmocka_unit_test(test_init_flags),
         cmocka_unit_test(test_sticky),
     };

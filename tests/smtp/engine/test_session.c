@@ -40,12 +40,26 @@ static void check_fail(hrun *r)
     assert_int_equal(f->stage, want.stage);
     assert_int_equal(f->reply.code, want.code);
     assert_int_equal(mailout_smtp_want(r->s), MAILOUT_SMTP_WANT_NONE);
+    if (want.stage <= MAILOUT_STAGE_AUTH) {
+        /* no job ran: the result stays blank (QUIT's reply after a refused
+         * greeting is parsed into it, then cleared) */
+        const mailout_result *res = mailout_smtp_result(r->s);
+        assert_status(MAILOUT_OK, res->status);
+        assert_int_equal(res->reply.code, 0);
+        assert_string_equal(res->reply.text, "");
+    }
 }
 
 static void check_ok(hrun *r)
 {
     assert_status(MAILOUT_OK, r->final);
     assert_status(MAILOUT_OK, mailout_smtp_result(r->s)->status);
+    /* a healthy session has no failure, even after QUIT's 221 */
+    const mailout_result *f = mailout_smtp_failure(r->s);
+    assert_status(MAILOUT_OK, f->status);
+    assert_int_equal(f->stage, MAILOUT_STAGE_NONE);
+    assert_int_equal(f->reply.code, 0);
+    assert_string_equal(f->reply.text, "");
 }
 
 static void reset_want(mailout_tls_policy tls)
