@@ -505,6 +505,16 @@ mailout_status mailout_b64_encode(mailout_b64 *e, mailout_stream *s, int end)
         }
         if (s->avail_out == 0)
             return MAILOUT_OK;
+        /* b64_direct stopped at a window too small for the next group (or
+         * its line break): queue that group straight from the input, not a
+         * byte at a time through the carry (the same bytes go to e->pend).
+         * With small windows this is once per call. */
+        if (!MAILOUT_SMALL && e->ncarry == 0 && s->avail_in >= 3) {
+            b64_queue(e, s->next_in, 3);
+            s->next_in += 3;
+            s->avail_in -= 3;
+            continue;
+        }
         e->carry[e->ncarry++] = *s->next_in++;
         s->avail_in--;
         if (e->ncarry == 3) {
