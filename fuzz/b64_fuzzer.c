@@ -4,8 +4,11 @@
  * encoded_size; line structure (full lines of line_len, CRLF only between
  * lines); a reference decoder gives the data back; encode_block and the
  * strict decode_block agree; and decode_block on the raw input only ever
- * accepts canonical base64 (re-encoding gives the input back).
+ * accepts canonical base64 (re-encoding gives the input back); every
+ * encoder path the CPU has (scalar, SSSE3, AVX2: encode/b64_x86.h) gives
+ * the same bytes, streamed and one-shot.
  */
+#include "encode/b64_x86.h"
 #include "fuzz_stream.h"
 
 static mailout_status b64_fn(void *state, mailout_stream *s, int end)
@@ -112,6 +115,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(consumed == len);
     FZ_CHECK(chunked.len == once.len && fz_memeq(chunked.p, once.p, once.len));
 
+    /* The other paths: mailout_b64_init picked the best, now each one. */
+    for (unsigned level = MAILOUT_B64_SCALAR; level <= mailout_b64_best_level(); level++) {
+        fz_buf alt = {0};
+        FZ_CHECK(mailout_b64_init(&e, line_len) == MAILOUT_OK);
+        mailout_b64_set_level(&e, level);
+        FZ_CHECK(fz_run_once(b64_fn, &e, in, len, (size_t)size64, &alt, &consumed) == MAILOUT_DONE);
+        FZ_CHECK(alt.len == once.len && fz_memeq(alt.p, once.p, once.len));
+        fz_free(&alt);
+        fz_ctl again = ctl;
+        again.i = 0;
+        FZ_CHECK(mailout_b64_init(&e, line_len) == MAILOUT_OK);
+        mailout_b64_set_level(&e, level);
+        FZ_CHECK(fz_run(b64_fn, &e, in, len, &again, &alt, &consumed) == MAILOUT_DONE);
+        FZ_CHECK(alt.len == once.len && fz_memeq(alt.p, once.p, once.len));
+        fz_free(&alt);
+    }
+
     unbreak(&once, line_len, &flat);
     FZ_CHECK(flat.len == (len + 2) / 3 * 4);
     ref_decode(flat.p, flat.len, &dec);
@@ -123,6 +143,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(fz_memeq(block, flat.p, flat.len));
     if (flat.len)
         FZ_CHECK(mailout_b64_encode_block(in, len, block, flat.len - 1) == 0);
+    for (unsigned level = MAILOUT_B64_SCALAR; level <= mailout_b64_best_level(); level++) {
+        memset(block, 0, flat.len + 1);
+        FZ_CHECK(mailout_b64_encode_block_level(in, len, block, flat.len + 1, level) == flat.len);
+        FZ_CHECK(fz_memeq(block, flat.p, flat.len));
+    }
     unsigned char *back = malloc(len + 1);
     FZ_CHECK(back != NULL);
     size_t blen = 0;

@@ -1,8 +1,27 @@
-/* base64: RFC 4648 vectors, MIME line breaking, streaming contract, strict decoding. */
+/* base64: RFC 4648 vectors, MIME line breaking, streaming contract, strict decoding.
+ * Every test runs once per encoder path this machine has (scalar, then
+ * SSSE3 and AVX2 on x86-64 hosts): see main(). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode/b64_x86.h"
 #include "streamtest.h"
+
+/* The path the tests of the current run use (main() sets it). */
+static unsigned test_level;
+
+/* mailout_b64_init on the path under test. */
+static mailout_status b64_start(mailout_b64 *e, unsigned line_len)
+{
+    mailout_status st = mailout_b64_init(e, line_len);
+    mailout_b64_set_level(e, test_level);
+    return st;
+}
+
+static size_t b64_block(const void *in, size_t len, char *out, size_t cap)
+{
+    return mailout_b64_encode_block_level(in, len, out, cap, test_level);
+}
 
 static mailout_status b64_fn(void *state, mailout_stream *s, int end)
 {
@@ -23,7 +42,7 @@ static mailout_status b64_case_fn(void *state, mailout_stream *s, int end)
 static void b64_case_reset(void *state)
 {
     b64_case *c = state;
-    assert_status(MAILOUT_OK, mailout_b64_init(&c->e, c->line_len));
+    assert_status(MAILOUT_OK, b64_start(&c->e, c->line_len));
 }
 
 static void check_stream(unsigned line_len, const char *in, size_t len, const char *exp)
@@ -42,7 +61,7 @@ static void test_rfc4648_vectors_block(void **state)
     for (size_t i = 0; i < 7; i++) {
         char out[16];
         memset(out, '#', sizeof out);
-        size_t n = mailout_b64_encode_block(rfc_in[i], strlen(rfc_in[i]), out, sizeof out);
+        size_t n = b64_block(rfc_in[i], strlen(rfc_in[i]), out, sizeof out);
         assert_bytes_equal(rfc_out[i], strlen(rfc_out[i]), out, n);
         assert_int_equal(out[n], '#'); /* no NUL written */
     }
@@ -160,14 +179,14 @@ static void test_roundtrip_and_size(void **state)
     for (size_t li = 0; li < ST_LEN(lens); li++) {
         for (size_t n = 0; n <= sizeof data; n += (n < 20 ? 1 : 7)) {
             mailout_b64 e;
-            assert_status(MAILOUT_OK, mailout_b64_init(&e, lens[li]));
+            assert_status(MAILOUT_OK, b64_start(&e, lens[li]));
             st_result r = st_run(b64_fn, &e, data, n, 5, 13);
             assert_status(MAILOUT_DONE, r.status);
             assert_int_equal(mailout_b64_encoded_size(n, lens[li]), r.out_len);
             char flat[500];
             size_t fl = unbreak(r.out, r.out_len, lens[li], flat);
             char block[500];
-            size_t bl = mailout_b64_encode_block(data, n, block, sizeof block);
+            size_t bl = b64_block(data, n, block, sizeof block);
             assert_int_equal(bl, (n + 2) / 3 * 4);
             assert_bytes_equal(block, bl, flat, fl);
             unsigned char back[300];
@@ -219,7 +238,7 @@ static size_t run_exact(unsigned line_len, const unsigned char *in, size_t len, 
                         unsigned char *out, size_t cap)
 {
     mailout_b64 e;
-    assert_status(MAILOUT_OK, mailout_b64_init(&e, line_len));
+    assert_status(MAILOUT_OK, b64_start(&e, line_len));
     size_t pos = 0, o = 0;
     mailout_status st = MAILOUT_OK;
     do {
@@ -329,7 +348,7 @@ static void test_line_path_every_cut(void **state)
     for (size_t w = 0; w < ST_LEN(wins); w++) {
         for (size_t cut = 0; cut <= sizeof in; cut++) {
             mailout_b64 e;
-            assert_status(MAILOUT_OK, mailout_b64_init(&e, 76));
+            assert_status(MAILOUT_OK, b64_start(&e, 76));
             st_result r = st_run_cuts(b64_fn, &e, in, sizeof in, &cut, 1, wins[w]);
             assert_status(MAILOUT_DONE, r.status);
             assert_bytes_equal(exp, exp_len, r.out, r.out_len);
@@ -352,10 +371,84 @@ static void test_encode_block_lengths(void **state)
         unsigned char exp[100];
         char got[100];
         size_t exp_len = ref_encode(p, n, 0, exp);
-        assert_int_equal(mailout_b64_encode_block(p, n, got, sizeof got), exp_len);
+        assert_int_equal(b64_block(p, n, got, sizeof got), exp_len);
         assert_bytes_equal(exp, exp_len, got, exp_len);
         free(p);
     }
+}
+
+/* Ascending random cuts of [0, len] into chunks of 1..max_chunk bytes;
+ * returns how many (at most cap). */
+static size_t random_cuts(uint32_t *x, size_t len, size_t max_chunk, size_t *cuts, size_t cap)
+{
+    size_t n = 0, at = 0;
+    for (;;) {
+        *x ^= *x << 13;
+        *x ^= *x >> 17;
+        *x ^= *x << 5;
+        at += 1 + *x % max_chunk;
+        if (at >= len || n == cap)
+            return n;
+        cuts[n++] = at;
+    }
+}
+
+/*
+ * The path under test against the scalar encoder (and both against the
+ * reference) on random data of every length 0..2000, through every output
+ * window 1..64 and windows around one and two whole lines, each run with
+ * its own random input cuts. The input is an exact-size heap block and
+ * st_run_cuts's window an exact-size one, so ASan sees any read or write
+ * past them.
+ */
+static void test_levels_agree_random(void **state)
+{
+    (void)state;
+    enum { MAX_LEN = 2000 };
+    static const unsigned line_lens[] = {76, 0};
+    static const size_t big_wins[] = {77, 78, 79, 155, 156, 157, 4096};
+    unsigned char *data = malloc(MAX_LEN);
+    unsigned char *ref = malloc(mailout_b64_encoded_size(MAX_LEN, 76));
+    size_t *cuts = malloc(MAX_LEN * sizeof *cuts);
+    assert_non_null(data);
+    assert_non_null(ref);
+    assert_non_null(cuts);
+    uint32_t x = 0x9E3779B9u;
+    for (size_t i = 0; i < MAX_LEN; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data[i] = (unsigned char)(x >> 11);
+    }
+    for (size_t li = 0; li < ST_LEN(line_lens); li++) {
+        for (size_t n = 0; n <= MAX_LEN; n++) {
+            unsigned char *in = malloc(n ? n : 1);
+            assert_non_null(in);
+            memcpy(in, data, n);
+            size_t ref_len = ref_encode(in, n, line_lens[li], ref);
+            /* The scalar encoder in one call. */
+            mailout_b64 e;
+            assert_status(MAILOUT_OK, mailout_b64_init(&e, line_lens[li]));
+            mailout_b64_set_level(&e, MAILOUT_B64_SCALAR);
+            st_result sc = st_run(b64_fn, &e, in, n, 0, ref_len + 1);
+            assert_status(MAILOUT_DONE, sc.status);
+            assert_bytes_equal(ref, ref_len, sc.out, sc.out_len);
+            for (size_t w = 1; w <= 64 + ST_LEN(big_wins); w++) {
+                size_t win = w <= 64 ? w : big_wins[w - 65];
+                size_t ncuts = random_cuts(&x, n, w <= 64 ? 400 : 200, cuts, MAX_LEN);
+                assert_status(MAILOUT_OK, b64_start(&e, line_lens[li]));
+                st_result r = st_run_cuts(b64_fn, &e, in, n, cuts, ncuts, win);
+                assert_status(MAILOUT_DONE, r.status);
+                assert_bytes_equal(sc.out, sc.out_len, r.out, r.out_len);
+                st_free(&r);
+            }
+            st_free(&sc);
+            free(in);
+        }
+    }
+    free(cuts);
+    free(ref);
+    free(data);
 }
 
 static void test_streaming_matrix_binary(void **state)
@@ -420,13 +513,13 @@ static void test_encode_block_small_cap(void **state)
     (void)state;
     char out[8];
     memset(out, '#', sizeof out);
-    assert_int_equal(mailout_b64_encode_block("foob", 4, out, 7), 0);
+    assert_int_equal(b64_block("foob", 4, out, 7), 0);
     for (size_t i = 0; i < sizeof out; i++)
         assert_int_equal(out[i], '#');
-    assert_int_equal(mailout_b64_encode_block("foob", 4, out, 8), 8);
+    assert_int_equal(b64_block("foob", 4, out, 8), 8);
     assert_bytes_equal("Zm9vYg==", 8, out, 8);
-    assert_int_equal(mailout_b64_encode_block("", 0, NULL, 0), 0);
-    assert_int_equal(mailout_b64_encode_block("f", 1, out, 3), 0);
+    assert_int_equal(b64_block("", 0, NULL, 0), 0);
+    assert_int_equal(b64_block("f", 1, out, 3), 0);
 }
 
 static void check_decode(const char *in, const char *exp, size_t exp_len)
@@ -503,5 +596,20 @@ int main(void)
         cmocka_unit_test(test_decode_block),
         cmocka_unit_test(test_decode_nul_in_middle),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Vector against scalar: only on the vector paths (on the scalar one it
+     * would compare the scalar encoder with itself). */
+    const struct CMUnitTest vector_tests[] = {
+        cmocka_unit_test(test_levels_agree_random),
+    };
+    /* Every path this CPU has, scalar first: the same tests must pass on
+     * each (mailout_b64_set_level never goes above what the CPU runs). */
+    static const char *const names[] = {"base64 scalar", "base64 ssse3", "base64 avx2"};
+    int failed = 0;
+    for (unsigned level = MAILOUT_B64_SCALAR; level <= mailout_b64_best_level(); level++) {
+        test_level = level;
+        failed += cmocka_run_group_tests_name(names[level], tests, NULL, NULL);
+        if (level != MAILOUT_B64_SCALAR)
+            failed += cmocka_run_group_tests_name(names[level], vector_tests, NULL, NULL);
+    }
+    return failed;
 }
