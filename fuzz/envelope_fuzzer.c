@@ -339,17 +339,36 @@ static void fe_check_output(mailout_msg *m, const unsigned char *p, size_t n, un
     }
 }
 
+/* Nothing in an envelope address can end the path or the command: no
+ * controls, DEL, '<' or '>' anywhere, and a space only inside a quoted
+ * local part ("a b"@example.com, RFC 5321 Quoted-string). */
+static void fe_check_address(const unsigned char *a)
+{
+    int quoted = *a == '"';
+    for (size_t i = quoted; a[i]; i++) {
+        FE_CHECK(a[i] >= 0x20 && a[i] != 0x7f && a[i] != '<' && a[i] != '>');
+        if (quoted && a[i] == '\\' && a[i + 1]) {
+            i++;
+            FE_CHECK(a[i] >= 0x20 && a[i] != 0x7f && a[i] != '<' && a[i] != '>');
+        } else if (quoted && a[i] == '"') {
+            quoted = 0;
+        } else {
+            FE_CHECK(quoted || a[i] != ' ');
+        }
+    }
+    FE_CHECK(!quoted);
+}
+
 static void fe_check_envelope(const mailout_msg *m)
 {
     for (size_t i = 0; i < mailout_msg_recipient_count(m); i++) {
         const unsigned char *a = (const unsigned char *)mailout_msg_recipient(m, i);
         FE_CHECK(a != NULL && *a);
-        for (; *a; a++)
-            FE_CHECK(*a > 0x20 && *a != 0x7f && *a != '<' && *a != '>');
+        fe_check_address(a);
     }
     const unsigned char *f = (const unsigned char *)mailout_msg_envelope_from(m);
-    for (; f && *f; f++)
-        FE_CHECK(*f > 0x20 && *f != 0x7f && *f != '<' && *f != '>');
+    if (f)
+        fe_check_address(f);
 }
 
 /* Read the whole message in windows of 1..64 bytes (or 4096), from a seed. */
