@@ -144,7 +144,9 @@ void smtp_push(mailout_smtp *s, smtp_op op, unsigned arg)
      * or one BDAT at a time (checked by smtp_queue_room); the small ring
      * of a build without PIPELINING is guarded all the same */
     if (!MAILOUT_ENABLE_PIPELINING && SMTP_QDIST(s->q_head, s->q_tail) >= SMTP_QLEN) {
-        s->status = MAILOUT_E_INTERNAL; /* cannot happen: stop, sticky */
+        /* cannot happen: stop, with the record and the job's result
+         * saying why (smtp_fail never pushes) */
+        smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage(op), NULL);
         return;
     }
     s->q[s->q_tail % SMTP_QLEN] = SMTP_QENT(op, arg);
@@ -545,6 +547,15 @@ static void dispatch(mailout_smtp *s)
     }
     if (r->code == 421) {
         smtp_fail(s, MAILOUT_E_SERVER_SHUTDOWN, smtp_op_stage(op), r);
+        return;
+    }
+    /* A reply to the command whose line is still being written (it was
+     * longer than the room in the output buffer): no server answers a
+     * line it has not received, and the handlers would end state the
+     * writer still reads (AUTH's response segments: the writer would go
+     * on encoding memory past them, or through NULL). */
+    if (s->w.active && SMTP_QDIST(s->q_head, s->q_sent) == 1) {
+        smtp_fail(s, MAILOUT_E_PROTO, smtp_op_stage(op), r);
         return;
     }
     s->q_head++;
