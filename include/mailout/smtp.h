@@ -187,8 +187,12 @@ typedef struct mailout_smtp_config {
  *       *got valid in every case).
  *   is_8bit(): after start, non-zero if BODY=8BITMIME is needed.
  * When @p stuffs is 0 the engine itself normalises line endings, stuffs
- * dots and writes the terminator (mailout_line filter) for DATA. Either
- * way the terminator is never sent after a source error.
+ * dots and writes the terminator (mailout_line filter) for DATA, and
+ * holds the body to what DATA may carry: a NUL byte (MAILOUT_E_INVAL), a
+ * line longer than 998 bytes (MAILOUT_E_LINE_TOO_LONG) or, without
+ * BODY=8BITMIME (is_8bit() zero or NULL), a byte >= 0x80 (MAILOUT_E_8BIT)
+ * ends the transfer as a source error does, stage BODY. Either way the
+ * terminator is never sent after a source error.
  * BDAT (server offers CHUNKING, config.no_chunking unset) sends the bytes
  * as they come, without MAILOUT_READ_SMTP and without the line filter.
  * A source that reports is_8bit() to a server without 8BITMIME is refused

@@ -104,8 +104,13 @@ static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_
         st = check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
+    /* A body the engine filters is held to what DATA may carry (RFC 5321
+     * §4.5.3.1.6, RFC 2045 §2.7-2.8): no NUL, lines of at most 998 bytes,
+     * and 8-bit bytes only with BODY=8BITMIME; a byte that breaks this
+     * ends the transfer like a source error (no terminator). */
     if (!job->body.stuffs && !SMTP_BDAT(s))
-        mailout_line_init(&s->u.d.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE);
+        mailout_line_init(&s->u.d.lf, MAILOUT_LINE_STUFF | MAILOUT_LINE_TERMINATE | MAILOUT_LINE_NO_NUL |
+                                          MAILOUT_LINE_MAX998 | (s->t.body8 ? 0u : MAILOUT_LINE_7BIT));
     s->t.active = 1;
     s->phase = PH_RUN;
     if (s->need_rset) {

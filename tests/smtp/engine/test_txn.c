@@ -479,6 +479,111 @@ static void test_start_flags(void **state)
 }
 
 /* Source failure inside DATA: no terminator, the session is over. */
+/* A body the engine filters is held to what DATA may carry: a NUL, a
+ * line of 999 bytes, or an 8-bit byte without BODY=8BITMIME ends the
+ * transfer as a source error does (stage BODY), and what went out is a
+ * prefix of the body without the terminator; a line of 998 bytes and
+ * 8-bit text with BODY=8BITMIME go through whole. Every output size from
+ * 64 to 300. */
+static mailout_status raw_body_run(const char *body, size_t len, int is8, const char *ehlo, size_t out,
+                                   char *got, size_t *got_len)
+{
+    hrun *r = malloc(sizeof *r);
+    reset();
+    want.body = body;
+    setup(r);
+    r->bodies[0].len = len;
+    r->bodies[0].is8 = is8;
+    r->cfg.out_buf_size = out;
+    mailout_allocator a = mailout_heap_allocator();
+    assert_status(MAILOUT_OK, mailout_smtp_new(&r->s, &r->cfg, &a, 0));
+    mailout_smtp *s = r->s;
+    const char *replies[] = {"220 x\r\n", ehlo, "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 ok\r\n"};
+    size_t ri = 0;
+    *got_len = 0;
+    for (;;) {
+        unsigned w = mailout_smtp_want(s);
+        if (w & MAILOUT_SMTP_WANT_WRITE) {
+            size_t n;
+            const unsigned char *p = mailout_smtp_out_buf(s, &n);
+            if (p) {
+                memcpy(got + *got_len, p, n);
+                *got_len += n;
+                mailout_smtp_out_ack(s, n);
+            }
+        } else if (w & MAILOUT_SMTP_WANT_READ) {
+            assert_true(ri < 6);
+            size_t cap;
+            unsigned char *in = mailout_smtp_in_buf(s, &cap);
+            memcpy(in, replies[ri], strlen(replies[ri]));
+            mailout_smtp_in_ack(s, strlen(replies[ri++]));
+        } else if (w & MAILOUT_SMTP_WANT_IDLE && ri == 2) {
+            assert_status(MAILOUT_OK, mailout_smtp_submit(s, &r->jobs[0]));
+        } else {
+            break;
+        }
+    }
+    mailout_status st = mailout_smtp_result(s)->status;
+    if (st < 0) {
+        assert_status(st, mailout_smtp_status(s));
+        assert_int_equal(mailout_smtp_result(s)->stage, MAILOUT_STAGE_BODY);
+    }
+    hrun_free(r);
+    free(r);
+    return st;
+}
+
+static void raw_body_refused(const char *body, size_t len, int is8, const char *ehlo, mailout_status expect)
+{
+    static char got[8192];
+    for (size_t out = 64; out <= 300; out += 59) {
+        size_t got_len;
+        assert_status(expect, raw_body_run(body, len, is8, ehlo, out, got, &got_len));
+        const char *data = find(got, got_len, "DATA\r\n", 6);
+        assert_non_null(data);
+        data += 6;
+        size_t dlen = got_len - (size_t)(data - got);
+        /* the body has CRLF line ends and no leading dots: a plain prefix */
+        assert_true(dlen < len);
+        assert_memory_equal(data, body, dlen);
+    }
+}
+
+static void test_raw_body_rules(void **state)
+{
+    (void)state;
+    static char line[1200];
+    /* a NUL in the middle, at the start */
+    raw_body_refused("Hello\r\nwor\0ld\r\n", 16, 0, PLAIN_EHLO, MAILOUT_E_INVAL);
+    raw_body_refused("\0", 1, 0, PLAIN_EHLO, MAILOUT_E_INVAL);
+    /* 999 bytes on the second line */
+    memcpy(line, "first\r\n", 7);
+    memset(line + 7, 'x', 999);
+    memcpy(line + 7 + 999, "\r\n", 2);
+    raw_body_refused(line, 7 + 999 + 2, 0, PLAIN_EHLO, MAILOUT_E_LINE_TOO_LONG);
+    /* 8-bit bytes the source did not declare (no BODY=8BITMIME) */
+    raw_body_refused("Gr\xc3\xbc\xc3\x9f" "e\r\n", 9, 0, PLAIN_EHLO, MAILOUT_E_8BIT);
+    raw_body_refused("Gr\xc3\xbc\xc3\x9f" "e\r\n", 9, 0, "250 x\r\n", MAILOUT_E_8BIT);
+
+    /* what is allowed goes out whole, terminated */
+    static char got[8192];
+    size_t got_len;
+    memset(line + 7, 'x', 998);
+    memcpy(line + 7 + 998, "\r\n", 2);
+    assert_status(MAILOUT_OK, raw_body_run(line, 7 + 998 + 2, 0, PLAIN_EHLO, 64, got, &got_len));
+    const char *data = find(got, got_len, "DATA\r\n", 6);
+    assert_non_null(data);
+    data += 6;
+    assert_int_equal(got_len - (size_t)(data - got), 7 + 998 + 2 + 3);
+    assert_memory_equal(data, line, 7 + 998 + 2);
+    assert_memory_equal(data + 7 + 998 + 2, ".\r\n", 3);
+    static const char mail8[] = "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n";
+    static const char data8[] = "DATA\r\nGr\xc3\xbc\xc3\x9f" "e\r\n.\r\n";
+    assert_status(MAILOUT_OK, raw_body_run("Gr\xc3\xbc\xc3\x9f" "e\r\n", 9, 1, PLAIN_EHLO, 64, got, &got_len));
+    assert_non_null(find(got, got_len, mail8, sizeof mail8 - 1));
+    assert_non_null(find(got, got_len, data8, sizeof data8 - 1));
+}
+
 static void test_data_source_failure(void **state)
 {
     (void)state;
@@ -747,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_body_stuffed_by_source),
         cmocka_unit_test(test_start_flags),
         cmocka_unit_test(test_data_source_failure),
+        cmocka_unit_test(test_raw_body_rules),
         cmocka_unit_test(test_body_top_up),
         cmocka_unit_test(test_drop_during_body),
         cmocka_unit_test(test_max_recipients),
