@@ -144,10 +144,12 @@ MAILOUT_API mailout_status mailout_msg_set_env(mailout_msg *m, const mailout_env
  * envelope takes. Rejected with MAILOUT_E_ADDRESS: controls, missing '@',
  * local part > 64 or total > MAILOUT_MAX_ADDRESS_LEN, a local part that
  * is neither a dot-atom (atext and UTF-8, atoms between single dots) nor
- * a quoted string ("john q. public"@example.com; '<' and '>' refused, as
- * lax servers end the path at the first '>'), a domain that is not a
- * dot-separated name of letters, digits, '-' and UTF-8 (no empty label,
- * no '_': RFC 5321) or a [literal] of letters, digits, '.', ':' and '-'
+ * a non-empty quoted string ("john q. public"@example.com; '<' and '>'
+ * refused, escaped or not, as lax servers end the path at the first '>'),
+ * "=?" in the local part (an encoded-word: RFC 2047 §5), a domain that is
+ * not a dot-separated name of labels of 1..63 letters, digits, '-' (not
+ * at either end) and UTF-8 (no '_': RFC 5321) or a [literal] of letters,
+ * digits, '.', ':' and '-'
  * ([192.0.2.1], [IPv6:2001:db8::1]). Written into the header fields as
  * given.
  * Display names: UTF-8 text without controls, TAB included

@@ -30,17 +30,22 @@ static int dotted_ok(const unsigned char *s, size_t len, const char *extra)
  * read the rest as parameters: refused. */
 static int quoted_ok(const unsigned char *p, size_t len)
 {
-    if (len < 2 || p[0] != '"' || p[len - 1] != '"')
+    /* "" is refused too: readers take it for an empty local part */
+    if (len < 3 || p[0] != '"' || p[len - 1] != '"')
         return 0;
     for (size_t i = 1; i + 1 < len; i++) {
         unsigned char c = p[i];
-        if (c == '"' || c == '<' || c == '>')
-            return 0;
         if (c == '\\') {
             if (i + 2 >= len) /* the closing quote would be escaped */
                 return 0;
-            i++;
+            c = p[++i]; /* quoted-pairSMTP: %d32-126; an escaped '<' '>' is one all the same */
+            if (c >= 0x80)
+                return 0;
+            if (c == '"')
+                continue;
         }
+        if (c == '"' || c == '<' || c == '>')
+            return 0;
     }
     return 1;
 }
@@ -74,6 +79,21 @@ int mailout_addr_ok(const char *addr, size_t len)
         return 0;
     if (!(p[0] == '"' ? quoted_ok(p, at - 1) : dotted_ok(p, at - 1, atext_extra)))
         return 0;
-    /* RFC 5321 sub-domains: letters, digits and '-' (no '_'), or U-labels */
-    return p[at] == '[' ? literal_ok(p + at, len - at) : dotted_ok(p + at, len - at, "-");
+    /* RFC 2047 §5: never an encoded-word in an addr-spec (readers decode
+     * "=?utf-8?q?=3E?=" to '>' all the same) */
+    for (size_t i = 0; i + 2 < at; i++)
+        if (p[i] == '=' && p[i + 1] == '?')
+            return 0;
+    if (p[at] == '[')
+        return literal_ok(p + at, len - at);
+    /* RFC 5321 sub-domains: letters, digits and '-' (no '_'), or U-labels;
+     * no '-' at either end of a label, at most 63 octets */
+    for (size_t i = at, start = at; i <= len; i++) {
+        if (i < len && p[i] != '.')
+            continue;
+        if (i - start > 63 || (i > start && (p[start] == '-' || p[i - 1] == '-')))
+            return 0;
+        start = i + 1;
+    }
+    return dotted_ok(p + at, len - at, "-");
 }

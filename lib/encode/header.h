@@ -114,10 +114,12 @@ mailout_status mailout_utf8_check(const char *s, size_t len, int allow_tab);
  * Whether @p addr (@p len bytes) is an address the envelope and the header
  * fields both take (addr.c), 1 or 0: a local part of at most 64 bytes,
  * either a dot-string (RFC 5321 Atom / RFC 5322 atext and UTF-8, single
- * dots between non-empty atoms) or a quoted string (no '<' or '>', which
- * lax servers take for the end of the path), then '@' and a domain of
- * dot-separated non-empty labels (letters, digits, '-', UTF-8) or an
- * address literal of letters, digits, '.', ':' and '-' in brackets. At
+ * dots between non-empty atoms) or a non-empty quoted string (no '<' or
+ * '>', escaped or not, which lax servers take for the end of the path;
+ * quoted pairs of printable ASCII), never an RFC 2047 encoded-word ("=?"),
+ * then '@' and a domain of dot-separated labels of 1..63 letters, digits,
+ * '-' (not at either end) and UTF-8, or an address literal of letters,
+ * digits, '.', ':' and '-' in brackets. At
  * most MAILOUT_MAX_ADDRESS_LEN bytes, valid UTF-8, no controls or DEL
  * anywhere: nothing in it can end a command or a header line.
  */

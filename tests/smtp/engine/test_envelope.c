@@ -137,6 +137,7 @@ static void test_envelope_injection(void **state)
          * single dots, no empty label in the domain */
         "a..b@c.d", ".a@b.c", "a.@b.c", "a@b..c", "a@.b.c", "a@b.c.",
         "\"a>b\"@c.d", "\"a<b\"@c.d",
+        "\"a\\> SIZE=1\"@c.d", "\"\\<\"@c.d", "\"\\>\"@c.d", "\"\"@c.d", "=?utf-8?q?a?=@c.d", "a@-c.d", "a@c-.d",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         submit_refused("alice@example.com", bad[i], MAILOUT_E_ADDRESS, NULL);
@@ -196,9 +197,11 @@ static void test_address_limits(void **state)
     memset(addr, 'l', 65);
     strcpy(addr + 65, "@example.org");
     submit_refused("alice@example.com", addr, MAILOUT_E_ADDRESS, NULL);
-    /* 254 ok, 255 not */
+    /* 254 ok, 255 not (labels of at most 63 octets: a dot every 60) */
     memset(addr, 'd', sizeof addr);
     memcpy(addr, "x@", 2);
+    for (size_t i = 62; i < sizeof addr; i += 61)
+        addr[i] = '.';
     addr[254] = '\0';
     submit_refused("alice@example.com", addr, MAILOUT_OK, NULL);
     addr[254] = 'd';
@@ -209,6 +212,8 @@ static void test_address_limits(void **state)
     memset(addr, '+', 64);
     memcpy(addr + 64, "@", 1);
     memset(addr + 65, 'd', 189);
+    for (size_t i = 125; i < 254; i += 61)
+        addr[i] = '.';
     addr[254] = '\0';
     reset();
     want.notify = MAILOUT_NOTIFY_FAILURE;
