@@ -276,15 +276,21 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
 mailout_status smtp_refusal(uint16_t code);
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
+#if MAILOUT_ENABLE_TRACE
 void smtp_info(mailout_smtp *s, const char *text);
+#else /* no call and no text left in the image */
+static inline void smtp_info(mailout_smtp *s, const char *text)
+{
+    (void)s, (void)text;
+}
+#endif
 void smtp_arm(mailout_smtp *s);
 
 /* cmd.c */
 mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
-mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_ascii);
-mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job);
+mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8);
 
 /* session.c */
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines);
