@@ -330,15 +330,9 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     w->seg = 0;
     w->segpos = 0;
     w->b64 = 0;
+    w->text = 1;
     w->op = (uint8_t)op;
     w->arg = (uint16_t)arg;
-    /* lengths were checked when the command was queued */
-    size_t len;
-    if (smtp_cmd_build(s, op, arg, NULL, &len) != MAILOUT_OK) {
-        smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage(op), NULL);
-        return;
-    }
-    w->len = (uint16_t)len;
     if (op == OP_AUTH || op == OP_AUTH_RESP) {
         int resp = op == OP_AUTH ? s->u.a.ir_inline : !s->u.a.cancelled;
         w->b64 = resp && s->u.a.out.nseg > 0;
@@ -381,19 +375,23 @@ static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
 {
     smtp_writer *w = &s->w;
-    size_t n = MAILOUT_MIN((size_t)(w->len - w->pos), room);
-    if (n) {
+    size_t n = 0;
+    if (w->text) {
+        /* the next piece of the text; the fields a command is built from
+         * do not change while it is written (the session waits for it
+         * before its reply), and its length was checked when it was
+         * queued */
         size_t len;
-        /* the fields a command is built from do not change while it is
-         * written (the session waits for it before its reply) */
-        if (cmd_window(s, (smtp_op)w->op, w->arg, (char *)out, w->pos, n, &len) != MAILOUT_OK || len != w->len) {
+        if (cmd_window(s, (smtp_op)w->op, w->arg, (char *)out, w->pos, room, &len) != MAILOUT_OK || len < w->pos) {
             smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage((smtp_op)w->op), NULL);
             return 0;
         }
+        n = MAILOUT_MIN(len - w->pos, room);
+        w->pos = (uint16_t)(w->pos + n);
+        if (w->pos < len)
+            return n;
+        w->text = 0;
     }
-    w->pos += n;
-    if (w->pos < w->len)
-        return n;
     if (w->b64) {
         n += run_b64(s, out + n, room - n);
         if (w->b64 || s->status < 0)

@@ -213,7 +213,7 @@ void smtp_auth_step(mailout_smtp *s)
     if (ok) {
         memset(&a->out, 0, sizeof a->out);
         st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)chal, dlen, &a->out);
-        if (a->steps < 255)
+        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && a->steps < 255) /* only SCRAM's 235 asks */
             a->steps++;
     }
     memset(chal, 0, SMTP_CHAL_SIZE);

@@ -80,15 +80,16 @@ typedef enum smtp_phase {
 } smtp_phase;
 
 /** The resumable command writer: a text line (rebuilt for each piece,
- *  see cmd.c), then optionally a base64 stream of SASL segments, then
- *  CRLF. */
+ *  see cmd.c; its length comes with every rebuild), then optionally a
+ *  base64 stream of SASL segments, then CRLF. */
 typedef struct smtp_writer {
     uint8_t op;          /* the command being written (rebuilt per piece) */
     uint8_t active;
     uint8_t b64;         /* SASL response follows the text */
     uint8_t crlf;        /* CRLF bytes written */
+    uint8_t text;        /* the text line is not all written yet */
     uint16_t arg;
-    uint16_t len, pos;   /* < MAILOUT_COMMAND_MAX */
+    uint16_t pos;        /* text bytes written, < MAILOUT_COMMAND_MAX */
     uint8_t seg;
     uint16_t segpos;     /* segments are <= MAILOUT_SASL_CRED_MAX bytes */
     mailout_b64 enc;
