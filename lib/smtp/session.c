@@ -41,7 +41,7 @@ static void start_auth(mailout_smtp *s)
             mech = mailout_sasl_pick(s->caps.auth, c->auth_mechs ? c->auth_mechs : ALL_MECHS, c->password != NULL,
                                      SMTP_CFG_TOKEN(c) != NULL, SMTP_CFG_RANDOM(c) != NULL);
     }
-    if (!mech) { /* credentials only after TLS, unless allowed */
+    if (!mech) { /* insecure (no TLS, not allowed), or no usable mechanism */
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
