@@ -242,7 +242,8 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         app(&a, s->cfg.ehlo_name);
         break;
     case OP_AUTH:
-        app(&a, mailout_sasl_name(s->u.a.sasl.mech) ? mailout_sasl_name(s->u.a.sasl.mech) : "?");
+        word = mailout_sasl_name(s->u.a.sasl.mech); /* known: start_auth() started it */
+        app(&a, word ? word : "?");
         if (s->u.a.ir_inline)
             app(&a, s->u.a.out.nseg ? " " : " =");
         break;
@@ -268,23 +269,17 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
     return a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
 }
 
-/* The text of a command without CRLF (@p line NULL: only its length). */
-mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len)
+/* Every command of the transaction fits in 512 octets (RFC 5321
+ * §4.5.3.1.4), checked before the first one is sent. */
+mailout_status smtp_check_lengths(mailout_smtp *s)
 {
-    return cmd_window(s, op, arg, line, 0, MAILOUT_COMMAND_MAX, len);
+    size_t len; /* measured without a buffer: no 512-byte line on the stack */
+    mailout_status st = cmd_window(s, OP_MAIL, 0, NULL, 0, 0, &len);
+    for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
+        st = cmd_window(s, OP_RCPT, (unsigned)i, NULL, 0, 0, &len);
+    return st;
 }
 
-/* Base64 length of a SASL response (no line breaks). */
-size_t smtp_auth_ir_len(const mailout_sasl_out *o)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < o->nseg; i++) {
-        if (o->seg[i].n > SIZE_MAX / 2 - n)
-            return SIZE_MAX / 2;
-        n += o->seg[i].n;
-    }
-    return (n + 2) / 3 * 4;
-}
 
 /* ------------------------------------------------------------------ */
 /* the writer                                                          */
@@ -304,7 +299,7 @@ static void trace_command(mailout_smtp *s)
     smtp_writer *w = &s->w;
     size_t len;
     char *line = s->io.tline; /* free while out_buf() runs (smtp_internal.h) */
-    if (smtp_cmd_build(s, (smtp_op)w->op, w->arg, line, &len) != MAILOUT_OK)
+    if (cmd_window(s, (smtp_op)w->op, w->arg, line, 0, MAILOUT_COMMAND_MAX, &len) != MAILOUT_OK)
         return;
     if (w->b64) {
         char t[64];

@@ -30,6 +30,18 @@ void smtp_auth_end(mailout_smtp *s)
     s->live = SMTP_LIVE_NONE;
 }
 
+/* Base64 length of a SASL response (no line breaks). */
+static size_t auth_ir_len(const mailout_sasl_out *o)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < o->nseg; i++) {
+        if (o->seg[i].n > SIZE_MAX / 2 - n)
+            return SIZE_MAX / 2;
+        n += o->seg[i].n;
+    }
+    return (n + 2) / 3 * 4;
+}
+
 static void start_auth(mailout_smtp *s)
 {
     const smtp_cfg *c = &s->cfg;
@@ -59,7 +71,7 @@ static void start_auth(mailout_smtp *s)
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
         const char *name = mailout_sasl_name(mech);
-        size_t resp = a->out.nseg ? smtp_auth_ir_len(&a->out) : 1;
+        size_t resp = a->out.nseg ? auth_ir_len(&a->out) : 1;
         size_t line = 5 + strlen(name ? name : "?") + 1 + resp + 2;
         if (line <= MAILOUT_COMMAND_MAX)
             a->ir_inline = 1;

@@ -288,7 +288,7 @@ static inline void smtp_info(mailout_smtp *s, const char *text)
 void smtp_arm(mailout_smtp *s);
 
 /* cmd.c */
-mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len);
+mailout_status smtp_check_lengths(mailout_smtp *s);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
 mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8);
@@ -297,7 +297,6 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines);
 void smtp_auth_end(mailout_smtp *s);
 void smtp_auth_step(mailout_smtp *s);
-size_t smtp_auth_ir_len(const mailout_sasl_out *o);
 
 /* txn.c */
 void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_reply *r);

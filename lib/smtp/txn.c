@@ -44,17 +44,6 @@ static mailout_status body_started(mailout_smtp *s, const mailout_body *b)
     return MAILOUT_OK;
 }
 
-/* Every command of the transaction fits in 512 octets (RFC 5321
- * §4.5.3.1.4), checked before the first one is sent. */
-static mailout_status check_lengths(mailout_smtp *s)
-{
-    size_t len; /* measured without a buffer: no 512-byte line on the stack */
-    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, NULL, &len);
-    for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
-        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, NULL, &len);
-    return st;
-}
-
 /* Validate @p job and take it over (nothing sent yet). */
 static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_job *job)
 {
@@ -93,7 +82,7 @@ static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_
 {
     mailout_status st = body_started(s, &job->body);
     if (st == MAILOUT_OK)
-        st = check_lengths(s);
+        st = smtp_check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
     if (!job->body.stuffs && !SMTP_BDAT(s))
