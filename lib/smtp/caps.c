@@ -37,19 +37,7 @@ static const char ehlo_keywords[] = "STARTTLS\0"
 /* The MAILOUT_CAP_* bit of the token (whole, case-insensitive), 0 if none. */
 static unsigned token_cap(const mailout_ehlo *e)
 {
-    const char *name = ehlo_keywords;
-    for (unsigned bit = 1; *name; bit <<= 1) {
-        size_t n = strlen(name);
-        size_t i = 0;
-        if (e->tok_len == n) {
-            while (i < n && (e->tok[i] >= 'a' && e->tok[i] <= 'z' ? e->tok[i] - 'a' + 'A' : e->tok[i]) == name[i])
-                i++;
-            if (i == n)
-                return bit;
-        }
-        name += n + 1;
-    }
-    return 0;
+    return mailout_word_bit(ehlo_keywords, e->tok, e->tok_len);
 }
 
 static void line_reset(mailout_ehlo *e)

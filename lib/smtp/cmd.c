@@ -21,7 +21,7 @@
 /* The envelope takes what the header fields take (mailout_addr_ok, one
  * rule for both layers); *non_ascii is set for a UTF-8 address, which
  * needs SMTPUTF8. */
-mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_ascii)
+static mailout_status check_address(const char *addr, int allow_empty, int *non_ascii)
 {
     if (!addr)
         return MAILOUT_E_ADDRESS;
@@ -49,15 +49,17 @@ static int envid_ok(const char *v)
     return n >= 1 && n <= 100;
 }
 
-mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job)
+/* @p utf8 receives whether the job needs SMTPUTF8 (asked for, or a UTF-8
+ * address). */
+mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8)
 {
     int non_ascii = 0;
     if (!job->mail_from || !job->rcpt || job->rcpt_count == 0 || job->rcpt_count > MAILOUT_MAX_RECIPIENTS ||
         !job->body.start || !job->body.read)
         return MAILOUT_E_INVAL;
-    mailout_status st = smtp_check_address(job->mail_from, 1, &non_ascii);
+    mailout_status st = check_address(job->mail_from, 1, &non_ascii);
     for (size_t i = 0; st == MAILOUT_OK && i < job->rcpt_count; i++)
-        st = smtp_check_address(job->rcpt[i], 0, &non_ascii);
+        st = check_address(job->rcpt[i], 0, &non_ascii);
     if (st != MAILOUT_OK)
         return st;
     unsigned notify = job->dsn_notify;
@@ -70,7 +72,8 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job)
         return MAILOUT_E_INVAL;
     if (job->dsn_envid && !envid_ok(job->dsn_envid))
         return MAILOUT_E_INVAL;
-    if ((non_ascii || job->smtputf8) && !(s->caps.caps & MAILOUT_CAP_SMTPUTF8))
+    *utf8 = non_ascii || job->smtputf8;
+    if (*utf8 && !(s->caps.caps & MAILOUT_CAP_SMTPUTF8))
         return MAILOUT_E_SMTPUTF8;
     return MAILOUT_OK;
 }
@@ -162,8 +165,7 @@ static int use_dsn(const mailout_smtp *s)
 static void build_mail(const mailout_smtp *s, line_app *a)
 {
     const smtp_job *j = &s->job;
-    app(a, "MAIL FROM:<");
-    app(a, j->mail_from);
+    app(a, j->mail_from); /* after "MAIL FROM:<" (cmd_window) */
     app(a, ">");
     if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->t.size != MAILOUT_SIZE_UNKNOWN) {
         app(a, " SIZE=");
@@ -190,8 +192,7 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
 #else
     unsigned notify = 0;
 #endif
-    app(a, "RCPT TO:<");
-    app(a, rcpt);
+    app(a, rcpt); /* after "RCPT TO:<" (cmd_window) */
     app(a, ">");
     if (!use_dsn(s) || !notify)
         return;
@@ -213,6 +214,14 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
     app_xtext(a, rcpt, uni);
 }
 
+/* Each command's first word, in smtp_op order, NUL-separated: no
+ * pointer table. Ops that are not sent have an empty word. */
+static const char cmd_words[] = "\0EHLO \0HELO \0STARTTLS\0AUTH \0\0RSET\0MAIL FROM:<\0RCPT TO:<\0DATA";
+
+_Static_assert(OP_GREETING == 0 && OP_EHLO == 1 && OP_HELO == 2 && OP_STARTTLS == 3 && OP_AUTH == 4 &&
+                   OP_AUTH_RESP == 5 && OP_RSET == 6 && OP_MAIL == 7 && OP_RCPT == 8 && OP_DATA == 9,
+               "cmd_words[] follows the smtp_op order");
+
 /* Bytes [skip, skip + room) of a command's text without CRLF, stored at
  * @p out (NULL: only the length); @p len receives the whole length.
  * E_INVAL when it would exceed MAILOUT_COMMAND_MAX with its CRLF. */
@@ -220,18 +229,21 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
                                  size_t *len)
 {
     line_app a = {out, 0, skip, room, 0};
+    const char *word = "QUIT";
+    if (op <= OP_DATA) {
+        word = cmd_words;
+        for (unsigned i = 0; i < (unsigned)op; i++)
+            word += strlen(word) + 1;
+    }
+    app(&a, word);
     switch (op) {
     case OP_EHLO:
-        app(&a, "EHLO "), app(&a, s->cfg.ehlo_name);
-        break;
     case OP_HELO:
-        app(&a, "HELO "), app(&a, s->cfg.ehlo_name);
-        break;
-    case OP_STARTTLS:
-        app(&a, "STARTTLS");
+        app(&a, s->cfg.ehlo_name);
         break;
     case OP_AUTH:
-        app(&a, "AUTH "), app(&a, mailout_sasl_name(s->u.a.sasl.mech) ? mailout_sasl_name(s->u.a.sasl.mech) : "?");
+        word = mailout_sasl_name(s->u.a.sasl.mech); /* known: start_auth() started it */
+        app(&a, word ? word : "?");
         if (s->u.a.ir_inline)
             app(&a, s->u.a.out.nseg ? " " : " =");
         break;
@@ -239,45 +251,35 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         if (s->u.a.cancelled)
             app(&a, "*");
         break;
-    case OP_RSET:
-        app(&a, "RSET");
-        break;
     case OP_MAIL:
         build_mail(s, &a);
         break;
     case OP_RCPT:
         build_rcpt(s, &a, s->job.rcpt[arg]);
         break;
+    case OP_STARTTLS:
+    case OP_RSET:
     case OP_DATA:
-        app(&a, "DATA");
-        break;
     case OP_QUIT:
-        app(&a, "QUIT");
         break;
-    default:
+    default: /* not sent: the greeting, the end of data, BDAT (txn.c) */
         return MAILOUT_E_INTERNAL;
     }
     *len = a.len;
     return a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
 }
 
-/* The text of a command without CRLF (@p line NULL: only its length). */
-mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len)
+/* Every command of the transaction fits in 512 octets (RFC 5321
+ * §4.5.3.1.4), checked before the first one is sent. */
+mailout_status smtp_check_lengths(mailout_smtp *s)
 {
-    return cmd_window(s, op, arg, line, 0, MAILOUT_COMMAND_MAX, len);
+    size_t len; /* measured without a buffer: no 512-byte line on the stack */
+    mailout_status st = cmd_window(s, OP_MAIL, 0, NULL, 0, 0, &len);
+    for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
+        st = cmd_window(s, OP_RCPT, (unsigned)i, NULL, 0, 0, &len);
+    return st;
 }
 
-/* Base64 length of a SASL response (no line breaks). */
-size_t smtp_auth_ir_len(const mailout_sasl_out *o)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < o->nseg; i++) {
-        if (o->seg[i].n > SIZE_MAX / 2 - n)
-            return SIZE_MAX / 2;
-        n += o->seg[i].n;
-    }
-    return (n + 2) / 3 * 4;
-}
 
 /* ------------------------------------------------------------------ */
 /* the writer                                                          */
@@ -297,7 +299,7 @@ static void trace_command(mailout_smtp *s)
     smtp_writer *w = &s->w;
     size_t len;
     char *line = s->io.tline; /* free while out_buf() runs (smtp_internal.h) */
-    if (smtp_cmd_build(s, (smtp_op)w->op, w->arg, line, &len) != MAILOUT_OK)
+    if (cmd_window(s, (smtp_op)w->op, w->arg, line, 0, MAILOUT_COMMAND_MAX, &len) != MAILOUT_OK)
         return;
     if (w->b64) {
         char t[64];
@@ -323,15 +325,9 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     w->seg = 0;
     w->segpos = 0;
     w->b64 = 0;
+    w->text = 1;
     w->op = (uint8_t)op;
     w->arg = (uint16_t)arg;
-    /* lengths were checked when the command was queued */
-    size_t len;
-    if (smtp_cmd_build(s, op, arg, NULL, &len) != MAILOUT_OK) {
-        smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage(op), NULL);
-        return;
-    }
-    w->len = (uint16_t)len;
     if (op == OP_AUTH || op == OP_AUTH_RESP) {
         int resp = op == OP_AUTH ? s->u.a.ir_inline : !s->u.a.cancelled;
         w->b64 = resp && s->u.a.out.nseg > 0;
@@ -374,19 +370,23 @@ static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
 {
     smtp_writer *w = &s->w;
-    size_t n = MAILOUT_MIN((size_t)(w->len - w->pos), room);
-    if (n) {
+    size_t n = 0;
+    if (w->text) {
+        /* the next piece of the text; the fields a command is built from
+         * do not change while it is written (the session waits for it
+         * before its reply), and its length was checked when it was
+         * queued */
         size_t len;
-        /* the fields a command is built from do not change while it is
-         * written (the session waits for it before its reply) */
-        if (cmd_window(s, (smtp_op)w->op, w->arg, (char *)out, w->pos, n, &len) != MAILOUT_OK || len != w->len) {
+        if (cmd_window(s, (smtp_op)w->op, w->arg, (char *)out, w->pos, room, &len) != MAILOUT_OK || len < w->pos) {
             smtp_fail(s, MAILOUT_E_INTERNAL, smtp_op_stage((smtp_op)w->op), NULL);
             return 0;
         }
+        n = MAILOUT_MIN(len - w->pos, room);
+        w->pos = (uint16_t)(w->pos + n);
+        if (w->pos < len)
+            return n;
+        w->text = 0;
     }
-    w->pos += n;
-    if (w->pos < w->len)
-        return n;
     if (w->b64) {
         n += run_b64(s, out + n, room - n);
         if (w->b64 || s->status < 0)

@@ -181,11 +181,13 @@ int smtp_awaits(const mailout_smtp *s, smtp_op op)
 /* failure, trace, time                                                */
 /* ------------------------------------------------------------------ */
 
+#if MAILOUT_ENABLE_TRACE /* else an empty inline (smtp_internal.h) */
 void smtp_info(mailout_smtp *s, const char *text)
 {
-    if (MAILOUT_ENABLE_TRACE && s->cfg.cb.trace)
+    if (s->cfg.cb.trace)
         s->cfg.cb.trace(s->cfg.cb.ctx, MAILOUT_TRACE_INFO, text, strlen(text));
 }
+#endif
 
 /* All data went out and its reply is still due: the server may or may
  * not have taken the message (RFC 5321 §6.1, RFC 1047). */
@@ -195,7 +197,7 @@ static int delivery_unknown(const mailout_smtp *s)
         return 0;
     for (smtp_qidx i = s->q_head; i != s->q_sent; i++) {
         smtp_qent e = s->q[i % SMTP_QLEN];
-        if ((SMTP_QOP(e) == OP_END && !s->t.empty_data) || (SMTP_QOP(e) == OP_BDAT && SMTP_QARG(e)))
+        if ((SMTP_QOP(e) == OP_END && !s->t.empty_data) || (MAILOUT_ENABLE_CHUNKING && SMTP_QOP(e) == OP_BDAT && SMTP_QARG(e)))
             return 1;
     }
     return 0;

@@ -593,32 +593,32 @@ unsigned mailout_sasl_pick(unsigned offered, unsigned allowed, int have_password
     return 0;
 }
 
-/* Indexed by bit number. */
-static const char *const mech_names[] = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "SCRAM-SHA-256"};
+/* In bit order (name i is bit 1 << i), NUL-separated: no pointer table. */
+static const char mech_names[] = "PLAIN\0LOGIN\0CRAM-MD5\0XOAUTH2\0SCRAM-SHA-256\0";
+
+unsigned mailout_word_bit(const char *words, const char *tok, size_t len)
+{
+    unsigned bit = 1;
+    for (const char *w = words; *w; w += strlen(w) + 1, bit <<= 1) {
+        size_t k = 0;
+        while (k < len && w[k] && (tok[k] >= 'a' && tok[k] <= 'z' ? tok[k] - 'a' + 'A' : tok[k]) == w[k])
+            k++;
+        if (k == len && !w[k])
+            return bit;
+    }
+    return 0;
+}
 
 const char *mailout_sasl_name(unsigned mech)
 {
-    for (unsigned i = 0; i < MAILOUT_ARRAY_LEN(mech_names); i++)
-        if (mech == 1u << i)
-            return mech_names[i];
+    unsigned bit = 1;
+    for (const char *w = mech_names; *w; w += strlen(w) + 1, bit <<= 1)
+        if (mech == bit)
+            return w;
     return NULL;
 }
 
 unsigned mailout_sasl_from_name(const char *name, size_t len)
 {
-    for (unsigned i = 0; name && i < MAILOUT_ARRAY_LEN(mech_names); i++) {
-        const char *m = mech_names[i];
-        size_t k = 0;
-        while (k < len && m[k]) {
-            char c = name[k];
-            if (c >= 'a' && c <= 'z')
-                c = (char)(c - 'a' + 'A');
-            if (c != m[k])
-                break;
-            k++;
-        }
-        if (k == len && m[k] == 0)
-            return 1u << i;
-    }
-    return 0;
+    return name ? mailout_word_bit(mech_names, name, len) : 0;
 }

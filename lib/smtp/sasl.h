@@ -246,4 +246,10 @@ const char *mailout_sasl_name(unsigned mech);
  *  Compiled-out mechanisms still parse (pick() filters them). */
 unsigned mailout_sasl_from_name(const char *name, size_t len);
 
+/** The bit of @p tok (@p len bytes, ASCII letters case-insensitive) in
+ *  @p words, NUL-separated upper-case words ended by an empty one: word
+ *  i is bit 1 << i. 0 if none matches whole. Shared with the EHLO
+ *  keyword scanner (caps.c). */
+unsigned mailout_word_bit(const char *words, const char *tok, size_t len);
+
 #endif /* MAILOUT_SASL_H */

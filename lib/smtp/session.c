@@ -30,30 +30,39 @@ void smtp_auth_end(mailout_smtp *s)
     s->live = SMTP_LIVE_NONE;
 }
 
+/* Base64 length of a SASL response (no line breaks). */
+static size_t auth_ir_len(const mailout_sasl_out *o)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < o->nseg; i++) {
+        if (o->seg[i].n > SIZE_MAX / 2 - n)
+            return SIZE_MAX / 2;
+        n += o->seg[i].n;
+    }
+    return (n + 2) / 3 * 4;
+}
+
 static void start_auth(mailout_smtp *s)
 {
     const smtp_cfg *c = &s->cfg;
-    if (!s->tls_active && !c->allow_plaintext_auth) {
-        smtp_fail(s, MAILOUT_E_AUTH_INSECURE, MAILOUT_STAGE_AUTH, NULL);
-        return;
+    mailout_status st = MAILOUT_E_AUTH_INSECURE;
+    unsigned mech = 0;
+    if (s->tls_active || c->allow_plaintext_auth) {
+        st = MAILOUT_E_AUTH_UNSUPPORTED;
+        if (s->caps.caps & MAILOUT_CAP_AUTH)
+            mech = mailout_sasl_pick(s->caps.auth, c->auth_mechs ? c->auth_mechs : ALL_MECHS, c->password != NULL,
+                                     SMTP_CFG_TOKEN(c) != NULL, SMTP_CFG_RANDOM(c) != NULL);
     }
-    if (!(s->caps.caps & MAILOUT_CAP_AUTH)) {
-        smtp_fail(s, MAILOUT_E_AUTH_UNSUPPORTED, MAILOUT_STAGE_AUTH, NULL);
-        return;
-    }
-    unsigned allowed = c->auth_mechs ? c->auth_mechs : ALL_MECHS;
-    unsigned mech = mailout_sasl_pick(s->caps.auth, allowed, c->password != NULL, SMTP_CFG_TOKEN(c) != NULL,
-                                      SMTP_CFG_RANDOM(c) != NULL);
-    if (!mech) {
-        smtp_fail(s, MAILOUT_E_AUTH_UNSUPPORTED, MAILOUT_STAGE_AUTH, NULL);
+    if (!mech) { /* insecure (no TLS, not allowed), or no usable mechanism */
+        smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
     }
     const char *secret = mech == MAILOUT_AUTH_XOAUTH2 ? SMTP_CFG_TOKEN(c) : c->password;
     smtp_auth *a = &s->u.a;
     memset(a, 0, sizeof *a); /* the EHLO scanner's memory until now */
     s->live = SMTP_LIVE_AUTH;
-    mailout_status st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, SMTP_CFG_RANDOM(c),
-                                                  SMTP_CFG_RANDOM_CTX(c), &a->out);
+    st = mailout_sasl_state_start(&a->sasl, mech, c->user, secret, SMTP_CFG_RANDOM(c), SMTP_CFG_RANDOM_CTX(c),
+                                  &a->out);
     if (st < 0) {
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
         return;
@@ -62,7 +71,7 @@ static void start_auth(mailout_smtp *s)
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
         const char *name = mailout_sasl_name(mech);
-        size_t resp = a->out.nseg ? smtp_auth_ir_len(&a->out) : 1;
+        size_t resp = a->out.nseg ? auth_ir_len(&a->out) : 1;
         size_t line = 5 + strlen(name ? name : "?") + 1 + resp + 2;
         if (line <= MAILOUT_COMMAND_MAX)
             a->ir_inline = 1;
@@ -153,6 +162,42 @@ static void auth_continue(mailout_smtp *s)
         smtp_auth_step(s);
 }
 
+#if !MAILOUT_REPLY_CAPTURE
+/* 0..63 for a base64 character, 64 for anything else. */
+static unsigned b64_digit(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26u;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52u;
+    return c == '+' ? 62u : c == '/' ? 63u : 64u;
+}
+
+/* Whether @p t is strict base64, exactly what mailout_b64_decode_block()
+ * takes (length a multiple of 4, padding only at the end, the bits it
+ * drops zero). Without CRAM-MD5 and SCRAM no mechanism reads a
+ * challenge's bytes (PLAIN and XOAUTH2 look at its length, LOGIN answers
+ * by step count), so it is checked rather than decoded; its decoded
+ * length is 0 exactly when @p n is. */
+static int b64_strict(const char *t, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)t;
+    size_t pad = 0;
+    unsigned v = 0;
+    if (n % 4)
+        return 0;
+    if (n && u[n - 1] == '=')
+        pad = u[n - 2] == '=' ? 2 : 1;
+    for (size_t i = 0; i < n - pad; i++)
+        if ((v = b64_digit(u[i])) > 63)
+            return 0;
+    /* v: the last digit, whose low bits the padding drops */
+    return !(v & (pad == 2 ? 15u : pad ? 3u : 0u));
+}
+#endif
+
 /* The step for the last 334; a challenge we cannot use is cancelled with
  * "*" (RFC 4954 §4). */
 void smtp_auth_step(mailout_smtp *s)
@@ -167,12 +212,12 @@ void smtp_auth_step(mailout_smtp *s)
 #define SMTP_CHAL_SIZE sizeof a->chal
 #else
     /* the 334 being handled: the same test as a capture of
-     * MAILOUT_SASL_CHALLENGE_MAX bytes, decoded in place */
+     * MAILOUT_SASL_CHALLENGE_MAX bytes. The mechanisms built in only ask
+     * whether the challenge is empty (b64_strict). */
     char *chal = s->rp.reply->text;
-    size_t dlen = 0;
+    size_t dlen = s->rp.text_len;
 #define SMTP_CHAL_SIZE sizeof s->rp.reply->text
-    int ok = !s->rp.cap_over &&
-             mailout_b64_decode_block(chal, s->rp.text_len, chal, SMTP_CHAL_SIZE, &dlen) == MAILOUT_OK;
+    int ok = !s->rp.cap_over && b64_strict(chal, dlen);
 #if MAILOUT_SASL_CHALLENGE_MAX < MAILOUT_REPLY_TEXT_MAX /* else reply.text is the limit */
     ok = ok && s->rp.text_len <= MAILOUT_SASL_CHALLENGE_MAX;
 #endif
@@ -180,7 +225,7 @@ void smtp_auth_step(mailout_smtp *s)
     if (ok) {
         memset(&a->out, 0, sizeof a->out);
         st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)chal, dlen, &a->out);
-        if (a->steps < 255)
+        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && a->steps < 255) /* only SCRAM's 235 asks */
             a->steps++;
     }
     memset(chal, 0, SMTP_CHAL_SIZE);
@@ -265,8 +310,7 @@ void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, uns
         else if (r->code >= 500)
             smtp_quit_then_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r);
         else
-            smtp_fail(s, r->code >= 200 && r->code < 300 ? MAILOUT_E_PROTO : smtp_refusal(r->code),
-                      MAILOUT_STAGE_GREETING, r);
+            smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r); /* E_PROTO for a 2xx */
         break;
     case OP_EHLO:
     case OP_HELO:

@@ -80,15 +80,16 @@ typedef enum smtp_phase {
 } smtp_phase;
 
 /** The resumable command writer: a text line (rebuilt for each piece,
- *  see cmd.c), then optionally a base64 stream of SASL segments, then
- *  CRLF. */
+ *  see cmd.c; its length comes with every rebuild), then optionally a
+ *  base64 stream of SASL segments, then CRLF. */
 typedef struct smtp_writer {
     uint8_t op;          /* the command being written (rebuilt per piece) */
     uint8_t active;
     uint8_t b64;         /* SASL response follows the text */
     uint8_t crlf;        /* CRLF bytes written */
+    uint8_t text;        /* the text line is not all written yet */
     uint16_t arg;
-    uint16_t len, pos;   /* < MAILOUT_COMMAND_MAX */
+    uint16_t pos;        /* text bytes written, < MAILOUT_COMMAND_MAX */
     uint8_t seg;
     uint16_t segpos;     /* segments are <= MAILOUT_SASL_CRED_MAX bytes */
     mailout_b64 enc;
@@ -276,21 +277,26 @@ mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage 
 mailout_status smtp_refusal(uint16_t code);
 void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
+#if MAILOUT_ENABLE_TRACE
 void smtp_info(mailout_smtp *s, const char *text);
+#else /* no call and no text left in the image */
+static inline void smtp_info(mailout_smtp *s, const char *text)
+{
+    (void)s, (void)text;
+}
+#endif
 void smtp_arm(mailout_smtp *s);
 
 /* cmd.c */
-mailout_status smtp_cmd_build(mailout_smtp *s, smtp_op op, unsigned arg, char *line, size_t *len);
+mailout_status smtp_check_lengths(mailout_smtp *s);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
-mailout_status smtp_check_address(const char *addr, int allow_empty, int *non_ascii);
-mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job);
+mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8);
 
 /* session.c */
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines);
 void smtp_auth_end(mailout_smtp *s);
 void smtp_auth_step(mailout_smtp *s);
-size_t smtp_auth_ir_len(const mailout_sasl_out *o);
 
 /* txn.c */
 void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_reply *r);

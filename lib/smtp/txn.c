@@ -44,30 +44,11 @@ static mailout_status body_started(mailout_smtp *s, const mailout_body *b)
     return MAILOUT_OK;
 }
 
-/* Every command of the transaction fits in 512 octets (RFC 5321
- * §4.5.3.1.4), checked before the first one is sent. */
-static mailout_status check_lengths(mailout_smtp *s)
-{
-    size_t len; /* measured without a buffer: no 512-byte line on the stack */
-    mailout_status st = smtp_cmd_build(s, OP_MAIL, 0, NULL, &len);
-    for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
-        st = smtp_cmd_build(s, OP_RCPT, (unsigned)i, NULL, &len);
-    return st;
-}
-
-static int non_ascii_envelope(const mailout_job *job)
-{
-    int na = 0;
-    smtp_check_address(job->mail_from, 1, &na);
-    for (size_t i = 0; i < job->rcpt_count; i++)
-        smtp_check_address(job->rcpt[i], 0, &na);
-    return na;
-}
-
 /* Validate @p job and take it over (nothing sent yet). */
 static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_job *job)
 {
-    mailout_status st = smtp_check_job(s, job);
+    int utf8 = 0;
+    mailout_status st = smtp_check_job(s, job, &utf8);
     if (st != MAILOUT_OK)
         return st;
     memset(&s->t, 0, sizeof s->t);
@@ -91,7 +72,7 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
 #if MAILOUT_ENABLE_PIPELINING
     s->t.pipelined = (s->caps.caps & MAILOUT_CAP_PIPELINING) && !s->cfg.no_pipelining;
 #endif
-    s->t.smtputf8 = job->smtputf8 || non_ascii_envelope(job);
+    s->t.smtputf8 = (uint8_t)utf8;
     s->t.size = MAILOUT_SIZE_UNKNOWN;
     return MAILOUT_OK;
 }
@@ -101,7 +82,7 @@ static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_
 {
     mailout_status st = body_started(s, &job->body);
     if (st == MAILOUT_OK)
-        st = check_lengths(s);
+        st = smtp_check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
     /* A body the engine filters is held to what DATA may carry (RFC 5321
@@ -344,7 +325,7 @@ void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_rep
     int bad = op == OP_DATA ? r->code != 354 && r->code < 400 : r->code >= 300 && r->code < 400;
     if (bad) {
         mailout_smtp_stage stage = smtp_op_stage(op);
-        if (op == OP_BDAT && arg && s->t.fail == MAILOUT_OK)
+        if (MAILOUT_ENABLE_CHUNKING && op == OP_BDAT && arg && s->t.fail == MAILOUT_OK)
             stage = MAILOUT_STAGE_END;
         smtp_fail(s, MAILOUT_E_PROTO, stage, r);
         return;
@@ -365,8 +346,11 @@ void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_rep
     case OP_END:
         end_reply(s, r);
         break;
-    case OP_BDAT:
-        bdat_reply(s, arg, r);
+    case OP_BDAT: /* never queued without CHUNKING: the code folds away */
+        if (MAILOUT_ENABLE_CHUNKING)
+            bdat_reply(s, arg, r);
+        else
+            smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_NONE, r);
         break;
     default:
         smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_NONE, r);
