@@ -25,6 +25,10 @@
 #define MSG_ID_BYTES 15
 /* Longest Message-ID / Content-ID accepted (with the brackets). */
 #define MSG_MAX_ID_LEN 250
+/* Largest body a sizing pass counts (2^56 bytes, 64 PiB): the encoded
+ * sizes of any number of such parts stay far below 2^64. A declared size
+ * beyond it makes mailout_msg_size() say MAILOUT_E_SIZE_UNKNOWN. */
+#define MSG_SIZABLE_MAX ((uint64_t)1 << 56)
 /* Longest charset name. */
 #define MSG_MAX_CHARSET_LEN 40
 

@@ -175,7 +175,7 @@ static MAILOUT_NOINLINE int size_without_reading(mailout_msg *m, const mailout_p
         return 0;
     /* mailout_b64_encoded_size(n, 76) - 1 for the one line length used
      * here: 57 bytes make a line of 76 characters and its CRLF, the last
-     * line has none (sizes near 2^64 would wrap: no source has them) */
+     * line has none (n <= MSG_SIZABLE_MAX: no wrap) */
     if (n > 0) {
         uint32_t rest;
         uint64_t lines = mailout_u64_divmod(n, 57, &rest);
@@ -206,6 +206,11 @@ static mailout_status body_begin(mailout_msg *m, mailout_part *p)
         r->fh_open = 1;
     } else if (p->src == SRC_PRODUCER) {
         r->src_left = p->prod_size;
+    }
+    /* a declared size the count could wrap on (no real source has one) */
+    if (r->sizing && r->src_left != MAILOUT_SIZE_UNKNOWN && r->src_left > MSG_SIZABLE_MAX) {
+        close_file(m);
+        return MAILOUT_E_SIZE_UNKNOWN;
     }
     if (size_without_reading(m, p))
         return MAILOUT_OK;

@@ -742,6 +742,38 @@ static void test_size(void **state)
     assert_int_equal(size, 7);
     assert_int_equal(pr.calls, 1);
     mailout_msg_free(m);
+    /* a base64 producer that declares more than 2^56 bytes: not counted
+     * (its encoded size would wrap: 1.35e19 bytes counted as 2.7e16),
+     * nothing read; 2^56 itself is counted exactly: 2^56 / 57 lines of 78
+     * bytes, 4 bytes left over (2^56 = 57 * 1264168316454876 + 4), the
+     * message's header and the stand-in 'A' around it */
+    static const uint64_t declared[] = {13500000000000000000u, ((uint64_t)1 << 56) + 1, UINT64_MAX - 1};
+    for (size_t i = 0; i < sizeof declared / sizeof declared[0]; i++) {
+        mailout_part *p;
+        m = msgtest_basic(&te, &env);
+        assert_status(MAILOUT_OK, mailout_part_new(m, NULL, &p));
+        assert_status(MAILOUT_OK, mailout_part_set_producer(p, produce, NULL, &pr, declared[i]));
+        assert_status(MAILOUT_OK, mailout_part_set_encoding(p, MAILOUT_ENC_BASE64));
+        pr.calls = 0;
+        size = 7;
+        assert_status(MAILOUT_E_SIZE_UNKNOWN, mailout_msg_size(m, 0, &size));
+        assert_int_equal(size, 7);
+        assert_int_equal(pr.calls, 0);
+        mailout_msg_free(m);
+    }
+    uint64_t small_size = 0, big_size = 0;
+    mailout_part *p;
+    for (int big = 0; big < 2; big++) {
+        m = msgtest_basic(&te, &env);
+        assert_status(MAILOUT_OK, mailout_part_new(m, NULL, &p));
+        assert_status(MAILOUT_OK,
+                      mailout_part_set_producer(p, produce, NULL, &pr, big ? (uint64_t)1 << 56 : 57 * 3 + 4));
+        assert_status(MAILOUT_OK, mailout_part_set_encoding(p, MAILOUT_ENC_BASE64));
+        assert_status(MAILOUT_OK, mailout_msg_size(m, 0, big ? &big_size : &small_size));
+        mailout_msg_free(m);
+    }
+    /* the same message but for 1264168316454876 - 3 more lines */
+    assert_true(big_size - small_size == (uint64_t)(1264168316454876u - 3u) * 78u);
     unlink(path);
 }
 
