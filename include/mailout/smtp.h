@@ -385,7 +385,10 @@ MAILOUT_API const mailout_result *mailout_smtp_result(const mailout_smtp *s);
  * RSET after a job). Counters are not used. While the session is healthy
  * the record is blank, but for its reply, which may show one still being
  * received (between two in_ack() calls), or STARTTLS's 220 until the
- * next reply: read the record once status() is negative.
+ * next reply, and but for the QUIT the engine sends after a refused
+ * greeting (RFC 5321 §3.1): status and stage already hold the refusal
+ * then, while status() is still MAILOUT_OK. Read the record once
+ * status() is negative.
  */
 MAILOUT_API const mailout_result *mailout_smtp_failure(const mailout_smtp *s);
 
