@@ -266,9 +266,10 @@ static uint32_t op_timeout(const mailout_smtp *s, smtp_op op, int body)
         return t;
     if (body)
         return 3u * 60000u;
-    /* minutes: DATA 2, end of data 10, a data block (BDAT) 3, others 5 */
-    static const uint8_t minutes[] = {
-        5, 5, 5, 5, 5, 5, 5, 5, 5, [OP_DATA] = 2, [OP_END] = 10, [OP_BDAT] = 3, [OP_QUIT] = 5,
+    /* minutes: DATA 2, end of data 10, a data block (BDAT) 3, others 5
+     * (QUIT has its own bound above) */
+    static const uint8_t minutes[OP_QUIT] = {
+        5, 5, 5, 5, 5, 5, 5, 5, 5, [OP_DATA] = 2, [OP_END] = 10, [OP_BDAT] = 3,
     };
     return minutes[op] * 60000u;
 }
