@@ -4,8 +4,7 @@
  * attempts). In blocking mode the socket then blocks, bounded by
  * SO_SNDTIMEO / SO_RCVTIMEO = io_timeout_ms, so a stuck peer can never
  * hang the caller forever; in non-blocking mode send/recv return 0 and
- * wait() polls; in send-waits mode the socket blocks for send() only and
- * recv() asks with MSG_DONTWAIT. */
+ * wait() polls. */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
@@ -41,8 +40,7 @@
 struct mailout_tcp {
     mailout_allocator al;
     int fd; /* -1 once closed */
-    unsigned char send_waits; /* the socket blocks: send() waits for room (SO_SNDTIMEO) */
-    unsigned char recv_waits; /* recv() waits too (SO_RCVTIMEO); else MSG_DONTWAIT */
+    int nonblocking;
     unsigned char sending; /* sent since the last receive or wait for input */
     unsigned char corked;  /* TCP_CORK is set */
     unsigned char full;    /* non-blocking: the last send() was short, the buffer is full */
@@ -343,7 +341,7 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
     if (c->sending)
         tcp_cork(c, 1);
     c->sending = 1;
-    if (c->send_waits) {
+    if (!c->nonblocking) {
         /* a blocking socket: the kernel takes all of buf unless
          * SO_SNDTIMEO passes first (then a part, or EAGAIN) */
         ptrdiff_t n = tcp_send_once(c, buf, len);
@@ -372,7 +370,7 @@ static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
         cap = PTRDIFF_MAX;
     tcp_turn_to_input(c);
     for (;;) {
-        ssize_t n = recv(c->fd, buf, cap, c->recv_waits ? 0 : MSG_DONTWAIT);
+        ssize_t n = recv(c->fd, buf, cap, 0);
         if (n > 0)
             return (ptrdiff_t)n;
         if (n == 0)
@@ -381,8 +379,8 @@ static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return errno_status(errno);
-        /* waiting: SO_RCVTIMEO passed with nothing received */
-        return c->recv_waits ? MAILOUT_E_TIMEOUT : 0;
+        /* blocking: SO_RCVTIMEO passed with nothing received */
+        return c->nonblocking ? 0 : MAILOUT_E_TIMEOUT;
     }
 }
 
@@ -471,9 +469,6 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
         return MAILOUT_E_INVAL;
     if (cfg->family != 0 && cfg->family != 4 && cfg->family != 6)
         return MAILOUT_E_INVAL;
-    if (cfg->nonblocking != MAILOUT_TCP_BLOCKING && cfg->nonblocking != MAILOUT_TCP_NONBLOCKING &&
-        cfg->nonblocking != MAILOUT_TCP_SEND_WAITS)
-        return MAILOUT_E_INVAL;
 
     mailout_allocator al = alloc && alloc->alloc ? *alloc : mailout_heap_allocator();
     mailout_tcp *c = mailout_alloc(&al, sizeof *c);
@@ -495,8 +490,7 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
     }
 
     uint32_t io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
-    int send_waits = cfg->nonblocking != MAILOUT_TCP_NONBLOCKING;
-    if (send_waits && set_blocking(fd, io_ms) != 0) {
+    if (!cfg->nonblocking && set_blocking(fd, io_ms) != 0) {
         close(fd);
         mailout_release(&al, c, sizeof *c);
         return MAILOUT_E_IO;
@@ -504,8 +498,7 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
     c->al = al;
     c->fd = fd;
     c->sending = c->corked = c->full = 0;
-    c->send_waits = (unsigned char)send_waits;
-    c->recv_waits = cfg->nonblocking == MAILOUT_TCP_BLOCKING;
+    c->nonblocking = cfg->nonblocking != 0;
     t->send = tcp_send;
     t->recv = tcp_recv;
     t->wait = tcp_wait;

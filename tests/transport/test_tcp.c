@@ -178,11 +178,6 @@ static void test_bad_arguments(void **state)
     cfg.family = 5;
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, &t));
     cfg.family = 0;
-    cfg.nonblocking = 3; /* no such mode */
-    assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, &t));
-    cfg.nonblocking = -1;
-    assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, &t));
-    cfg.nonblocking = MAILOUT_TCP_BLOCKING;
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(NULL, &cfg, NULL, &t));
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, NULL, NULL, &t));
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, NULL));
@@ -541,11 +536,12 @@ static unsigned char pattern_byte(size_t i)
  * receives exactly the stream, in order. The peer is a child process that
  * checks the bytes and exits 0. How long a call waited is not asserted:
  * on a loaded machine the reader may be running before the first send. */
-static void send_waits_for_room(int mode)
+static void test_blocking_send_waits_for_room(void **state)
 {
+    (void)state;
     enum { TOTAL = 8 << 20, CHUNK = 65536 };
     pair p;
-    open_pair(&p, mode, 10000);
+    open_pair(&p, 0, 10000);
     int small = 16384;
     unsigned w0 = 0;
     assert_int_equal(setsockopt(p.sfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
@@ -587,56 +583,6 @@ static void send_waits_for_room(int mode)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    close_pair(&p);
-}
-
-static void test_blocking_send_waits_for_room(void **state)
-{
-    (void)state;
-    send_waits_for_room(MAILOUT_TCP_BLOCKING);
-}
-
-/* Send-waits mode (mailout_send): sends as in blocking mode, ... */
-static void test_send_waits_mode_send(void **state)
-{
-    (void)state;
-    send_waits_for_room(MAILOUT_TCP_SEND_WAITS);
-}
-
-/* ... while recv never waits (whatever io_timeout_ms says) and a timed
- * out send leaves the connection usable. */
-static void test_send_waits_mode_recv(void **state)
-{
-    (void)state;
-    pair p;
-    unsigned char buf[16];
-    open_pair(&p, MAILOUT_TCP_SEND_WAITS, 300);
-    uint64_t t0 = mono_ms();
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 0);
-    assert_true(mono_ms() - t0 < 100);
-    assert_status(MAILOUT_E_TIMEOUT, p.t.wait(p.t.ctx, MAILOUT_WANT_READ, 50));
-    assert_int_equal(send(p.sfd, "250 ok\r\n", 8, 0), 8);
-    assert_status(MAILOUT_OK, p.t.wait(p.t.ctx, MAILOUT_WANT_READ, 2000));
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 8);
-    assert_bytes_equal("250 ok\r\n", 8, buf, 8);
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 0);
-
-    /* the peer does not read: a send waits io_timeout_ms for room */
-    static unsigned char chunk[65536];
-    ptrdiff_t r = 0;
-    size_t total = 0;
-    while (total < (256u << 20)) {
-        r = p.t.send(p.t.ctx, chunk, sizeof chunk);
-        if (r <= 0)
-            break;
-        total += (size_t)r;
-    }
-    assert_int_equal(r, MAILOUT_E_TIMEOUT);
-    assert_true(total > 0);
-    assert_int_equal(send(p.sfd, "x", 1, 0), 1);
-    assert_status(MAILOUT_OK, p.t.wait(p.t.ctx, MAILOUT_WANT_READ, 2000));
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 1);
-    assert_int_equal(buf[0], 'x');
     close_pair(&p);
 }
 
@@ -760,8 +706,6 @@ int main(void)
         cmocka_unit_test(test_no_sigpipe),
         cmocka_unit_test(test_nonblocking),
         cmocka_unit_test(test_blocking_send_waits_for_room),
-        cmocka_unit_test(test_send_waits_mode_send),
-        cmocka_unit_test(test_send_waits_mode_recv),
         cmocka_unit_test(test_ehlo_name),
         cmocka_unit_test(test_allocator),
     };
