@@ -6,9 +6,14 @@
 /* RFC 5322 atext beyond letters and digits (RFC 5321's Atom is the same). */
 static const char atext_extra[] = "!#$%&'*+-/=?^_`{|}~";
 
-/* Labels separated by single dots, none empty: letters, digits, 8-bit
- * bytes (UTF-8, checked by the caller) and the characters of @p extra. */
-static int dotted_ok(const unsigned char *s, size_t len, const char *extra)
+static int alnum(unsigned char c)
+{
+    return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 5321 Dot-string / RFC 5322 dot-atom: atoms of atext and 8-bit bytes
+ * (UTF-8, checked by the caller) between single dots, none empty. */
+static int dot_atom_ok(const unsigned char *s, size_t len)
 {
     if (len == 0 || s[0] == '.' || s[len - 1] == '.')
         return 0;
@@ -17,10 +22,27 @@ static int dotted_ok(const unsigned char *s, size_t len, const char *extra)
         if (c == '.') {
             if (s[i + 1] == '.')
                 return 0;
-        } else if (c < 0x80 && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') &&
-                   !mailout_in_set(extra, c)) {
+        } else if (c < 0x80 && !alnum(c) && !mailout_in_set(atext_extra, c)) {
             return 0;
         }
+    }
+    return 1;
+}
+
+/* RFC 5321 Domain: sub-domains of 1..63 letters, digits, '-' (not at
+ * either end; no '_') or 8-bit bytes (U-labels), between single dots. */
+static int domain_ok(const unsigned char *p, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && p[i] != '.') {
+            if (p[i] < 0x80 && !alnum(p[i]) && p[i] != '-')
+                return 0;
+            continue;
+        }
+        if (i == start || i - start > 63 || p[start] == '-' || p[i - 1] == '-')
+            return 0;
+        start = i + 1;
     }
     return 1;
 }
@@ -60,7 +82,7 @@ static int literal_ok(const unsigned char *p, size_t len)
         return 0;
     for (size_t i = 1; i + 1 < len; i++) {
         unsigned char c = p[i];
-        if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') && !mailout_in_set(".:-", c))
+        if (!alnum(c) && !mailout_in_set(".:-", c))
             return 0;
     }
     return 1;
@@ -77,23 +99,12 @@ int mailout_addr_ok(const char *addr, size_t len)
         at--;
     if (at < 2 || at - 1 > 64 || at == len) /* no '@', empty or long local part, no domain */
         return 0;
-    if (!(p[0] == '"' ? quoted_ok(p, at - 1) : dotted_ok(p, at - 1, atext_extra)))
+    if (!(p[0] == '"' ? quoted_ok(p, at - 1) : dot_atom_ok(p, at - 1)))
         return 0;
     /* RFC 2047 §5: never an encoded-word in an addr-spec (readers decode
      * "=?utf-8?q?=3E?=" to '>' all the same) */
     for (size_t i = 0; i + 2 < at; i++)
         if (p[i] == '=' && p[i + 1] == '?')
             return 0;
-    if (p[at] == '[')
-        return literal_ok(p + at, len - at);
-    /* RFC 5321 sub-domains: letters, digits and '-' (no '_'), or U-labels;
-     * no '-' at either end of a label, at most 63 octets */
-    for (size_t i = at, start = at; i <= len; i++) {
-        if (i < len && p[i] != '.')
-            continue;
-        if (i - start > 63 || (i > start && (p[start] == '-' || p[i - 1] == '-')))
-            return 0;
-        start = i + 1;
-    }
-    return dotted_ok(p + at, len - at, "-");
+    return p[at] == '[' ? literal_ok(p + at, len - at) : domain_ok(p + at, len - at);
 }
