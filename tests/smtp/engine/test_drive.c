@@ -304,16 +304,11 @@ static size_t one_piece(drv *d)
     return len;
 }
 
-/* AUTH LOGIN: the user name's line (80 base64 characters) needs two
- * 64-byte buffers. The server answers the second 334 after the first
- * piece: the step swaps the response segments under the writer, which
- * goes on at the user name's offset (48) inside the 2-byte password. */
-static void test_reply_during_auth_resp(void **state)
+/* An implicit-TLS session with 64-byte output buffers up to the EHLO. */
+static void auth_session(const char *user, const char *pw)
 {
-    (void)state;
-    static const char user[] = "u123456789u123456789u123456789u123456789u123456789u123456789"; /* 60 */
     mailout_smtp_config cfg;
-    auth_cfg(&cfg, user, "pw");
+    auth_cfg(&cfg, user, pw);
     mailout_allocator a = mailout_heap_allocator();
     D.drain = 0;
     D.out_len = 0;
@@ -321,22 +316,38 @@ static void test_reply_during_auth_resp(void **state)
     srv(&D, "220 x\r\n");
     pump(&D);
     expect_out(&D, "EHLO client.example\r\n");
+}
+
+/* After a reply (@p code) to a line of which only the first 64 bytes
+ * went out: refused, and nothing more is written (not the rest of the
+ * line, not the next one, not memory behind them). */
+static void refused_after_first_piece(int code)
+{
+    assert_status(MAILOUT_E_PROTO, mailout_smtp_status(D.s));
+    assert_status(MAILOUT_E_PROTO, mailout_smtp_failure(D.s)->status);
+    assert_int_equal(mailout_smtp_failure(D.s)->reply.code, code);
+    pump(&D);
+    assert_int_equal(D.out_len, 64);
+    assert_int_equal(mailout_smtp_want(D.s), MAILOUT_SMTP_WANT_NONE);
+    mailout_smtp_free(D.s);
+    D.s = NULL;
+}
+
+/* AUTH LOGIN: the user name's line (80 base64 characters) needs two
+ * 64-byte buffers. The server answers the second 334 after the first
+ * piece: the step swaps the response segments under the writer, which
+ * goes on at the user name's offset (48) inside the 2-byte password. */
+static void test_reply_during_auth_resp(void **state)
+{
+    (void)state;
+    auth_session("u123456789u123456789u123456789u123456789u123456789u123456789", "pw"); /* 60 */
     srv(&D, "250-x\r\n250 AUTH LOGIN\r\n");
     pump(&D);
     expect_out(&D, "AUTH LOGIN\r\n");
     srv(&D, "334 VXNlcm5hbWU6\r\n");
     assert_int_equal(one_piece(&D), 64); /* 64 of the 82 bytes of the user's line */
     srv(&D, "334 UGFzc3dvcmQ6\r\n");    /* premature: the user's line is not complete */
-    /* refused: nothing more is written (not the rest of the line, not the
-     * password, not memory behind it) */
-    assert_status(MAILOUT_E_PROTO, mailout_smtp_status(D.s));
-    assert_status(MAILOUT_E_PROTO, mailout_smtp_failure(D.s)->status);
-    assert_int_equal(mailout_smtp_failure(D.s)->reply.code, 334);
-    pump(&D);
-    assert_int_equal(D.out_len, 64);
-    assert_int_equal(mailout_smtp_want(D.s), MAILOUT_SMTP_WANT_NONE);
-    mailout_smtp_free(D.s);
-    D.s = NULL;
+    refused_after_first_piece(334);
 }
 
 /* AUTH PLAIN with the initial response on the AUTH line (longer than the
@@ -345,28 +356,13 @@ static void test_reply_during_auth_resp(void **state)
  * the writer. */
 static void plain_premature(const char *reply, int code)
 {
-    static const char pw[] = "p123456789p123456789p123456789p123456789"; /* 40 */
-    mailout_smtp_config cfg;
-    auth_cfg(&cfg, "tim", pw);
-    mailout_allocator a = mailout_heap_allocator();
-    D.drain = 0;
-    D.out_len = 0;
-    assert_status(MAILOUT_OK, mailout_smtp_new(&D.s, &cfg, &a, 1));
-    srv(&D, "220 x\r\n");
-    pump(&D);
-    expect_out(&D, "EHLO client.example\r\n");
+    auth_session("tim", "p123456789p123456789p123456789p123456789"); /* 40 */
     srv(&D, "250-x\r\n250 AUTH PLAIN\r\n");
     assert_int_equal(one_piece(&D), 64); /* "AUTH PLAIN " + 53 of the 64 base64 characters */
     srv(&D, reply);
-    /* refused before any handler runs: the line is not written again or
-     * further, the AUTH state is not ended under the writer */
-    assert_status(MAILOUT_E_PROTO, mailout_smtp_status(D.s));
-    assert_int_equal(mailout_smtp_failure(D.s)->reply.code, code);
-    pump(&D);
-    assert_int_equal(D.out_len, 64);
-    assert_int_equal(mailout_smtp_want(D.s), MAILOUT_SMTP_WANT_NONE);
-    mailout_smtp_free(D.s);
-    D.s = NULL;
+    /* refused before any handler runs: the AUTH state is not ended under
+     * the writer */
+    refused_after_first_piece(code);
 }
 
 static void test_334_during_auth_plain(void **state)
