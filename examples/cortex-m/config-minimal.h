@@ -17,10 +17,14 @@
 #define MAILOUT_MAX_RECIPIENTS 8
 #define MAILOUT_MAX_HEADERS 4
 #define MAILOUT_MAX_DEPTH 1
-/* RAM per session: a smaller receive buffer (replies stream through it),
- * room for LOGIN's short challenges only, shorter kept reply texts. The
+/* RAM per session (issue 7: <= 1 KB with a 256 B output buffer): a 16-byte
+ * receive buffer (replies stream through it, the parser keeps its state
+ * across reads: an EHLO reply takes 10-20 reads instead of one), room for
+ * LOGIN's short challenges only, shorter kept reply texts, and a reader
+ * input buffer no larger than the header unit it shares memory with (34
+ * bytes without MIME: a file or producer is read 34 bytes at a time). The
  * RFC 5321 minimums stay: 512-byte reply lines and commands. */
-#define MAILOUT_SMTP_INBUF_SIZE 128
+#define MAILOUT_SMTP_INBUF_SIZE 16
 #define MAILOUT_SASL_CHALLENGE_MAX 64
 #define MAILOUT_REPLY_TEXT_MAX 64
-#define MAILOUT_READER_INBUF_SIZE 64
+#define MAILOUT_READER_INBUF_SIZE 34

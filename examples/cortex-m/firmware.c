@@ -68,7 +68,7 @@ static mailout_status fw_rewind(void *ctx)
 #endif /* FW_MAILOUT == 1 */
 
 #if FW_MAILOUT
-/* The server's side of the conversation, one reply per wait. */
+/* The server's side of the conversation, in order. */
 static const char *const fw_replies[] = {
     "220 mail.example ESMTP\r\n",
     "250-mail.example\r\n250 8BITMIME\r\n",
@@ -156,7 +156,7 @@ static mailout_status fw_raw_read(void *ctx, unsigned char *buf, size_t cap, siz
 /* The driver loop of smtp.h over the stub transport. */
 static mailout_status fw_send(mailout_smtp *s, mailout_job *job)
 {
-    size_t next_reply = 0;
+    size_t next_reply = 0, reply_pos = 0;
     int submitted = 0;
     for (;;) {
         unsigned w = mailout_smtp_want(s);
@@ -169,13 +169,22 @@ static mailout_status fw_send(mailout_smtp *s, mailout_job *job)
                 mailout_smtp_out_ack(s, len);
             }
         } else if (w & MAILOUT_SMTP_WANT_READ) {
+            /* A reply longer than the receive buffer arrives in pieces,
+             * as from a TCP stack: the engine parses across reads. */
             size_t cap;
             unsigned char *in = mailout_smtp_in_buf(s, &cap);
             if (next_reply == sizeof fw_replies / sizeof fw_replies[0])
                 return mailout_smtp_abort(s, MAILOUT_E_CLOSED);
-            size_t n = strlen(fw_replies[next_reply]);
-            memcpy(in, fw_replies[next_reply++], n < cap ? n : cap);
-            mailout_smtp_in_ack(s, n < cap ? n : cap);
+            size_t n = strlen(fw_replies[next_reply]) - reply_pos;
+            if (n > cap)
+                n = cap;
+            memcpy(in, fw_replies[next_reply] + reply_pos, n);
+            reply_pos += n;
+            if (fw_replies[next_reply][reply_pos] == '\0') {
+                next_reply++;
+                reply_pos = 0;
+            }
+            mailout_smtp_in_ack(s, n);
         } else if (w & MAILOUT_SMTP_WANT_IDLE) {
             if (!submitted) {
                 mailout_status st = mailout_smtp_submit(s, job);
