@@ -395,7 +395,11 @@ static int outbox_walk_cb(void *ctx, const char *name)
             memcpy(w->best, id, sizeof id);
             w->found = 1;
         }
-    } else if (!w->have_orphan && outbox_split_name(name, ".state", id)) {
+    } else if (!w->have_after && !w->have_orphan && outbox_split_name(name, ".state", id)) {
+        /* Orphans are looked for in the first listing only (repeated until
+         * it finds none): one open per entry per walk, not per step, which
+         * made a flush of n entries open n^2 files. One left by this walk
+         * (a failed remove) waits for the next flush or list. */
         char msg[NAME_MAX_LEN];
         outbox_make_name(msg, "", id, ".msg");
         if (!outbox_blob_exists(w->ob, msg)) {

@@ -490,6 +490,62 @@ static void test_partial_requeues_temporary_recipients(void **state)
     assert_int_equal(0, list(f).n);
 }
 
+/* Every attempt ends with f->script[0] (fake_send, its script reused). */
+static mailout_status send_same(void *ctx, const mailout_job *job, mailout_result *res, uint16_t *rcpt_codes)
+{
+    fixture *f = ctx;
+    unsigned calls = f->calls;
+    mailout_status r;
+    f->nscript = 1;
+    f->calls = 0;
+    r = fake_send(f, job, res, rcpt_codes);
+    f->calls = calls + 1;
+    return r;
+}
+
+/* A store that counts the files opened, over the POSIX store. */
+static unsigned opens_counted;
+static mailout_status counting_open(void *ctx, const char *name, void **h, uint64_t *size)
+{
+    opens_counted++;
+    return mailout_store_posix()->open(ctx, name, h, size);
+}
+
+/* Flushing n deferred entries (each with a .state file) opens O(n) files:
+ * the walk looks for orphaned .state files in its first listing only. It
+ * used to open every entry's .msg at every step: 20 entries, 270 opens; now 80, one per entry for the
+ * orphan check and three per attempt. */
+static void test_flush_opens_linear(void **state)
+{
+    fixture *f = *state;
+    mailout_store_ops ops = *mailout_store_posix();
+    mailout_outbox_policy pol = {0};
+    mailout_outbox_stats st;
+    mailout_outbox *ob;
+    enum { N = 20 };
+    ops.open = counting_open;
+    pol.first_delay_s = 60;
+    assert_status(MAILOUT_OK, mailout_outbox_open(&ob, &ops, f->dir, &pol, test_random, &f->tenv, &f->alloc));
+    for (unsigned i = 0; i < N; i++) {
+        char id[MAILOUT_OUTBOX_ID_MAX];
+        mailout_msg *m = make_msg(f, "bulk");
+        assert_status(MAILOUT_OK, mailout_outbox_enqueue(ob, m, 0, T0, id));
+        mailout_msg_free(m);
+    }
+    f->script[0] = MAILOUT_E_REJ_TEMP;
+    assert_status(MAILOUT_OK, mailout_outbox_flush(ob, T0, NULL, send_same, f, &st));
+    assert_int_equal(N, st.deferred);
+    assert_int_equal(N, count_files(f->dir, ".state"));
+    f->script[0] = MAILOUT_OK;
+    opens_counted = 0;
+    assert_status(MAILOUT_OK, mailout_outbox_flush(ob, T0 + 3600, NULL, send_same, f, &st));
+    assert_int_equal(N, st.delivered);
+    assert_int_equal(2 * N, f->calls);
+    assert_in_range(opens_counted, N, 4 * N);
+    assert_int_equal(0, count_files(f->dir, ".msg") + count_files(f->dir, ".state"));
+    mailout_outbox_close(ob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_failure_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_requeues_temporary_recipients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_opens_linear, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
