@@ -513,8 +513,8 @@ static mailout_status counting_open(void *ctx, const char *name, void **h, uint6
 
 /* Flushing n deferred entries (each with a .state file) opens O(n) files:
  * the walk looks for orphaned .state files in its first listing only. It
- * used to open every entry's .msg at every step: 20 entries, 270 opens; now 80, one per entry for the
- * orphan check and three per attempt. */
+ * used to open every entry's .msg at every step: 20 entries, 270 opens;
+ * now 80, one per entry for the orphan check and three per attempt. */
 static void test_flush_opens_linear(void **state)
 {
     fixture *f = *state;
