@@ -32,6 +32,8 @@
 #define SLOW_SLEEP_MS 20u
 #define BODY_LINES 52000u   /* 78-byte lines: about 4 MB, more than the slow phase takes */
 #define SOCK_BUF 65536      /* both ends: the kernel holds little of the body */
+#define REPLY_DELAY_MS 200u /* from the end of the data to the 250 */
+#define PIECE 4096u         /* the engine's output buffer, each body read */
 
 static const char *const rcpt1[] = {"b@y.test"};
 
@@ -147,7 +149,10 @@ static void *slow_main(void *arg)
             break;
         }
         if (!strcmp(line, "DATA")) {
-            if (read_body(s, fd) != 0 || write_all(fd, "250 queued\r\n") != 0)
+            if (read_body(s, fd) != 0)
+                break;
+            sleep_ms(REPLY_DELAY_MS); /* the client is waiting for it by then */
+            if (write_all(fd, "250 queued\r\n") != 0)
                 break;
             s->answered = 1;
         }
@@ -271,11 +276,12 @@ static void send_slowly(slow_srv *s, const mailout_transport *t, unsigned again_
     cfg.tls = MAILOUT_TLS_NONE;
     cfg.timeout_ms = T_MS; /* every reply, the data blocks, the end of the data */
     cfg.no_chunking = 1;
+    cfg.out_buf_size = PIECE;
     memset(&job, 0, sizeof job);
     job.mail_from = "a@x.test";
     job.rcpt = rcpt1;
     job.rcpt_count = 1;
-    job.body = ct_body_source(&b, text, 0, again_every);
+    job.body = ct_body_source(&b, text, PIECE, again_every);
     t0 = srv_now_ms();
     assert_status(MAILOUT_OK, mailout_send_jobs(t, &cfg, NULL, &job, 1, &res, clock_ms, NULL));
     /* the premise: sending took more than twice the deadlines */
@@ -309,9 +315,9 @@ static void test_waiting_send_slow_reader(void **state)
     mailout_tcp_free(tcp);
 }
 
-/* The library's blocking TCP transport, and a body source that
- * sometimes says AGAIN (a pipe): the driver steps again in the middle of
- * the body. */
+/* The library's blocking TCP transport, and a body source that says AGAIN
+ * after every MB or so (a pipe): the driver steps again in the middle of
+ * the body, more than a deadline after the step began. */
 static void test_blocking_tcp_slow_reader(void **state)
 {
     slow_srv s;
@@ -321,7 +327,7 @@ static void test_blocking_tcp_slow_reader(void **state)
     (void)state;
     slow_start(&s);
     tcp = connect_tcp(s.port, 0, &t);
-    send_slowly(&s, &t, 64);
+    send_slowly(&s, &t, 256);
     mailout_tcp_free(tcp);
 }
 
