@@ -255,8 +255,9 @@ typedef struct mailout_tls_config {
  *    whole timeout for the peer, and a retry would only wait as long
  *    again.
  *  - close: close_notify (best effort, never waits for the peer's, only
- *    after a successful handshake and while no call has failed; one send
- *    of the lower at most, after anything parked went out), then closes
+ *    after a successful handshake and while no call has failed, and only
+ *    once anything parked went out; what the lower cannot take of it at
+ *    once is dropped, so a lower that waits waits once), then closes
  *    @p lower.
  * @return MAILOUT_OK, MAILOUT_E_INVAL (see mailout_tls_config; @p lower
  *         without send/recv), MAILOUT_E_NOMEM, MAILOUT_E_TLS (CA file, CA

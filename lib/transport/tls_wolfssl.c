@@ -280,13 +280,13 @@ mailout_status mailout_tls_handshake(mailout_tls *s)
     int r = wolfSSL_connect(s->ssl);
     if (r != WOLFSSL_SUCCESS) {
         int e = wolfSSL_get_error(s->ssl, r);
-        if (s->io_status < 0)
-            return fail(s, s->io_status);
         if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
             s->hs_want = s->cur_want ? s->cur_want
                                      : (e == WOLFSSL_ERROR_WANT_READ ? MAILOUT_WANT_READ : MAILOUT_WANT_WRITE);
             return MAILOUT_AGAIN;
         }
+        if (s->io_status < 0)
+            return fail(s, s->io_status);
         return fail(s, map_verify_error(e));
     }
     /* The last flight (Finished) may still be parked. */
@@ -320,14 +320,14 @@ static mailout_status state_error(const mailout_tls *s)
 static ptrdiff_t io_result(mailout_tls *s, int r, unsigned *want)
 {
     int e = wolfSSL_get_error(s->ssl, r);
-    if (s->io_status < 0)
-        return fail(s, s->io_status);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
         *want = s->cur_want ? s->cur_want : (e == WOLFSSL_ERROR_WANT_READ ? MAILOUT_WANT_READ : MAILOUT_WANT_WRITE);
         return 0;
     }
     if (e == WOLFSSL_ERROR_ZERO_RETURN)
         return fail(s, MAILOUT_E_CLOSED); /* close_notify */
+    if (s->io_status < 0)
+        return fail(s, s->io_status);
     return fail(s, MAILOUT_E_TLS);
 }
 
@@ -423,10 +423,11 @@ static void tls_close(void *ctx)
         return;
     if (s->state == TLS_READY) {
         /* close_notify, best effort and bounded: never wait for the
-         * peer's, and only once what is parked went out; then one lower
-         * send (a lower that waits waits once). Whatever the lower cannot
-         * take of it now is dropped. A failed session (a lower timeout
-         * included) sends none. */
+         * peer's, and only once what is parked went out (a lower that
+         * waits has nothing parked: it never says "would block"); what
+         * the lower cannot take of it now is dropped, so a lower that
+         * waits waits once. A failed session (a lower timeout included)
+         * sends none. */
         begin_call(s);
         if (flush_out(s) == MAILOUT_OK)
             (void)wolfSSL_shutdown(s->ssl);
