@@ -91,8 +91,12 @@ typedef uint64_t (*mailout_clock_fn)(void *ctx);
  * the driver calls t->wait() until the transport is ready or the next
  * deadline. A transport that returns 0 must therefore have a wait(); if
  * it has none, the session fails with MAILOUT_E_STATE. A transport whose
- * send/recv block by themselves needs no wait(). The engine and the TLS
- * session are allocated from the heap and freed before returning.
+ * send/recv block by themselves needs no wait(); it must bound each call
+ * itself (as mailout_tcp_open()'s io_timeout_ms does): the driver cannot
+ * interrupt a call. The driver reads @p clock after the transfers, so the
+ * engine's deadlines count from when the bytes actually went, however long
+ * a send waited. The engine and the TLS session are allocated from the
+ * heap and freed before returning.
  * @param tls settings for STARTTLS / implicit TLS (NULL only with
  *        MAILOUT_TLS_NONE); borrowed for the call.
  * @param jobs borrowed for the call; a job the engine refuses before
@@ -121,6 +125,17 @@ typedef struct mailout_client mailout_client; /**< opaque */
  * @brief Create a non-blocking client over the connected transport @p t
  * (copied; its ctx is borrowed and must outlive the client; send/recv must
  * return 0 for "would block" rather than wait). Nothing is sent yet.
+ *
+ * The client has no clock: it knows the time only as step() is given it.
+ * Each acknowledged write re-arms the engine's deadline from that time, so
+ * with a transport that waits anyway (a blocking socket, a stack without
+ * non-blocking calls) a step that sends a whole body lasts as long as the
+ * body takes, and the deadline for the reply to the end of the data is
+ * counted from the start of that step: a body slower than that deadline
+ * is reported MAILOUT_E_DELIVERY_UNKNOWN although the server accepted it.
+ * Over such a transport use mailout_send_jobs() (it takes a clock), or
+ * keep the writes short (a transport that returns 0 after a bounded time)
+ * and step often.
  * @param cfg copied; its strings are borrowed (see mailout_smtp_new()).
  * @param tls borrowed; NULL only with MAILOUT_TLS_NONE.
  * @param alloc the client and the engine, taken here at once. The TLS

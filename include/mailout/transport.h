@@ -107,12 +107,18 @@ typedef struct mailout_tcp_config {
  *    (the kernel makes no short writes, so a buffer costs one system call)
  *    unless the timeout passes first, when it returns the part it queued
  *    or MAILOUT_E_TIMEOUT if none; recv waits up to io_timeout_ms, then
- *    MAILOUT_E_TIMEOUT. The connection stays usable after a timeout. In
- *    non-blocking mode they return 0 instead of waiting. recv returns
- *    MAILOUT_E_CLOSED at end of stream; a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
+ *    MAILOUT_E_TIMEOUT. After a send that ran out of time with only a part
+ *    queued, the next send does not wait again: it takes what fits at
+ *    once, or returns MAILOUT_E_TIMEOUT (a peer that stops reading ends a
+ *    send within about io_timeout_ms; a reader slower than len bytes per
+ *    io_timeout_ms fails). A signal (EINTR) retries the call with the
+ *    time left until its deadline (monotonic clock): signals never make a
+ *    call wait longer than io_timeout_ms. The connection stays usable
+ *    after a timeout. In non-blocking mode they return 0 instead of
+ *    waiting (EINTR is retried). recv returns MAILOUT_E_CLOSED at end of
+ *    stream; a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
  *    MAILOUT_E_CLOSED too (the peer is gone either way); other socket
- *    errors are MAILOUT_E_IO. EINTR is retried. After close():
- *    MAILOUT_E_STATE.
+ *    errors are MAILOUT_E_IO. After close(): MAILOUT_E_STATE.
  *  - wait: poll() for the directions asked; MAILOUT_OK also on error or
  *    hang-up (the next send/recv reports it).
  *  - pollfd: the socket (-1 after close); *want is left as it is.
@@ -244,10 +250,15 @@ typedef struct mailout_tls_config {
  *  - wait/pollfd: the direction @p lower must become ready in (TLS may
  *    need to read to write and the other way round); pollfd returns the
  *    lower's descriptor.
- *  - errors are sticky (every later call returns the same code), except
- *    MAILOUT_E_TIMEOUT from the lower, which can be retried.
+ *  - errors are sticky (every later call returns the same code),
+ *    MAILOUT_E_TIMEOUT from the lower included: the lower waited its
+ *    whole timeout for the peer, and a retry would only wait as long
+ *    again.
  *  - close: close_notify (best effort, never waits for the peer's, only
- *    after a successful handshake), then closes @p lower.
+ *    after a successful handshake and while no call has failed, and only
+ *    once anything parked went out; what the lower cannot take of it at
+ *    once is dropped, so a lower that waits waits once), then closes
+ *    @p lower.
  * @return MAILOUT_OK, MAILOUT_E_INVAL (see mailout_tls_config; @p lower
  *         without send/recv), MAILOUT_E_NOMEM, MAILOUT_E_TLS (CA file, CA
  *         buffer, system store or client certificate/key unreadable),
@@ -261,9 +272,9 @@ MAILOUT_API mailout_status mailout_tls_new(mailout_tls **out, const mailout_tls_
  *
  * TLS 1.2 minimum; the certificate chain, host name or address, and pin
  * are all checked before MAILOUT_OK. Failures are sticky (repeated by
- * every later call) except MAILOUT_E_TIMEOUT (the lower's io timeout
- * passed: call again to continue). On failure nothing but TLS handshake
- * records and alerts was written.
+ * every later call), MAILOUT_E_TIMEOUT (the lower's io timeout passed)
+ * included. On failure nothing but TLS handshake records and alerts was
+ * written.
  * @return MAILOUT_OK when complete and verified; MAILOUT_AGAIN when the
  *         lower transport would block (poll in the direction given by the
  *         TLS transport's pollfd/wait, then call again); or

@@ -52,7 +52,8 @@ static mailout_status blk_run(mailout_pump *p, const blk_clock *clk, int bounded
         r = mailout_pump_step(p, now);
         if (r != MAILOUT_AGAIN)
             return r;
-        r = blk_wait(p, now, limit);
+        /* p->now: the time after the step's last transfer */
+        r = blk_wait(p, p->now, limit);
         if (r < 0)
             mailout_smtp_abort(p->smtp, r);
     }
@@ -132,6 +133,7 @@ mailout_status mailout_blocking_session(const mailout_transport *t, const mailou
         return st;
     }
     mailout_pump_init(&p, s, t, tls, implicit, cfg->timeout_ms);
+    mailout_pump_set_clock(&p, clock, clock_ctx);
     st = blk_session(&p, jobs, njobs, results, &clk, &attempted);
     if (st < 0 && attempted < njobs && own) {
         /* mailout_send: its one job did not start; say why the session

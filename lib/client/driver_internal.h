@@ -51,7 +51,10 @@ typedef struct mailout_pump {
     int tls_failed;                  /* the session ended in a TLS handshake */
     uint64_t tls_deadline;           /* UINT64_MAX when no handshake runs */
     uint32_t tls_timeout_ms;         /* handshake budget */
-    uint64_t now;                    /* time of the last step */
+    uint64_t now;                    /* time of the last step, or later (clock) */
+    uint64_t lag;                    /* how far the engine's clock is behind now */
+    mailout_clock_fn clock;          /* NULL: the time only changes at each step */
+    void *clock_ctx;
     unsigned wait_dir;               /* after AGAIN: MAILOUT_WANT_* that would block */
     int body_pending;                /* after AGAIN: the body source said AGAIN */
 } mailout_pump;
@@ -65,6 +68,18 @@ typedef struct mailout_pump {
  */
 void mailout_pump_init(mailout_pump *p, mailout_smtp *s, const mailout_transport *t,
                        const mailout_tls_config *tls_cfg, int implicit_tls, uint32_t tls_timeout_ms);
+
+/*
+ * Give the pump the clock its steps' now_ms come from (the blocking
+ * driver has one). A transport whose send or recv waits can make one step
+ * last long, and the engine arms the deadline for a reply (above all the
+ * one for the reply to the end of the data) when it is told the bytes
+ * went, from the time it was last given: with the clock, that time is
+ * taken after the transfer (see pump_write). Without it (the non-blocking
+ * driver: the caller passes the time, see client.h) the time only changes
+ * at each step.
+ */
+void mailout_pump_set_clock(mailout_pump *p, mailout_clock_fn clock, void *clock_ctx);
 
 /*
  * Free the TLS session if any (does not close any transport; see

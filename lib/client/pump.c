@@ -30,6 +30,44 @@ void mailout_pump_init(mailout_pump *p, mailout_smtp *s, const mailout_transport
     p->wait_dir = implicit_tls ? MAILOUT_WANT_WRITE : MAILOUT_WANT_READ;
 }
 
+void mailout_pump_set_clock(mailout_pump *p, mailout_clock_fn clock, void *clock_ctx)
+{
+    p->clock = clock;
+    p->clock_ctx = clock_ctx;
+}
+
+/* The engine's clock: p->now less the time the write loops took (see
+ * pump_write). Its deadlines are that much later in real time. */
+static uint64_t pump_engine_time(const mailout_pump *p)
+{
+    return p->now > p->lag ? p->now - p->lag : 0;
+}
+
+/* Before the engine hears of bytes received: they may have been waited
+ * for, and the reply may arm the deadline of the next one. */
+static void pump_tick(mailout_pump *p)
+{
+    if (p->clock) {
+        p->now = p->clock(p->clock_ctx);
+        mailout_smtp_set_time(p->smtp, pump_engine_time(p));
+    }
+}
+
+/* After a write loop: the time it took is added to the engine's lag, so
+ * the deadline armed by its last ack runs from now (see pump_write). */
+static void pump_catch_up(mailout_pump *p)
+{
+    uint64_t t;
+
+    if (!p->clock)
+        return;
+    t = p->clock(p->clock_ctx);
+    if (t > p->now) {
+        p->lag += t - p->now;
+        p->now = t;
+    }
+}
+
 void mailout_pump_free(mailout_pump *p)
 {
     mailout_tls_free(p->tls);
@@ -104,7 +142,7 @@ static pump_io pump_fail(mailout_pump *p, ptrdiff_t n)
  * writing could not go on, and the loop ends as soon as the engine has
  * nothing to send. *moved says whether any bytes went out.
  */
-static pump_io pump_write(mailout_pump *p, int *moved)
+static pump_io pump_write_loop(mailout_pump *p, int *moved)
 {
     const mailout_transport *t = p->active;
 
@@ -127,6 +165,31 @@ static pump_io pump_write(mailout_pump *p, int *moved)
     }
 }
 
+/*
+ * The write loop, then the clock. Each ack re-arms the engine's deadline
+ * from the engine's time, and with a transport whose send waits the loop
+ * can last long (a whole body to a slow reader): armed from the time the
+ * step began, the deadline for the reply to the end of the data could
+ * pass before the body was even out, and the job was reported undelivered
+ * although the server answered 250. Telling the engine the time before
+ * every ack would cost a clock read per write (about a tenth of a 256 B
+ * write); instead, once the loop ends, the time it took is added to the
+ * lag of the engine's clock behind p->now, which moves every deadline the
+ * engine armed in the loop (only the last ack's counts: each re-arms) to
+ * the same distance from now: from a time taken after the last send
+ * returned. Deadlines are compared on the engine's clock and handed out
+ * on p->now's (mailout_pump_deadline()), so nothing else changes. What a
+ * single send waited is the transport's to bound (its own timeout).
+ */
+static pump_io pump_write(mailout_pump *p, int *moved)
+{
+    pump_io io = pump_write_loop(p, moved);
+
+    if (*moved)
+        pump_catch_up(p);
+    return io;
+}
+
 static pump_io pump_read(mailout_pump *p)
 {
     size_t cap = 0;
@@ -142,6 +205,7 @@ static pump_io pump_read(mailout_pump *p)
         return PUMP_BLOCKED;
     if (n < 0 || (size_t)n > cap)
         return pump_fail(p, n);
+    pump_tick(p);
     (void)mailout_smtp_in_ack(p->smtp, (size_t)n);
     return PUMP_PROGRESS;
 }
@@ -224,7 +288,7 @@ mailout_status mailout_pump_step(mailout_pump *p, uint64_t now_ms)
     for (;;) {
         unsigned w;
 
-        mailout_smtp_set_time(p->smtp, now_ms);
+        mailout_smtp_set_time(p->smtp, pump_engine_time(p));
         if (p->implicit_pending && mailout_smtp_status(p->smtp) == MAILOUT_OK) {
             if (pump_implicit(p) == MAILOUT_AGAIN)
                 return MAILOUT_AGAIN;
@@ -290,6 +354,8 @@ uint64_t mailout_pump_deadline(const mailout_pump *p)
 {
     uint64_t d = mailout_smtp_deadline(p->smtp);
 
+    if (d != UINT64_MAX)
+        d = d > UINT64_MAX - 1 - p->lag ? UINT64_MAX - 1 : d + p->lag;
     if (p->tls_deadline < d)
         d = p->tls_deadline;
     if (p->body_pending && p->now + MAILOUT_PUMP_BODY_RETRY_MS < d)

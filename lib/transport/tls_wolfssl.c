@@ -15,7 +15,12 @@
  *    "nothing taken".
  *  - No application byte is written before mailout_tls_handshake() returned
  *    MAILOUT_OK, which includes the IP address and pin checks that wolfSSL
- *    does not do itself. Failures are sticky. */
+ *    does not do itself. Failures are sticky.
+ *  - A lower timeout is a failure too, not "would block": the lower waited
+ *    its whole timeout for the peer. Turned into WANT_WRITE, the record
+ *    was parked and the next call waited as long again, and so did the
+ *    close_notify at close: a peer that stopped reading held the caller
+ *    for five or six timeouts. */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
@@ -94,16 +99,11 @@ static mailout_status flush_out(mailout_tls *s)
     return MAILOUT_OK;
 }
 
-/* Remember a lower error for the caller; tell wolfSSL what it means.
- * A timeout is resumable: wolfSSL sees "would block" and keeps its state,
- * the caller sees MAILOUT_E_TIMEOUT. */
-static int cb_error(mailout_tls *s, ptrdiff_t n, unsigned dir)
+/* Remember a lower error (a timeout included) for the caller; tell
+ * wolfSSL it is fatal. */
+static int cb_error(mailout_tls *s, ptrdiff_t n)
 {
     s->io_status = (mailout_status)n;
-    if (n == MAILOUT_E_TIMEOUT) {
-        s->cur_want |= dir;
-        return dir == MAILOUT_WANT_READ ? WOLFSSL_CBIO_ERR_WANT_READ : WOLFSSL_CBIO_ERR_WANT_WRITE;
-    }
     return n == MAILOUT_E_CLOSED ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_GENERAL;
 }
 
@@ -115,12 +115,12 @@ static int cb_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
         return 0;
     ptrdiff_t n = s->lower.recv(s->lower.ctx, (unsigned char *)buf, (size_t)sz);
     if (n > 0)
-        return n > sz ? cb_error(s, MAILOUT_E_INTERNAL, 0) : (int)n;
+        return n > sz ? cb_error(s, MAILOUT_E_INTERNAL) : (int)n;
     if (n == 0) {
         s->cur_want |= MAILOUT_WANT_READ;
         return WOLFSSL_CBIO_ERR_WANT_READ;
     }
-    return cb_error(s, n, MAILOUT_WANT_READ);
+    return cb_error(s, n);
 }
 
 static int park(mailout_tls *s, const char *buf, int sz)
@@ -135,7 +135,7 @@ static int park(mailout_tls *s, const char *buf, int sz)
          * wolfSSL resumes those by itself. Afterwards a full obuf means
          * the peer keeps making us answer without reading: give up. */
         if (s->state == TLS_READY)
-            return cb_error(s, MAILOUT_E_IO, 0);
+            return cb_error(s, MAILOUT_E_IO);
         return WOLFSSL_CBIO_ERR_WANT_WRITE;
     }
     memcpy(s->obuf + s->olen, buf, k);
@@ -153,14 +153,12 @@ static int cb_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     if (st == MAILOUT_OK) {
         ptrdiff_t n = s->lower.send(s->lower.ctx, (const unsigned char *)buf, (size_t)sz);
         if (n > 0)
-            return n > sz ? cb_error(s, MAILOUT_E_INTERNAL, 0) : (int)n;
-        if (n < 0 && n != MAILOUT_E_TIMEOUT)
-            return cb_error(s, n, 0);
-        if (n == MAILOUT_E_TIMEOUT)
-            s->io_status = MAILOUT_E_TIMEOUT;
+            return n > sz ? cb_error(s, MAILOUT_E_INTERNAL) : (int)n;
+        if (n < 0)
+            return cb_error(s, n);
         s->cur_want |= MAILOUT_WANT_WRITE;
-    } else if (st != MAILOUT_AGAIN && st != MAILOUT_E_TIMEOUT) {
-        return cb_error(s, st, 0);
+    } else if (st != MAILOUT_AGAIN) {
+        return cb_error(s, st);
     }
     return park(s, buf, sz);
 }
@@ -276,7 +274,7 @@ mailout_status mailout_tls_handshake(mailout_tls *s)
     s->state = TLS_HANDSHAKING;
     begin_call(s);
     mailout_status st = flush_out(s);
-    if (st != MAILOUT_OK && st != MAILOUT_AGAIN && st != MAILOUT_E_TIMEOUT)
+    if (st != MAILOUT_OK && st != MAILOUT_AGAIN)
         return fail(s, st);
 
     int r = wolfSSL_connect(s->ssl);
@@ -285,15 +283,15 @@ mailout_status mailout_tls_handshake(mailout_tls *s)
         if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
             s->hs_want = s->cur_want ? s->cur_want
                                      : (e == WOLFSSL_ERROR_WANT_READ ? MAILOUT_WANT_READ : MAILOUT_WANT_WRITE);
-            return s->io_status == MAILOUT_E_TIMEOUT ? MAILOUT_E_TIMEOUT : MAILOUT_AGAIN;
+            return MAILOUT_AGAIN;
         }
-        if (s->io_status < 0 && s->io_status != MAILOUT_E_TIMEOUT)
+        if (s->io_status < 0)
             return fail(s, s->io_status);
         return fail(s, map_verify_error(e));
     }
     /* The last flight (Finished) may still be parked. */
     st = flush_out(s);
-    if (st == MAILOUT_AGAIN || st == MAILOUT_E_TIMEOUT) {
+    if (st == MAILOUT_AGAIN) {
         s->hs_want = MAILOUT_WANT_WRITE;
         return st;
     }
@@ -324,11 +322,11 @@ static ptrdiff_t io_result(mailout_tls *s, int r, unsigned *want)
     int e = wolfSSL_get_error(s->ssl, r);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
         *want = s->cur_want ? s->cur_want : (e == WOLFSSL_ERROR_WANT_READ ? MAILOUT_WANT_READ : MAILOUT_WANT_WRITE);
-        return s->io_status == MAILOUT_E_TIMEOUT ? MAILOUT_E_TIMEOUT : 0;
+        return 0;
     }
     if (e == WOLFSSL_ERROR_ZERO_RETURN)
         return fail(s, MAILOUT_E_CLOSED); /* close_notify */
-    if (s->io_status < 0 && s->io_status != MAILOUT_E_TIMEOUT)
+    if (s->io_status < 0)
         return fail(s, s->io_status);
     return fail(s, MAILOUT_E_TLS);
 }
@@ -346,8 +344,6 @@ static ptrdiff_t tls_send(void *ctx, const unsigned char *buf, size_t len)
         s->send_want = MAILOUT_WANT_WRITE;
         return 0;
     }
-    if (st == MAILOUT_E_TIMEOUT)
-        return st;
     if (st != MAILOUT_OK)
         return fail(s, st);
     s->send_want = 0;
@@ -369,8 +365,6 @@ static ptrdiff_t tls_recv(void *ctx, unsigned char *buf, size_t cap)
     /* Parked output first (the peer may be waiting for it); if the lower
      * cannot take it now, reading may still make progress. */
     mailout_status st = flush_out(s);
-    if (st == MAILOUT_E_TIMEOUT)
-        return st;
     if (st != MAILOUT_OK && st != MAILOUT_AGAIN)
         return fail(s, st);
     s->recv_want = 0;
@@ -428,11 +422,15 @@ static void tls_close(void *ctx)
     if (s->state == TLS_CLOSED)
         return;
     if (s->state == TLS_READY) {
-        /* close_notify, best effort: never wait for the peer's. */
+        /* close_notify, best effort and bounded: never wait for the
+         * peer's, and only once what is parked went out (a lower that
+         * waits has nothing parked: it never says "would block"); what
+         * the lower cannot take of it now is dropped, so a lower that
+         * waits waits once. A failed session (a lower timeout included)
+         * sends none. */
         begin_call(s);
-        (void)flush_out(s);
-        (void)wolfSSL_shutdown(s->ssl);
-        (void)flush_out(s);
+        if (flush_out(s) == MAILOUT_OK)
+            (void)wolfSSL_shutdown(s->ssl);
     }
     s->state = TLS_CLOSED;
     if (s->lower.close)

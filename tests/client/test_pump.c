@@ -38,7 +38,15 @@ typedef struct memt {
     int full;            /* would block until the next step (the pump waited) */
     int refused;         /* said "would block", nothing read since */
     size_t max_len;      /* longest send offered */
+    uint64_t now;        /* the clock (mt_clock) */
+    unsigned send_ms;    /* how long each send that takes bytes waits */
+    size_t hold;         /* replies from this index on are held back; 0 = none */
 } memt;
+
+static uint64_t mt_clock(void *ctx)
+{
+    return ((memt *)ctx)->now;
+}
 
 static ptrdiff_t mt_send(void *ctx, const unsigned char *buf, size_t len)
 {
@@ -63,6 +71,7 @@ static ptrdiff_t mt_send(void *ctx, const unsigned char *buf, size_t len)
     m->wire_len += n;
     m->writes++;
     m->shorts += n < len;
+    m->now += m->send_ms;
     return (ptrdiff_t)n;
 }
 
@@ -71,7 +80,7 @@ static ptrdiff_t mt_recv(void *ctx, unsigned char *buf, size_t cap)
     memt *m = ctx;
     size_t left, n;
 
-    if (m->next == m->nreply || m->wire_len < m->avail[m->next])
+    if (m->next == m->nreply || m->wire_len < m->avail[m->next] || (m->hold && m->next >= m->hold))
         return 0;
     left = strlen(m->reply[m->next]) - m->reply_off;
     n = left < cap ? left : cap;
@@ -286,11 +295,137 @@ static void test_whole_buffers(void **state)
     free(text);
 }
 
+/* Step at the memt's clock until the pump says @p want (OK or AGAIN). */
+static void step_until(mailout_pump *p, memt *m, mailout_status want)
+{
+    for (unsigned i = 0; i < 100000u; i++) {
+        mailout_status r;
+        m->full = m->refused = 0;
+        r = mailout_pump_step(p, m->now);
+        if (r == want)
+            return;
+        assert_status(MAILOUT_AGAIN, r);
+    }
+    fail_msg("the pump never got there");
+}
+
+/*
+ * A transport whose sends wait (50 ms each on the memt's clock): the body
+ * takes seconds inside one step. With the driver's clock, the deadline for
+ * the reply to the end of the data runs from when the last send returned:
+ * one ms before it, the session still waits, and the late 250 delivers.
+ * Without a clock (the non-blocking driver), it runs from the step's time
+ * as before (client.h says so).
+ */
+static void run_waiting_sends(int with_clock)
+{
+    static const char *const rcpts[] = {"b@y.test"};
+    char *text = make_text();
+    char *stuffed = ct_stuff(text);
+    size_t pos = 0;
+    mailout_allocator heap = mailout_heap_allocator();
+    mailout_smtp_config cfg;
+    mailout_transport t;
+    mailout_smtp *s = NULL;
+    mailout_pump p;
+    ct_body body;
+    mailout_job job;
+    memt m;
+    uint64_t started, sent;
+
+    memset(&m, 0, sizeof m);
+    m.wire_cap = strlen(stuffed) + 4096;
+    m.wire = malloc(m.wire_cap);
+    assert_non_null(m.wire);
+    m.now = 5000;
+    m.send_ms = 50;
+    m.hold = 5; /* the 250 to the end of the data */
+    mt_reply(&m, "220 srv.test ESMTP\r\n", 0);
+    mt_reply(&m, "250 srv.test\r\n", pos += 18);
+    mt_reply(&m, "250 2.1.0 ok\r\n", pos += 22);
+    mt_reply(&m, "250 2.1.5 ok\r\n", pos += 20);
+    mt_reply(&m, "354 go ahead\r\n", pos += 6);
+    mt_reply(&m, "250 2.0.0 queued\r\n", pos += strlen(stuffed));
+    mt_reply(&m, "221 2.0.0 bye\r\n", pos += 6);
+    memset(&t, 0, sizeof t);
+    t.send = mt_send;
+    t.recv = mt_recv;
+    t.ctx = &m;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.out_buf_size = 256;
+    cfg.timeout_ms = 1000;
+    assert_status(MAILOUT_OK, mailout_smtp_new(&s, &cfg, &heap, 0));
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 1;
+    job.body = ct_body_source(&body, text, 0, 0);
+    mailout_pump_init(&p, s, &t, NULL, 0, 0);
+    if (with_clock)
+        mailout_pump_set_clock(&p, mt_clock, &m);
+
+    step_until(&p, &m, MAILOUT_OK);
+    assert_status(MAILOUT_OK, mailout_smtp_submit(s, &job));
+    /* MAIL, RCPT, DATA, then the body in one step: 256 B per send */
+    for (;;) {
+        started = m.now;
+        m.full = m.refused = 0;
+        assert_status(MAILOUT_AGAIN, mailout_pump_step(&p, m.now));
+        if (m.wire_len == m.avail[5])
+            break;
+    }
+    sent = m.now;
+    assert_true(sent - started >= 30 * 50u); /* the body took 1.5 s and more */
+    assert_int_equal(p.wait_dir, MAILOUT_WANT_READ);
+    if (!with_clock) {
+        /* as before: from the step's time, long gone */
+        assert_int_equal(mailout_pump_deadline(&p), started + 1000);
+        m.full = m.refused = 0;
+        assert_status(MAILOUT_DONE, mailout_pump_step(&p, sent));
+        assert_status(MAILOUT_E_DELIVERY_UNKNOWN, mailout_smtp_result(s)->status);
+    } else {
+        assert_int_equal(mailout_pump_deadline(&p), sent + 1000);
+        m.now = sent + 999;
+        step_until(&p, &m, MAILOUT_AGAIN);
+        assert_status(MAILOUT_OK, mailout_smtp_status(s));
+        m.hold = 0; /* the 250 comes */
+        step_until(&p, &m, MAILOUT_OK);
+        assert_status(MAILOUT_OK, mailout_smtp_result(s)->status);
+        assert_int_equal(mailout_smtp_result(s)->reply.code, 250);
+        /* QUIT, armed from the time the 250 was read: it goes out */
+        assert_status(MAILOUT_OK, mailout_smtp_quit(s));
+        step_until(&p, &m, MAILOUT_DONE);
+        assert_status(MAILOUT_OK, mailout_smtp_status(s));
+        assert_int_equal(m.next, m.nreply);
+    }
+    mailout_pump_free(&p);
+    mailout_smtp_free(s);
+    free(m.wire);
+    free(stuffed);
+    free(text);
+}
+
+static void test_waiting_sends_with_clock(void **state)
+{
+    (void)state;
+    run_waiting_sends(1);
+}
+
+static void test_waiting_sends_without_clock(void **state)
+{
+    (void)state;
+    run_waiting_sends(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_bytes_short_writes),
         cmocka_unit_test(test_whole_buffers),
+        cmocka_unit_test(test_waiting_sends_with_clock),
+        cmocka_unit_test(test_waiting_sends_without_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

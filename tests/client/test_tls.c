@@ -445,6 +445,131 @@ static void test_jobs_bytes_after_220(void **state)
     assert_bytes_equal(exp, sizeof exp - 1, got, (size_t)len);
 }
 
+/* ---- a peer that stops reading over TLS --------------------------------- */
+
+#define STALL_T_MS 1000u
+
+/* An endless body of 78-byte lines; remembers when it was last read. */
+typedef struct stall_body {
+    uint64_t last_read;
+    size_t sent;
+} stall_body;
+
+static mailout_status stall_start(void *ctx, unsigned flags, uint64_t *size)
+{
+    (void)ctx;
+    (void)flags;
+    *size = 0;
+    return MAILOUT_OK;
+}
+
+static mailout_status stall_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
+{
+    static const char line[] = "0123456789012345678901234567890123456789012345678901234567890123456789abcdef\r\n";
+    stall_body *b = ctx;
+    size_t n = 0;
+
+    b->last_read = srv_now_ms();
+    while (n < cap) {
+        size_t k = (b->sent + n) % (sizeof line - 1);
+        size_t m = cap - n < sizeof line - 1 - k ? cap - n : sizeof line - 1 - k;
+        memcpy(buf + n, line + k, m);
+        n += m;
+    }
+    b->sent += n;
+    *got = n;
+    /* 256 MB at most: far more than the socket buffers hold */
+    return b->sent >= (256u << 20) ? MAILOUT_DONE : MAILOUT_OK;
+}
+
+/* The blocking TCP transport, noting when a send first waited. */
+static mailout_transport stall_lower;
+static uint64_t stall_since;
+
+static ptrdiff_t stall_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    uint64_t t0 = srv_now_ms();
+    ptrdiff_t n = stall_lower.send(ctx, buf, len);
+    if (!stall_since && srv_now_ms() - t0 >= 100)
+        stall_since = t0;
+    return n;
+}
+
+static int stall_is_8bit(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+/* STARTTLS over the blocking TCP transport; after 354 the peer stops
+ * reading. The send ends with E_TIMEOUT about one timeout after the body
+ * stopped moving (a lower timeout fails the TLS session at once: no
+ * parked retry, no close_notify wait). */
+static void test_jobs_tls_stalled_peer(void **state)
+{
+    tls_fx *f = *state;
+    peer_handle h;
+    unsigned short port;
+    mailout_tcp_config tc;
+    mailout_tcp *tcp = NULL;
+    mailout_transport t;
+    mailout_smtp_config sc = smtp_cfg(MAILOUT_TLS_REQUIRED);
+    mailout_tls_config tls = tls_cfg(f);
+    mailout_result res;
+    mailout_job job;
+    stall_body b;
+    mailout_status st;
+    uint64_t end;
+    unsigned w = 0;
+    int buf = 65536, fd;
+    char script[2048];
+
+    snprintf(script, sizeof script,
+             "[%s"
+             ",{\"expect_line\": \"MAIL FROM:<a@x.test>\\r\\n\", \"reply\": \"250 ok\\r\\n\"}"
+             ",{\"expect_line\": \"RCPT TO:<b@y.test>\\r\\n\", \"reply\": \"250 ok\\r\\n\"}"
+             ",{\"expect_line\": \"DATA\\r\\n\", \"reply\": \"354 go\\r\\n\"}"
+             ",{\"delay\": 6}]",
+             STARTTLS_STEPS);
+    assert_int_equal(peer_start_script(script, f->rec, &port, &h), 0);
+    memset(&tc, 0, sizeof tc);
+    tc.host = "127.0.0.1";
+    tc.port = port;
+    tc.connect_timeout_ms = 5000;
+    tc.io_timeout_ms = STALL_T_MS;
+    assert_status(MAILOUT_OK, mailout_tcp_open(&tcp, &tc, NULL, &t));
+    fd = t.pollfd(t.ctx, &w);
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf), 0);
+    stall_lower = t;
+    stall_since = 0;
+    t.send = stall_send;
+    sc.timeout_ms = STALL_T_MS;
+    sc.no_chunking = 1;
+    memset(&job, 0, sizeof job);
+    memset(&b, 0, sizeof b);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpt1;
+    job.rcpt_count = 1;
+    job.body.start = stall_start;
+    job.body.read = stall_read;
+    job.body.is_8bit = stall_is_8bit;
+    job.body.ctx = &b;
+    st = mailout_send_jobs(&t, &sc, &tls, &job, 1, &res, clock_ms, NULL);
+    end = srv_now_ms();
+    mailout_tcp_free(tcp);
+    peer_kill(&h);
+    assert_status(MAILOUT_E_TIMEOUT, st);
+    assert_status(MAILOUT_E_TIMEOUT, res.status);
+    assert_int_equal(res.stage, MAILOUT_STAGE_BODY);
+    assert_true(b.sent < (256u << 20));
+    /* from the first send that waited to the end: one timeout (on main
+     * three: the rest of the record, the parked record, and more) */
+    assert_true(stall_since != 0);
+    assert_true(end - stall_since >= STALL_T_MS - 10);
+    assert_true(end - stall_since < STALL_T_MS * 3 / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_starttls_flaky, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_untrusted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_bytes_after_220, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_tls_stalled_peer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

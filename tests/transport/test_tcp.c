@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -690,6 +691,99 @@ static void test_allocator(void **state)
     close(lfd);
 }
 
+/* ---- signals must not stretch a blocking call ---------------------------- */
+
+static volatile sig_atomic_t alarm_ticks;
+static volatile sig_atomic_t rescue_at; /* tick at which the handler unblocks the call */
+static volatile int rescue_fd = -1;
+static volatile sig_atomic_t rescue_send; /* 1: reset the connection; 0: write a byte */
+static volatile sig_atomic_t rescued;
+
+/* Does nothing for the call under test (SA_RESTART off: the call sees
+ * EINTR). Only after rescue_at ticks, long after any timeout, it ends a
+ * call that would otherwise wait forever, so a failing test ends. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarm_ticks++;
+    if (alarm_ticks == rescue_at && rescue_fd >= 0 && !rescued) {
+        rescued = 1;
+        if (rescue_send)
+            close(rescue_fd); /* SO_LINGER 0: a reset */
+        else
+            (void)write(rescue_fd, "x", 1);
+    }
+}
+
+static void test_signals_do_not_extend_timeouts(void **state)
+{
+    (void)state;
+    pair p;
+    struct sigaction sa, old_sa;
+    struct itimerval it, old_it;
+    struct linger lg = {1, 0};
+    static unsigned char chunk[65536];
+    unsigned char buf[16];
+    uint64_t t0, took, longest = 0;
+    ptrdiff_t r = 0;
+    size_t total = 0;
+
+    open_pair(&p, 0, 500);
+    assert_true(p.sfd >= 0);
+    assert_int_equal(setsockopt(p.sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART */
+    assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+    memset(&it, 0, sizeof it);
+    it.it_interval.tv_usec = 100000;
+    it.it_value.tv_usec = 100000;
+    rescue_fd = p.sfd;
+    rescue_send = 0;
+    rescued = 0;
+    alarm_ticks = 0;
+    rescue_at = 40; /* 4 s */
+    assert_int_equal(setitimer(ITIMER_REAL, &it, &old_it), 0);
+
+    /* recv: nothing comes */
+    t0 = mono_ms();
+    r = p.t.recv(p.t.ctx, buf, sizeof buf);
+    took = mono_ms() - t0;
+    int recv_ticks = alarm_ticks;
+
+    /* send: the peer does not read */
+    if (r == MAILOUT_E_TIMEOUT) {
+        alarm_ticks = 0;
+        rescue_send = 1;
+        while (total < (256u << 20)) {
+            uint64_t t1 = mono_ms();
+            r = p.t.send(p.t.ctx, chunk, sizeof chunk);
+            uint64_t d = mono_ms() - t1;
+            if (d > longest)
+                longest = d;
+            if (r <= 0)
+                break;
+            total += (size_t)r;
+        }
+    }
+    memset(&it, 0, sizeof it);
+    setitimer(ITIMER_REAL, &it, NULL);
+    sigaction(SIGALRM, &old_sa, NULL);
+    setitimer(ITIMER_REAL, &old_it, NULL);
+    if (rescued && rescue_send)
+        p.sfd = -1; /* closed by the handler */
+    rescue_fd = -1;
+
+    assert_false(rescued);
+    assert_true(recv_ticks >= 3); /* the signals did interrupt the wait */
+    assert_true(took >= 490 && took < 800);
+    assert_int_equal(r, MAILOUT_E_TIMEOUT);
+    assert_true(longest >= 490 && longest < 800); /* the call that filled the buffers */
+    assert_true(alarm_ticks >= 3);
+    close_pair(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_happy_eyeballs),
         cmocka_unit_test(test_io_timeout),
+        cmocka_unit_test(test_signals_do_not_extend_timeouts),
         cmocka_unit_test(test_peer_close),
         cmocka_unit_test(test_no_sigpipe),
         cmocka_unit_test(test_nonblocking),
