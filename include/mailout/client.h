@@ -57,7 +57,10 @@ typedef struct mailout_client_config {
  * the server is bounded by the engine's deadline for the reply it expects
  * (cfg->smtp.timeout_ms, or the RFC 5321 values), a TLS handshake by
  * timeout_ms or 60 s, and the wait for the reply to QUIT by 5 s (the
- * outcome is known by then). The connection is closed (TLS close_notify
+ * outcome is known by then). Writes wait in the kernel for room in the
+ * socket buffer (MAILOUT_TCP_SEND_WAITS: each output buffer is one system
+ * call) up to cfg->smtp.timeout_ms, or 3 minutes, RFC 5321's data block
+ * timeout. The connection is closed (TLS close_notify
  * first) and all memory released before returning. Memory: the heap.
  * @param m borrowed; read from its first byte (mailout_msg_read_start()).
  * @param result receives the outcome (always filled, also on failure:

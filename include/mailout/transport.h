@@ -72,14 +72,31 @@ typedef struct mailout_transport {
 /** A TCP connection. Opaque. */
 typedef struct mailout_tcp mailout_tcp;
 
+/** mailout_tcp_config.nonblocking: send and recv wait (up to io_timeout_ms). */
+#define MAILOUT_TCP_BLOCKING 0
+/** mailout_tcp_config.nonblocking: neither waits; they return 0 instead. */
+#define MAILOUT_TCP_NONBLOCKING 1
+/**
+ * mailout_tcp_config.nonblocking: recv never waits (returns 0), send waits
+ * for room in the socket buffer as in blocking mode (up to io_timeout_ms,
+ * signals and a stalled peer included). For a driver that waits for
+ * replies itself (with poll, bounded by the engine's deadlines) but may
+ * block while it writes: a send then takes all its bytes in one system
+ * call, where a non-blocking socket that fills up makes short writes, each
+ * costing a wait and one more call for the rest. The driver must refresh
+ * the engine's time after sends that may have waited (the blocking
+ * driver does, from its clock). mailout_send() uses this mode.
+ */
+#define MAILOUT_TCP_SEND_WAITS 2
+
 /** How to connect. Zero-initialise, then set host and port. */
 typedef struct mailout_tcp_config {
     const char *host;            /**< name or IP literal (IPv6 without brackets) */
     uint16_t port;               /**< e.g. 587, 465, 25 */
     int family;                  /**< 0 = any, 4 = IPv4 only, 6 = IPv6 only */
     uint32_t connect_timeout_ms; /**< whole connect phase; 0 = 30 s */
-    uint32_t io_timeout_ms;      /**< blocking mode: per send/recv; 0 = 300 s */
-    int nonblocking;             /**< non-zero: send/recv return 0 instead of waiting */
+    uint32_t io_timeout_ms;      /**< the longest a send/recv that may wait waits; 0 = 300 s */
+    int nonblocking;             /**< MAILOUT_TCP_BLOCKING (0), _NONBLOCKING (1) or _SEND_WAITS (2) */
 } mailout_tcp_config;
 
 /**
@@ -96,7 +113,8 @@ typedef struct mailout_tcp_config {
  *
  * Blocks for the connect phase even in non-blocking mode (connect always
  * runs on a non-blocking socket, bounded by connect_timeout_ms; in
- * blocking mode the socket is switched to blocking afterwards). SIGPIPE
+ * blocking and send-waits mode the socket is switched to blocking
+ * afterwards). SIGPIPE
  * is never raised (MSG_NOSIGNAL / SO_NOSIGPIPE). TCP_NODELAY is set: the engine writes
  * whole command groups and full buffers, so Nagle's algorithm would only
  * delay the last write of a group until the peer's delayed ACK.
@@ -115,7 +133,8 @@ typedef struct mailout_tcp_config {
  *    time left until its deadline (monotonic clock): signals never make a
  *    call wait longer than io_timeout_ms. The connection stays usable
  *    after a timeout. In non-blocking mode they return 0 instead of
- *    waiting (EINTR is retried). recv returns MAILOUT_E_CLOSED at end of
+ *    waiting (EINTR is retried); in send-waits mode send waits as in
+ *    blocking mode and recv returns 0 instead of waiting. recv returns MAILOUT_E_CLOSED at end of
  *    stream; a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
  *    MAILOUT_E_CLOSED too (the peer is gone either way); other socket
  *    errors are MAILOUT_E_IO. After close(): MAILOUT_E_STATE.
@@ -128,7 +147,8 @@ typedef struct mailout_tcp_config {
  *        its ctx must outlive the connection); untouched on failure, and
  *        nothing stays allocated.
  * @param t receives the transport callbacks bound to it.
- * @return MAILOUT_OK, MAILOUT_E_INVAL (no host, port 0, family not 0/4/6),
+ * @return MAILOUT_OK, MAILOUT_E_INVAL (no host, port 0, family not 0/4/6,
+ *         nonblocking not one of the three modes),
  *         MAILOUT_E_RESOLVE (unknown name, or no address of the family
  *         asked), MAILOUT_E_CONNECT (every address refused or unreachable),
  *         MAILOUT_E_TIMEOUT (connect_timeout_ms passed with attempts still

@@ -9,6 +9,10 @@
 #include "client/driver_internal.h"
 #include "internal.h"
 
+/* The longest a send waits for room when timeout_ms is 0: RFC 5321
+ * §4.5.3.2.5's data block timeout, which the engine applies too. */
+#define SEND_WAIT_MS 180000u
+
 static void result_set(mailout_result *r, mailout_status st)
 {
     memset(r, 0, sizeof *r);
@@ -33,12 +37,17 @@ static mailout_status send_connect(const mailout_client_config *cfg, mailout_tcp
     tc.port = cfg->port ? cfg->port : (cfg->smtp.tls == MAILOUT_TLS_IMPLICIT ? 465 : 587);
     tc.family = cfg->family;
     tc.connect_timeout_ms = cfg->connect_timeout_ms;
-    tc.io_timeout_ms = cfg->smtp.timeout_ms;
-    /* Non-blocking, with the waits in this driver: every wait is then
-     * bounded by the engine's deadline for the reply it expects, and the
-     * QUIT by MAILOUT_CLIENT_QUIT_TIMEOUT_MS, rather than by one fixed
-     * per-call socket timeout. */
-    tc.nonblocking = 1;
+    /* Replies are waited for in this driver (recv never waits), so every
+     * such wait is bounded by the engine's deadline for the reply it
+     * expects, and the QUIT by MAILOUT_CLIENT_QUIT_TIMEOUT_MS. A send
+     * waits in the kernel for room instead: a buffer then always goes out
+     * in one system call (a non-blocking socket that fills up cuts writes
+     * short, and each costs a poll() and one more call), bounded like the
+     * engine bounds a data block: timeout_ms, or RFC 5321's 3 minutes.
+     * Only a body fills the socket, and nothing but a close follows a
+     * body that failed, so no polite QUIT ever waits this long. */
+    tc.io_timeout_ms = cfg->smtp.timeout_ms ? cfg->smtp.timeout_ms : SEND_WAIT_MS;
+    tc.nonblocking = MAILOUT_TCP_SEND_WAITS;
     return mailout_tcp_open(tcp, &tc, NULL, t);
 }
 

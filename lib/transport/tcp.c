@@ -4,7 +4,8 @@
  * attempts). In blocking mode the socket then blocks, bounded by
  * SO_SNDTIMEO / SO_RCVTIMEO = io_timeout_ms, so a stuck peer can never
  * hang the caller forever; in non-blocking mode send/recv return 0 and
- * wait() polls. */
+ * wait() polls; in send-waits mode the socket blocks for send() only and
+ * recv() asks with MSG_DONTWAIT. */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
@@ -40,7 +41,8 @@
 struct mailout_tcp {
     mailout_allocator al;
     int fd; /* -1 once closed */
-    int nonblocking;
+    unsigned char send_waits; /* the socket blocks: send() waits for room (SO_SNDTIMEO) */
+    unsigned char recv_waits; /* recv() waits too (SO_RCVTIMEO); else MSG_DONTWAIT */
     unsigned char sending; /* sent since the last receive or wait for input */
     unsigned char corked;  /* TCP_CORK is set */
     unsigned char full;    /* non-blocking: the last send() was short, the buffer is full */
@@ -452,7 +454,7 @@ static ptrdiff_t tcp_send(void *ctx, const unsigned char *buf, size_t len)
     if (c->sending)
         tcp_cork(c, 1);
     c->sending = 1;
-    if (!c->nonblocking)
+    if (c->send_waits)
         return tcp_send_blocking(c, buf, len);
     /* A short write means the send buffer is full: the next send() would
      * only fail with EAGAIN, so the next call says "would block" without
@@ -476,10 +478,11 @@ static ptrdiff_t tcp_recv(void *ctx, unsigned char *buf, size_t cap)
     if (cap > PTRDIFF_MAX)
         cap = PTRDIFF_MAX;
     tcp_turn_to_input(c);
-    if (!c->nonblocking)
+    if (c->recv_waits)
         return tcp_recv_blocking(c, buf, cap);
     for (;;) {
-        ssize_t n = recv(c->fd, buf, cap, 0);
+        /* MSG_DONTWAIT: in send-waits mode the socket blocks */
+        ssize_t n = recv(c->fd, buf, cap, MSG_DONTWAIT);
         if (n > 0)
             return (ptrdiff_t)n;
         if (n == 0)
@@ -577,6 +580,8 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
         return MAILOUT_E_INVAL;
     if (cfg->family != 0 && cfg->family != 4 && cfg->family != 6)
         return MAILOUT_E_INVAL;
+    if (cfg->nonblocking < MAILOUT_TCP_BLOCKING || cfg->nonblocking > MAILOUT_TCP_SEND_WAITS)
+        return MAILOUT_E_INVAL;
 
     mailout_allocator al = alloc && alloc->alloc ? *alloc : mailout_heap_allocator();
     mailout_tcp *c = mailout_alloc(&al, sizeof *c);
@@ -598,7 +603,7 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
     }
 
     uint32_t io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : TCP_DEFAULT_IO_MS;
-    if (!cfg->nonblocking && set_blocking(fd, io_ms) != 0) {
+    if (cfg->nonblocking != MAILOUT_TCP_NONBLOCKING && set_blocking(fd, io_ms) != 0) {
         close(fd);
         mailout_release(&al, c, sizeof *c);
         return MAILOUT_E_IO;
@@ -607,7 +612,8 @@ mailout_status mailout_tcp_open(mailout_tcp **out, const mailout_tcp_config *cfg
     c->fd = fd;
     c->sending = c->corked = c->full = c->late = 0;
     c->io_ms = io_ms;
-    c->nonblocking = cfg->nonblocking != 0;
+    c->send_waits = cfg->nonblocking != MAILOUT_TCP_NONBLOCKING;
+    c->recv_waits = cfg->nonblocking == MAILOUT_TCP_BLOCKING;
     t->send = tcp_send;
     t->recv = tcp_recv;
     t->wait = tcp_wait;

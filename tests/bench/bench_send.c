@@ -235,7 +235,7 @@ static mailout_status run_jobs(const char *port, size_t outbuf, const char *cafi
     memset(&tc, 0, sizeof tc);
     tc.host = "127.0.0.1";
     tc.port = (uint16_t)atoi(port);
-    tc.nonblocking = 1; /* as mailout_send() does */
+    tc.nonblocking = MAILOUT_TCP_SEND_WAITS; /* as mailout_send() does */
     if (mailout_tcp_open(&tcp, &tc, NULL, &t) != MAILOUT_OK)
         die("cannot connect");
     memset(&sc, 0, sizeof sc);

@@ -501,13 +501,13 @@ static int stall_is_8bit(void *ctx)
     return 0;
 }
 
-/* STARTTLS over the blocking TCP transport; after 354 the peer stops
- * reading. The send ends with E_TIMEOUT about one timeout after the body
- * stopped moving (a lower timeout fails the TLS session at once: no
- * parked retry, no close_notify wait). */
-static void test_jobs_tls_stalled_peer(void **state)
+/* STARTTLS over the TCP transport in @p mode (blocking, or send-waits as
+ * mailout_send() uses it); after 354 the peer stops reading. The send
+ * ends with E_TIMEOUT about one timeout after the body stopped moving (a
+ * lower timeout fails the TLS session at once: no parked retry, no
+ * close_notify wait). */
+static void tls_stalled_peer(tls_fx *f, int mode)
 {
-    tls_fx *f = *state;
     peer_handle h;
     unsigned short port;
     mailout_tcp_config tc;
@@ -537,6 +537,7 @@ static void test_jobs_tls_stalled_peer(void **state)
     tc.port = port;
     tc.connect_timeout_ms = 5000;
     tc.io_timeout_ms = STALL_T_MS;
+    tc.nonblocking = mode;
     assert_status(MAILOUT_OK, mailout_tcp_open(&tcp, &tc, NULL, &t));
     fd = t.pollfd(t.ctx, &w);
     assert_true(fd >= 0);
@@ -570,6 +571,16 @@ static void test_jobs_tls_stalled_peer(void **state)
     assert_true(end - stall_since < STALL_T_MS * 3 / 2);
 }
 
+static void test_jobs_tls_stalled_peer(void **state)
+{
+    tls_stalled_peer(*state, MAILOUT_TCP_BLOCKING);
+}
+
+static void test_jobs_tls_stalled_peer_send_waits(void **state)
+{
+    tls_stalled_peer(*state, MAILOUT_TCP_SEND_WAITS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_untrusted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_bytes_after_220, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_tls_stalled_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_tls_stalled_peer_send_waits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -394,11 +394,28 @@ static void test_blocking_tcp_slow_reader(void **state)
     mailout_tcp_free(tcp);
 }
 
+/* The library's TCP transport in send-waits mode, as mailout_send() uses
+ * it: sends wait in the kernel (the whole body in one step), recv never
+ * waits. */
+static void test_send_waits_tcp_slow_reader(void **state)
+{
+    slow_srv s;
+    mailout_transport t;
+    mailout_tcp *tcp;
+
+    (void)state;
+    slow_start(&s);
+    tcp = connect_tcp(s.port, MAILOUT_TCP_SEND_WAITS, &t);
+    send_slowly(&s, &t, 0);
+    mailout_tcp_free(tcp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waiting_send_slow_reader),
         cmocka_unit_test(test_blocking_tcp_slow_reader),
+        cmocka_unit_test(test_send_waits_tcp_slow_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

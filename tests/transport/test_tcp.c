@@ -1,5 +1,6 @@
-/* POSIX TCP transport: connect, timeouts, close, non-blocking mode, EHLO
- * name. Peers are sockets of this process on 127.0.0.1 / ::1, port 0. */
+/* POSIX TCP transport: connect (addresses, timeouts, happy eyeballs),
+ * arguments, EHLO name, allocator. Peers are sockets of this process on
+ * 127.0.0.1 / ::1, port 0. I/O on a connection: test_tcp_io.c. */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,64 +23,7 @@
 
 #include "transport/transport_internal.h"
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* A socket bound to the loopback of @p family, port 0; listening when
- * backlog >= 0. Returns -1 if the family has no loopback here. */
-static int loopback_socket(int family, int backlog, uint16_t *port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof ss);
-    if (family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *a;
-    }
-    int fd = socket(family, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || (backlog >= 0 && listen(fd, backlog) != 0)) {
-        close(fd);
-        return -1;
-    }
-    len = sizeof ss;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
-    *port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
-}
-
-static int accept_within(int lfd, int ms)
-{
-    struct pollfd p = {.fd = lfd, .events = POLLIN, .revents = 0};
-    assert_int_equal(poll(&p, 1, ms), 1);
-    int fd = accept(lfd, NULL, NULL);
-    assert_true(fd >= 0);
-    return fd;
-}
-
-static void read_exact(int fd, unsigned char *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
-        assert_int_equal(poll(&p, 1, 5000), 1);
-        ssize_t n = recv(fd, buf + got, len - got, 0);
-        assert_true(n > 0);
-        got += (size_t)n;
-    }
-}
+#include "tcptest.h"
 
 static mailout_status open_tcp(const char *host, uint16_t port, int family, mailout_tcp **c, mailout_transport *t)
 {
@@ -179,6 +123,11 @@ static void test_bad_arguments(void **state)
     cfg.family = 5;
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, &t));
     cfg.family = 0;
+    cfg.nonblocking = 3; /* no such mode */
+    assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, &t));
+    cfg.nonblocking = -1;
+    assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, &t));
+    cfg.nonblocking = MAILOUT_TCP_BLOCKING;
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(NULL, &cfg, NULL, &t));
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, NULL, NULL, &t));
     assert_status(MAILOUT_E_INVAL, mailout_tcp_open(&c, &cfg, NULL, NULL));
@@ -386,207 +335,6 @@ static void test_happy_eyeballs(void **state)
     close(rfd);
 }
 
-typedef struct pair {
-    int lfd, sfd;
-    mailout_tcp *c;
-    mailout_transport t;
-} pair;
-
-static void open_pair(pair *p, int nonblocking, uint32_t io_ms)
-{
-    uint16_t port;
-    p->lfd = loopback_socket(AF_INET, 8, &port);
-    assert_true(p->lfd >= 0);
-    mailout_tcp_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.host = "127.0.0.1";
-    cfg.port = port;
-    cfg.io_timeout_ms = io_ms;
-    cfg.nonblocking = nonblocking;
-    assert_status(MAILOUT_OK, mailout_tcp_open(&p->c, &cfg, NULL, &p->t));
-    p->sfd = accept_within(p->lfd, 2000);
-}
-
-static void close_pair(pair *p)
-{
-    mailout_tcp_free(p->c);
-    if (p->sfd >= 0)
-        close(p->sfd);
-    close(p->lfd);
-}
-
-static void test_io_timeout(void **state)
-{
-    (void)state;
-    pair p;
-    open_pair(&p, 0, 200);
-    unsigned char buf[16];
-    uint64_t t0 = mono_ms();
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), MAILOUT_E_TIMEOUT);
-    uint64_t took = mono_ms() - t0;
-    assert_true(took >= 190 && took < 1500);
-
-    /* The peer does not read: sends fill the buffers, then time out. */
-    static unsigned char chunk[65536];
-    ptrdiff_t r = 0;
-    size_t total = 0;
-    while (total < (256u << 20)) {
-        r = p.t.send(p.t.ctx, chunk, sizeof chunk);
-        if (r <= 0)
-            break;
-        total += (size_t)r;
-    }
-    assert_int_equal(r, MAILOUT_E_TIMEOUT);
-    /* after a timeout the connection still works */
-    assert_int_equal(send(p.sfd, "x", 1, 0), 1);
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 1);
-    assert_int_equal(buf[0], 'x');
-    close_pair(&p);
-}
-
-static void test_peer_close(void **state)
-{
-    (void)state;
-    pair p;
-    open_pair(&p, 0, 2000);
-    unsigned char buf[16];
-    assert_int_equal(send(p.sfd, "bye", 3, 0), 3);
-    close(p.sfd);
-    p.sfd = -1;
-    ptrdiff_t n = p.t.recv(p.t.ctx, buf, sizeof buf);
-    assert_int_equal(n, 3);
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), MAILOUT_E_CLOSED);
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), MAILOUT_E_CLOSED);
-    close_pair(&p);
-}
-
-static void test_no_sigpipe(void **state)
-{
-    (void)state;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL; /* a SIGPIPE would kill the test */
-    sigaction(SIGPIPE, &sa, &old);
-    pair p;
-    open_pair(&p, 0, 2000);
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(p.sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(p.sfd); /* RST */
-    p.sfd = -1;
-    usleep(50 * 1000);
-    ptrdiff_t r = 1;
-    for (int i = 0; i < 100 && r > 0; i++)
-        r = p.t.send(p.t.ctx, (const unsigned char *)"DATA\r\n", 6);
-    assert_int_equal(r, MAILOUT_E_CLOSED);
-    r = p.t.send(p.t.ctx, (const unsigned char *)"DATA\r\n", 6);
-    assert_int_equal(r, MAILOUT_E_CLOSED); /* EPIPE now, still no signal */
-    close_pair(&p);
-    sigaction(SIGPIPE, &old, NULL);
-}
-
-static void test_nonblocking(void **state)
-{
-    (void)state;
-    pair p;
-    open_pair(&p, 1, 100000);
-    unsigned char buf[16];
-    uint64_t t0 = mono_ms();
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 0);
-    assert_true(mono_ms() - t0 < 100);
-    assert_status(MAILOUT_E_TIMEOUT, p.t.wait(p.t.ctx, MAILOUT_WANT_READ, 100));
-    assert_status(MAILOUT_E_INVAL, p.t.wait(p.t.ctx, 0, 100));
-    assert_int_equal(send(p.sfd, "250 ok\r\n", 8, 0), 8);
-    assert_status(MAILOUT_OK, p.t.wait(p.t.ctx, MAILOUT_WANT_READ, 2000));
-    assert_int_equal(p.t.recv(p.t.ctx, buf, sizeof buf), 8);
-    assert_bytes_equal("250 ok\r\n", 8, buf, 8);
-
-    /* fill the send buffers: 0, never an error, never a wait */
-    static unsigned char chunk[65536];
-    ptrdiff_t r = 1;
-    size_t total = 0;
-    while (r > 0 && total < (256u << 20)) {
-        r = p.t.send(p.t.ctx, chunk, sizeof chunk);
-        if (r > 0)
-            total += (size_t)r;
-    }
-    assert_int_equal(r, 0);
-    assert_true(total > 0);
-    assert_status(MAILOUT_E_TIMEOUT, p.t.wait(p.t.ctx, MAILOUT_WANT_WRITE, 50));
-    /* drain on the server side: writable again */
-    static unsigned char sink[1 << 16];
-    size_t drained = 0;
-    while (drained < total) {
-        ssize_t n = recv(p.sfd, sink, sizeof sink, 0);
-        assert_true(n > 0);
-        drained += (size_t)n;
-    }
-    assert_status(MAILOUT_OK, p.t.wait(p.t.ctx, MAILOUT_WANT_WRITE, 2000));
-    assert_true(p.t.send(p.t.ctx, chunk, 10) == 10);
-    close_pair(&p);
-}
-
-static unsigned char pattern_byte(size_t i)
-{
-    return (unsigned char)(i * 7u + i / 251u);
-}
-
-/* Blocking mode with a peer that starts reading late: sends fill the
- * socket (buffers made small, 16 KiB, and each call 4 times that), then
- * wait for room and go on; every call takes ALL its bytes (a blocking
- * socket: no short writes, so no extra call for a rest) and the peer
- * receives exactly the stream, in order. The peer is a child process that
- * checks the bytes and exits 0. How long a call waited is not asserted:
- * on a loaded machine the reader may be running before the first send. */
-static void test_blocking_send_waits_for_room(void **state)
-{
-    (void)state;
-    enum { TOTAL = 8 << 20, CHUNK = 65536 };
-    pair p;
-    open_pair(&p, 0, 10000);
-    int small = 16384;
-    unsigned w0 = 0;
-    assert_int_equal(setsockopt(p.sfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    assert_int_equal(setsockopt(p.t.pollfd(p.t.ctx, &w0), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        static unsigned char in[65536];
-        size_t got = 0;
-        int bad = 0;
-        unsigned w = 0;
-        close(p.lfd);
-        close(p.t.pollfd(p.t.ctx, &w)); /* the client end: else no EOF */
-        usleep(200 * 1000); /* let the sender fill the buffers first */
-        while (got < TOTAL) {
-            ssize_t n = recv(p.sfd, in, sizeof in, 0);
-            if (n <= 0)
-                _exit(2);
-            for (ssize_t i = 0; i < n; i++)
-                bad |= in[i] != pattern_byte(got + (size_t)i);
-            got += (size_t)n;
-        }
-        _exit(bad ? 1 : (recv(p.sfd, in, 1, 0) == 0 ? 0 : 3));
-    }
-    close(p.sfd);
-    p.sfd = -1;
-    static unsigned char out[TOTAL];
-    for (size_t i = 0; i < TOTAL; i++)
-        out[i] = pattern_byte(i);
-    size_t off = 0;
-    while (off < TOTAL) {
-        size_t len = TOTAL - off < CHUNK ? TOTAL - off : CHUNK;
-        ptrdiff_t n = p.t.send(p.t.ctx, out + off, len);
-        assert_int_equal(n, (ptrdiff_t)len);
-        off += (size_t)n;
-    }
-    p.t.close(p.t.ctx);
-    int status = -1;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    close_pair(&p);
-}
-
 static int is_ldh_fqdn(const char *s)
 {
     if (!strchr(s, '.') || s[0] == '.' || s[0] == '[')
@@ -691,99 +439,6 @@ static void test_allocator(void **state)
     close(lfd);
 }
 
-/* ---- signals must not stretch a blocking call ---------------------------- */
-
-static volatile sig_atomic_t alarm_ticks;
-static volatile sig_atomic_t rescue_at; /* tick at which the handler unblocks the call */
-static volatile int rescue_fd = -1;
-static volatile sig_atomic_t rescue_send; /* 1: reset the connection; 0: write a byte */
-static volatile sig_atomic_t rescued;
-
-/* Does nothing for the call under test (SA_RESTART off: the call sees
- * EINTR). Only after rescue_at ticks, long after any timeout, it ends a
- * call that would otherwise wait forever, so a failing test ends. */
-static void on_alarm(int sig)
-{
-    (void)sig;
-    alarm_ticks++;
-    if (alarm_ticks == rescue_at && rescue_fd >= 0 && !rescued) {
-        rescued = 1;
-        if (rescue_send)
-            close(rescue_fd); /* SO_LINGER 0: a reset */
-        else
-            (void)write(rescue_fd, "x", 1);
-    }
-}
-
-static void test_signals_do_not_extend_timeouts(void **state)
-{
-    (void)state;
-    pair p;
-    struct sigaction sa, old_sa;
-    struct itimerval it, old_it;
-    struct linger lg = {1, 0};
-    static unsigned char chunk[65536];
-    unsigned char buf[16];
-    uint64_t t0, took, longest = 0;
-    ptrdiff_t r = 0;
-    size_t total = 0;
-
-    open_pair(&p, 0, 500);
-    assert_true(p.sfd >= 0);
-    assert_int_equal(setsockopt(p.sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
-    memset(&it, 0, sizeof it);
-    it.it_interval.tv_usec = 100000;
-    it.it_value.tv_usec = 100000;
-    rescue_fd = p.sfd;
-    rescue_send = 0;
-    rescued = 0;
-    alarm_ticks = 0;
-    rescue_at = 40; /* 4 s */
-    assert_int_equal(setitimer(ITIMER_REAL, &it, &old_it), 0);
-
-    /* recv: nothing comes */
-    t0 = mono_ms();
-    r = p.t.recv(p.t.ctx, buf, sizeof buf);
-    took = mono_ms() - t0;
-    int recv_ticks = alarm_ticks;
-
-    /* send: the peer does not read */
-    if (r == MAILOUT_E_TIMEOUT) {
-        alarm_ticks = 0;
-        rescue_send = 1;
-        while (total < (256u << 20)) {
-            uint64_t t1 = mono_ms();
-            r = p.t.send(p.t.ctx, chunk, sizeof chunk);
-            uint64_t d = mono_ms() - t1;
-            if (d > longest)
-                longest = d;
-            if (r <= 0)
-                break;
-            total += (size_t)r;
-        }
-    }
-    memset(&it, 0, sizeof it);
-    setitimer(ITIMER_REAL, &it, NULL);
-    sigaction(SIGALRM, &old_sa, NULL);
-    setitimer(ITIMER_REAL, &old_it, NULL);
-    if (rescued && rescue_send)
-        p.sfd = -1; /* closed by the handler */
-    rescue_fd = -1;
-
-    assert_false(rescued);
-    assert_true(recv_ticks >= 3); /* the signals did interrupt the wait */
-    assert_true(took >= 490 && took < 800);
-    assert_int_equal(r, MAILOUT_E_TIMEOUT);
-    assert_true(longest >= 490 && longest < 800); /* the call that filled the buffers */
-    assert_true(alarm_ticks >= 3);
-    close_pair(&p);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -795,12 +450,6 @@ int main(void)
         cmocka_unit_test(test_unresolvable),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_happy_eyeballs),
-        cmocka_unit_test(test_io_timeout),
-        cmocka_unit_test(test_signals_do_not_extend_timeouts),
-        cmocka_unit_test(test_peer_close),
-        cmocka_unit_test(test_no_sigpipe),
-        cmocka_unit_test(test_nonblocking),
-        cmocka_unit_test(test_blocking_send_waits_for_room),
         cmocka_unit_test(test_ehlo_name),
         cmocka_unit_test(test_allocator),
     };
