@@ -410,12 +410,156 @@ static void test_send_waits_tcp_slow_reader(void **state)
     mailout_tcp_free(tcp);
 }
 
+/* ---- a fake clock: transports whose calls wait, no sleeping ---------------- */
+
+/*
+ * A scripted peer on a fake clock (fk->now): reply i is due once the
+ * client has written due_lines[i] CRLF lines and the clock reached
+ * due_at[i]. A recv with nothing due waits up to recv_wait_ms (the clock
+ * moves), then says 0; send follows send_plan, one letter per call ('T'
+ * take all, 'Z' "would block" at once, 'W' wait send_wait_ms, then "would
+ * block"; 'T' past its end); wait() moves the clock to the next reply or
+ * by its timeout. The driver's clock is fk->now.
+ */
+#define FK_MAX 12
+
+typedef struct fake {
+    uint64_t now;
+    size_t lines; /* CRLF lines the client wrote */
+    int last_cr;
+    const char *text[FK_MAX];
+    size_t due_lines[FK_MAX];
+    uint64_t due_at[FK_MAX];
+    size_t nrep, next, off;
+    unsigned recv_wait_ms;
+    const char *send_plan;
+    unsigned send_calls;
+    unsigned send_wait_ms;
+} fake;
+
+static uint64_t fk_clock(void *ctx)
+{
+    return ((fake *)ctx)->now;
+}
+
+/* When the next reply is (or becomes) readable; UINT64_MAX: not before
+ * the client writes more. */
+static uint64_t fk_ready_at(const fake *fk)
+{
+    if (fk->next == fk->nrep || fk->lines < fk->due_lines[fk->next])
+        return UINT64_MAX;
+    return fk->due_at[fk->next] > fk->now ? fk->due_at[fk->next] : fk->now;
+}
+
+static ptrdiff_t fk_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    fake *fk = ctx;
+    size_t k = fk->send_calls++;
+    char how = fk->send_plan && k < strlen(fk->send_plan) ? fk->send_plan[k] : 'T';
+
+    if (how == 'Z')
+        return 0;
+    if (how == 'W') {
+        fk->now += fk->send_wait_ms;
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n' && fk->last_cr)
+            fk->lines++;
+        fk->last_cr = buf[i] == '\r';
+    }
+    return (ptrdiff_t)len;
+}
+
+static ptrdiff_t fk_recv(void *ctx, unsigned char *buf, size_t cap)
+{
+    fake *fk = ctx;
+    uint64_t at = fk_ready_at(fk);
+    size_t left, n;
+
+    if (at > fk->now) {
+        if (at > fk->now + fk->recv_wait_ms) {
+            fk->now += fk->recv_wait_ms;
+            return 0;
+        }
+        fk->now = at; /* it came while the call waited */
+    }
+    left = strlen(fk->text[fk->next]) - fk->off;
+    n = left < cap ? left : cap;
+    memcpy(buf, fk->text[fk->next] + fk->off, n);
+    fk->off += n;
+    if (fk->off == strlen(fk->text[fk->next])) {
+        fk->next++;
+        fk->off = 0;
+    }
+    return (ptrdiff_t)n;
+}
+
+static mailout_status fk_wait(void *ctx, unsigned want, uint32_t ms)
+{
+    fake *fk = ctx;
+    uint64_t at = want & MAILOUT_WANT_READ ? fk_ready_at(fk) : UINT64_MAX;
+
+    if (at <= fk->now + ms) {
+        fk->now = at;
+        return MAILOUT_OK;
+    }
+    fk->now += ms;
+    return MAILOUT_E_TIMEOUT;
+}
+
+static mailout_transport fk_transport(fake *fk)
+{
+    mailout_transport t;
+    memset(&t, 0, sizeof t);
+    t.send = fk_send;
+    t.recv = fk_recv;
+    t.wait = fk_wait;
+    t.ctx = fk;
+    return t;
+}
+
+/*
+ * A recv that waits (300 ms, then says 0, as a socket with a receive
+ * timeout mapped to "would block") and a server that never greets: the
+ * session must end at the greeting's deadline, 1000 ms. The driver's
+ * wait after the step counts from p->now, the time before that recv: it
+ * waits the recv's 300 ms once more, past the deadline (ends at 1300).
+ */
+static void test_fake_recv_waits_deadline_not_overslept(void **state)
+{
+    static const char *const rcpts[] = {"b@y.test"};
+    mailout_smtp_config cfg;
+    mailout_result res;
+    mailout_job job;
+    mailout_transport t;
+    ct_body body;
+    fake fk;
+
+    (void)state;
+    memset(&fk, 0, sizeof fk);
+    fk.recv_wait_ms = 300;
+    t = fk_transport(&fk);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.timeout_ms = 1000;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 1;
+    job.body = ct_body_source(&body, "Subject: x\r\n\r\nhi\r\n", 0, 0);
+    assert_status(MAILOUT_E_TIMEOUT, mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, fk_clock, &fk));
+    assert_int_equal(fk.now, 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waiting_send_slow_reader),
         cmocka_unit_test(test_blocking_tcp_slow_reader),
         cmocka_unit_test(test_send_waits_tcp_slow_reader),
+        cmocka_unit_test(test_fake_recv_waits_deadline_not_overslept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
