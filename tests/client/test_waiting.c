@@ -442,6 +442,15 @@ static uint64_t fk_clock(void *ctx)
     return ((fake *)ctx)->now;
 }
 
+static void fk_reply(fake *fk, const char *text, size_t due_lines, uint64_t due_at)
+{
+    assert_true(fk->nrep < FK_MAX);
+    fk->text[fk->nrep] = text;
+    fk->due_lines[fk->nrep] = due_lines;
+    fk->due_at[fk->nrep] = due_at;
+    fk->nrep++;
+}
+
 /* When the next reply is (or becomes) readable; UINT64_MAX: not before
  * the client writes more. */
 static uint64_t fk_ready_at(const fake *fk)
@@ -553,6 +562,62 @@ static void test_fake_recv_waits_deadline_not_overslept(void **state)
     assert_int_equal(fk.now, 1000);
 }
 
+/*
+ * PIPELINING, a group longer than the output buffer (64 B): MAIL and two
+ * RCPTs go, then the transport is full. The reply to MAIL comes at 900 ms,
+ * before its deadline (1000 ms). In the step that follows, the first send
+ * waits 300 ms for room and gives up ("would block", nothing taken), then
+ * the pump reads the reply, which has been there since 900: it is in time
+ * and the job is delivered. On main the read tells the engine the time
+ * after that send (1200) before it sees the reply: E_TIMEOUT at MAIL.
+ */
+static void test_fake_reply_in_time_after_waiting_send(void **state)
+{
+    static const char *const rcpts[] = {"b@y.test", "c@y.test", "d@y.test"};
+    mailout_smtp_config cfg;
+    mailout_result res;
+    mailout_job job;
+    mailout_transport t;
+    mailout_status st;
+    ct_body body;
+    fake fk;
+
+    (void)state;
+    memset(&fk, 0, sizeof fk);
+    fk_reply(&fk, "220 srv.test ESMTP\r\n", 0, 0);
+    fk_reply(&fk, "250-srv.test\r\n250 PIPELINING\r\n", 1, 0);
+    fk_reply(&fk, "250 2.1.0 ok\r\n", 2, 900); /* MAIL */
+    fk_reply(&fk, "250 2.1.5 ok\r\n", 3, 0);
+    fk_reply(&fk, "250 2.1.5 ok\r\n", 4, 0);
+    fk_reply(&fk, "250 2.1.5 ok\r\n", 5, 0);
+    fk_reply(&fk, "354 go\r\n", 6, 0);
+    fk_reply(&fk, "250 2.0.0 queued\r\n", 10, 0); /* 3 lines of body and "." */
+    fk_reply(&fk, "221 bye\r\n", 11, 0);
+    /* EHLO, the first 64 B of the group, full, then a send that waits */
+    fk.send_plan = "TTZW";
+    fk.send_wait_ms = 300;
+    t = fk_transport(&fk);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.timeout_ms = 1000;
+    cfg.out_buf_size = 64;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 3;
+    job.body = ct_body_source(&body, "Subject: x\r\n\r\nhi\r\n", 0, 0);
+    st = mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, fk_clock, &fk);
+    if (res.status != MAILOUT_OK)
+        print_message("stage %d (MAIL %d), clock %llu\n", (int)res.stage, (int)MAILOUT_STAGE_MAIL,
+                      (unsigned long long)fk.now);
+    assert_status(MAILOUT_OK, res.status);
+    assert_status(MAILOUT_OK, st);
+    assert_int_equal(res.reply.code, 250);
+    assert_int_equal(fk.next, fk.nrep);
+    assert_true(fk.send_calls >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_blocking_tcp_slow_reader),
         cmocka_unit_test(test_send_waits_tcp_slow_reader),
         cmocka_unit_test(test_fake_recv_waits_deadline_not_overslept),
+        cmocka_unit_test(test_fake_reply_in_time_after_waiting_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
