@@ -59,6 +59,10 @@ typedef struct slow_srv {
     uint64_t data_start; /* when the server began reading the body */
     int answered;        /* it said 250 to the end of the data */
     int ok;              /* the dialogue went as expected */
+    size_t piece;        /* the slow phase: this much per read ... */
+    unsigned sleep_ms;   /* ... then this long asleep ... */
+    unsigned slow_ms;    /* ... for this long */
+    unsigned reply_ms;   /* from the end of the data to the 250 */
 } slow_srv;
 
 static int write_all(int fd, const char *s)
@@ -99,8 +103,8 @@ static int read_body(slow_srv *s, int fd)
 
     s->data_start = srv_now_ms();
     for (;;) {
-        int slow = srv_now_ms() - s->data_start < SLOW_MS;
-        ssize_t n = recv(fd, buf, slow ? SLOW_PIECE : sizeof buf, 0);
+        int slow = srv_now_ms() - s->data_start < s->slow_ms;
+        ssize_t n = recv(fd, buf, slow ? s->piece : sizeof buf, 0);
         if (n <= 0)
             return -1;
         /* byte by byte: the terminator must end the read (the client
@@ -115,7 +119,7 @@ static int read_body(slow_srv *s, int fd)
                 return i == n - 1 ? 0 : -1;
         }
         if (slow)
-            sleep_ms(SLOW_SLEEP_MS);
+            sleep_ms(s->sleep_ms);
     }
 }
 
@@ -151,7 +155,7 @@ static void *slow_main(void *arg)
         if (!strcmp(line, "DATA")) {
             if (read_body(s, fd) != 0)
                 break;
-            sleep_ms(REPLY_DELAY_MS); /* the client is waiting for it by then */
+            sleep_ms(s->reply_ms); /* the client is waiting for it by then */
             if (write_all(fd, "250 queued\r\n") != 0)
                 break;
             s->answered = 1;
@@ -162,13 +166,19 @@ out:
     return NULL;
 }
 
-static void slow_start(slow_srv *s)
+/* A server that reads the body @p piece bytes per @p nap_ms for @p slow_ms,
+ * its socket's receive buffer @p rcvbuf. */
+static void slow_start_paced(slow_srv *s, int rcvbuf, size_t piece, unsigned nap_ms, unsigned slow_ms)
 {
     struct sockaddr_in a;
     socklen_t len = sizeof a;
-    int buf = SOCK_BUF;
+    int buf = rcvbuf;
 
     memset(s, 0, sizeof *s);
+    s->piece = piece;
+    s->sleep_ms = nap_ms;
+    s->slow_ms = slow_ms;
+    s->reply_ms = REPLY_DELAY_MS;
     s->lfd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->lfd >= 0);
     /* inherited by the accepted socket: little of the body sits there */
@@ -181,6 +191,11 @@ static void slow_start(slow_srv *s)
     assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
     s->port = ntohs(a.sin_port);
     assert_int_equal(pthread_create(&s->th, NULL, slow_main, s), 0);
+}
+
+static void slow_start(slow_srv *s)
+{
+    slow_start_paced(s, SOCK_BUF, SLOW_PIECE, SLOW_SLEEP_MS, SLOW_MS);
 }
 
 static void slow_join(slow_srv *s)
@@ -410,6 +425,88 @@ static void test_send_waits_tcp_slow_reader(void **state)
     mailout_tcp_free(tcp);
 }
 
+/*
+ * Send-waits TCP (mailout_send's transport) to a reader that never stops:
+ * at most 2 KB every 20 ms (about 28 KB/s here), the least socket
+ * buffers, 64 KB output buffers, timeout_ms 300. Room appears every 20 ms,
+ * 15 times per timeout, so the body (80 KB) makes progress all along and
+ * must be delivered, as it is over the non-blocking TCP transport (each
+ * partial write re-arms the engine's deadline; about 2.9 s). On main a
+ * 64 KB send needs about 2 s: SO_SNDTIMEO cuts it short at 300 ms with
+ * part queued, the next send does not wait ("late") and finds the buffer
+ * full: E_TIMEOUT after about 1 s, 28 KB read by the server.
+ */
+#define STEADY_T_MS 300u
+#define STEADY_BODY (80u * 1024u)
+#define STEADY_BUF 65536u
+
+static void steady_reader(int mode)
+{
+    static const char *const rcpts[] = {"b@y.test"};
+    static const char line[] = "0123456789012345678901234567890123456789012345678901234567890123456789abcdef\r\n";
+    mailout_smtp_config cfg;
+    mailout_result res;
+    mailout_job job;
+    mailout_transport t;
+    mailout_tcp *tcp;
+    ct_body body;
+    slow_srv s;
+    unsigned w = 0;
+    int small = 1; /* the kernel's least: about 4.5 KB, and 2.3 KB for the reader */
+    size_t n = 0;
+    uint64_t t0;
+    char *text = malloc(STEADY_BODY + sizeof line);
+    mailout_status st;
+
+    assert_non_null(text);
+    text[0] = '\0';
+    while (n < STEADY_BODY) {
+        memcpy(text + n, line, sizeof line);
+        n += sizeof line - 1;
+    }
+    slow_start_paced(&s, small, 2048, 20, 60000);
+    s.reply_ms = 0;
+    tcp = connect_tcp(s.port, mode, &t);
+    assert_int_equal(setsockopt(t.pollfd(t.ctx, &w), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.timeout_ms = STEADY_T_MS;
+    cfg.no_chunking = 1;
+    cfg.out_buf_size = STEADY_BUF;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 1;
+    job.body = ct_body_source(&body, text, 0, 0);
+    t0 = srv_now_ms();
+    st = mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, clock_ms, NULL);
+    if (res.status != MAILOUT_OK)
+        print_message("status %d stage %d after %llu ms, %zu body bytes read\n", (int)res.status,
+                      (int)res.stage, (unsigned long long)(srv_now_ms() - t0), s.body_bytes);
+    mailout_tcp_free(tcp); /* the server sees EOF if it is still reading */
+    slow_join(&s);
+    free(text);
+    assert_status(MAILOUT_OK, st);
+    assert_status(MAILOUT_OK, res.status);
+    assert_int_equal(res.reply.code, 250);
+    assert_true(s.answered);
+    assert_int_equal(s.body_bytes, n + 3);
+}
+
+/* The reference: the non-blocking TCP transport delivers it. */
+static void test_nonblocking_tcp_steady_slow_reader(void **state)
+{
+    (void)state;
+    steady_reader(MAILOUT_TCP_NONBLOCKING);
+}
+
+static void test_send_waits_tcp_steady_slow_reader(void **state)
+{
+    (void)state;
+    steady_reader(MAILOUT_TCP_SEND_WAITS);
+}
+
 /* ---- a fake clock: transports whose calls wait, no sleeping ---------------- */
 
 /*
@@ -624,6 +721,8 @@ int main(void)
         cmocka_unit_test(test_waiting_send_slow_reader),
         cmocka_unit_test(test_blocking_tcp_slow_reader),
         cmocka_unit_test(test_send_waits_tcp_slow_reader),
+        cmocka_unit_test(test_nonblocking_tcp_steady_slow_reader),
+        cmocka_unit_test(test_send_waits_tcp_steady_slow_reader),
         cmocka_unit_test(test_fake_recv_waits_deadline_not_overslept),
         cmocka_unit_test(test_fake_reply_in_time_after_waiting_send),
     };
