@@ -52,8 +52,11 @@ static mailout_status blk_run(mailout_pump *p, const blk_clock *clk, int bounded
         r = mailout_pump_step(p, now);
         if (r != MAILOUT_AGAIN)
             return r;
-        /* p->now: the time after the step's last transfer */
-        r = blk_wait(p, p->now, limit);
+        /* the time now: p->now is only that of the last transfer that
+         * moved bytes, and a call that waited and moved nothing (a send
+         * or recv with a timeout of its own that says "would block")
+         * came after it */
+        r = blk_wait(p, blk_now(clk), limit);
         if (r < 0)
             mailout_smtp_abort(p->smtp, r);
     }

@@ -59,6 +59,10 @@ typedef struct slow_srv {
     uint64_t data_start; /* when the server began reading the body */
     int answered;        /* it said 250 to the end of the data */
     int ok;              /* the dialogue went as expected */
+    size_t piece;        /* the slow phase: this much per read ... */
+    unsigned sleep_ms;   /* ... then this long asleep ... */
+    unsigned slow_ms;    /* ... for this long */
+    unsigned reply_ms;   /* from the end of the data to the 250 */
 } slow_srv;
 
 static int write_all(int fd, const char *s)
@@ -99,8 +103,8 @@ static int read_body(slow_srv *s, int fd)
 
     s->data_start = srv_now_ms();
     for (;;) {
-        int slow = srv_now_ms() - s->data_start < SLOW_MS;
-        ssize_t n = recv(fd, buf, slow ? SLOW_PIECE : sizeof buf, 0);
+        int slow = srv_now_ms() - s->data_start < s->slow_ms;
+        ssize_t n = recv(fd, buf, slow ? s->piece : sizeof buf, 0);
         if (n <= 0)
             return -1;
         /* byte by byte: the terminator must end the read (the client
@@ -115,7 +119,7 @@ static int read_body(slow_srv *s, int fd)
                 return i == n - 1 ? 0 : -1;
         }
         if (slow)
-            sleep_ms(SLOW_SLEEP_MS);
+            sleep_ms(s->sleep_ms);
     }
 }
 
@@ -151,7 +155,7 @@ static void *slow_main(void *arg)
         if (!strcmp(line, "DATA")) {
             if (read_body(s, fd) != 0)
                 break;
-            sleep_ms(REPLY_DELAY_MS); /* the client is waiting for it by then */
+            sleep_ms(s->reply_ms); /* the client is waiting for it by then */
             if (write_all(fd, "250 queued\r\n") != 0)
                 break;
             s->answered = 1;
@@ -162,13 +166,19 @@ out:
     return NULL;
 }
 
-static void slow_start(slow_srv *s)
+/* A server that reads the body @p piece bytes per @p nap_ms for @p slow_ms,
+ * its socket's receive buffer @p rcvbuf. */
+static void slow_start_paced(slow_srv *s, int rcvbuf, size_t piece, unsigned nap_ms, unsigned slow_ms)
 {
     struct sockaddr_in a;
     socklen_t len = sizeof a;
-    int buf = SOCK_BUF;
+    int buf = rcvbuf;
 
     memset(s, 0, sizeof *s);
+    s->piece = piece;
+    s->sleep_ms = nap_ms;
+    s->slow_ms = slow_ms;
+    s->reply_ms = REPLY_DELAY_MS;
     s->lfd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->lfd >= 0);
     /* inherited by the accepted socket: little of the body sits there */
@@ -181,6 +191,11 @@ static void slow_start(slow_srv *s)
     assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
     s->port = ntohs(a.sin_port);
     assert_int_equal(pthread_create(&s->th, NULL, slow_main, s), 0);
+}
+
+static void slow_start(slow_srv *s)
+{
+    slow_start_paced(s, SOCK_BUF, SLOW_PIECE, SLOW_SLEEP_MS, SLOW_MS);
 }
 
 static void slow_join(slow_srv *s)
@@ -410,12 +425,306 @@ static void test_send_waits_tcp_slow_reader(void **state)
     mailout_tcp_free(tcp);
 }
 
+/*
+ * Send-waits TCP (mailout_send's transport) to a reader that never stops:
+ * at most 2 KB every 20 ms (about 28 KB/s here), the least socket
+ * buffers, 64 KB output buffers, timeout_ms 300. Room appears every 20 ms,
+ * 15 times per timeout, so the body (80 KB) makes progress all along and
+ * must be delivered, as it is over the non-blocking TCP transport (each
+ * partial write re-arms the engine's deadline; about 2.9 s). On main a
+ * 64 KB send needs about 2 s: SO_SNDTIMEO cuts it short at 300 ms with
+ * part queued, the next send does not wait ("late") and finds the buffer
+ * full: E_TIMEOUT after about 1 s, 28 KB read by the server.
+ */
+#define STEADY_T_MS 300u
+#define STEADY_BODY (80u * 1024u)
+#define STEADY_BUF 65536u
+
+static void steady_reader(int mode)
+{
+    static const char *const rcpts[] = {"b@y.test"};
+    static const char line[] = "0123456789012345678901234567890123456789012345678901234567890123456789abcdef\r\n";
+    mailout_smtp_config cfg;
+    mailout_result res;
+    mailout_job job;
+    mailout_transport t;
+    mailout_tcp *tcp;
+    ct_body body;
+    slow_srv s;
+    unsigned w = 0;
+    int small = 1; /* the kernel's least: about 4.5 KB, and 2.3 KB for the reader */
+    size_t n = 0;
+    uint64_t t0;
+    char *text = malloc(STEADY_BODY + sizeof line);
+    mailout_status st;
+
+    assert_non_null(text);
+    text[0] = '\0';
+    while (n < STEADY_BODY) {
+        memcpy(text + n, line, sizeof line);
+        n += sizeof line - 1;
+    }
+    slow_start_paced(&s, small, 2048, 20, 60000);
+    s.reply_ms = 0;
+    tcp = connect_tcp(s.port, mode, &t);
+    assert_int_equal(setsockopt(t.pollfd(t.ctx, &w), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.timeout_ms = STEADY_T_MS;
+    cfg.no_chunking = 1;
+    cfg.out_buf_size = STEADY_BUF;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 1;
+    job.body = ct_body_source(&body, text, 0, 0);
+    t0 = srv_now_ms();
+    st = mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, clock_ms, NULL);
+    if (res.status != MAILOUT_OK)
+        print_message("status %d stage %d after %llu ms, %zu body bytes read\n", (int)res.status,
+                      (int)res.stage, (unsigned long long)(srv_now_ms() - t0), s.body_bytes);
+    mailout_tcp_free(tcp); /* the server sees EOF if it is still reading */
+    slow_join(&s);
+    free(text);
+    assert_status(MAILOUT_OK, st);
+    assert_status(MAILOUT_OK, res.status);
+    assert_int_equal(res.reply.code, 250);
+    assert_true(s.answered);
+    assert_int_equal(s.body_bytes, n + 3);
+}
+
+/* The reference: the non-blocking TCP transport delivers it. */
+static void test_nonblocking_tcp_steady_slow_reader(void **state)
+{
+    (void)state;
+    steady_reader(MAILOUT_TCP_NONBLOCKING);
+}
+
+static void test_send_waits_tcp_steady_slow_reader(void **state)
+{
+    (void)state;
+    steady_reader(MAILOUT_TCP_SEND_WAITS);
+}
+
+/* ---- a fake clock: transports whose calls wait, no sleeping ---------------- */
+
+/*
+ * A scripted peer on a fake clock (fk->now): reply i is due once the
+ * client has written due_lines[i] CRLF lines and the clock reached
+ * due_at[i]. A recv with nothing due waits up to recv_wait_ms (the clock
+ * moves), then says 0; send follows send_plan, one letter per call ('T'
+ * take all, 'Z' "would block" at once, 'W' wait send_wait_ms, then "would
+ * block"; 'T' past its end); wait() moves the clock to the next reply or
+ * by its timeout. The driver's clock is fk->now.
+ */
+#define FK_MAX 12
+
+typedef struct fake {
+    uint64_t now;
+    size_t lines; /* CRLF lines the client wrote */
+    int last_cr;
+    const char *text[FK_MAX];
+    size_t due_lines[FK_MAX];
+    uint64_t due_at[FK_MAX];
+    size_t nrep, next, off;
+    unsigned recv_wait_ms;
+    const char *send_plan;
+    unsigned send_calls;
+    unsigned send_wait_ms;
+} fake;
+
+static uint64_t fk_clock(void *ctx)
+{
+    return ((fake *)ctx)->now;
+}
+
+static void fk_reply(fake *fk, const char *text, size_t due_lines, uint64_t due_at)
+{
+    assert_true(fk->nrep < FK_MAX);
+    fk->text[fk->nrep] = text;
+    fk->due_lines[fk->nrep] = due_lines;
+    fk->due_at[fk->nrep] = due_at;
+    fk->nrep++;
+}
+
+/* When the next reply is (or becomes) readable; UINT64_MAX: not before
+ * the client writes more. */
+static uint64_t fk_ready_at(const fake *fk)
+{
+    if (fk->next == fk->nrep || fk->lines < fk->due_lines[fk->next])
+        return UINT64_MAX;
+    return fk->due_at[fk->next] > fk->now ? fk->due_at[fk->next] : fk->now;
+}
+
+static ptrdiff_t fk_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    fake *fk = ctx;
+    size_t k = fk->send_calls++;
+    char how = fk->send_plan && k < strlen(fk->send_plan) ? fk->send_plan[k] : 'T';
+
+    if (how == 'Z')
+        return 0;
+    if (how == 'W') {
+        fk->now += fk->send_wait_ms;
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n' && fk->last_cr)
+            fk->lines++;
+        fk->last_cr = buf[i] == '\r';
+    }
+    return (ptrdiff_t)len;
+}
+
+static ptrdiff_t fk_recv(void *ctx, unsigned char *buf, size_t cap)
+{
+    fake *fk = ctx;
+    uint64_t at = fk_ready_at(fk);
+    size_t left, n;
+
+    if (at > fk->now) {
+        if (at > fk->now + fk->recv_wait_ms) {
+            fk->now += fk->recv_wait_ms;
+            return 0;
+        }
+        fk->now = at; /* it came while the call waited */
+    }
+    left = strlen(fk->text[fk->next]) - fk->off;
+    n = left < cap ? left : cap;
+    memcpy(buf, fk->text[fk->next] + fk->off, n);
+    fk->off += n;
+    if (fk->off == strlen(fk->text[fk->next])) {
+        fk->next++;
+        fk->off = 0;
+    }
+    return (ptrdiff_t)n;
+}
+
+static mailout_status fk_wait(void *ctx, unsigned want, uint32_t ms)
+{
+    fake *fk = ctx;
+    uint64_t at = want & MAILOUT_WANT_READ ? fk_ready_at(fk) : UINT64_MAX;
+
+    if (at <= fk->now + ms) {
+        fk->now = at;
+        return MAILOUT_OK;
+    }
+    fk->now += ms;
+    return MAILOUT_E_TIMEOUT;
+}
+
+static mailout_transport fk_transport(fake *fk)
+{
+    mailout_transport t;
+    memset(&t, 0, sizeof t);
+    t.send = fk_send;
+    t.recv = fk_recv;
+    t.wait = fk_wait;
+    t.ctx = fk;
+    return t;
+}
+
+/*
+ * A recv that waits (300 ms, then says 0, as a socket with a receive
+ * timeout mapped to "would block") and a server that never greets: the
+ * session must end at the greeting's deadline, 1000 ms. The driver's
+ * wait after the step counts from p->now, the time before that recv: it
+ * waits the recv's 300 ms once more, past the deadline (ends at 1300).
+ */
+static void test_fake_recv_waits_deadline_not_overslept(void **state)
+{
+    static const char *const rcpts[] = {"b@y.test"};
+    mailout_smtp_config cfg;
+    mailout_result res;
+    mailout_job job;
+    mailout_transport t;
+    ct_body body;
+    fake fk;
+
+    (void)state;
+    memset(&fk, 0, sizeof fk);
+    fk.recv_wait_ms = 300;
+    t = fk_transport(&fk);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.timeout_ms = 1000;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 1;
+    job.body = ct_body_source(&body, "Subject: x\r\n\r\nhi\r\n", 0, 0);
+    assert_status(MAILOUT_E_TIMEOUT, mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, fk_clock, &fk));
+    assert_int_equal(fk.now, 1000);
+}
+
+/*
+ * PIPELINING, a group longer than the output buffer (64 B): MAIL and two
+ * RCPTs go, then the transport is full. The reply to MAIL comes at 900 ms,
+ * before its deadline (1000 ms). In the step that follows, the first send
+ * waits 300 ms for room and gives up ("would block", nothing taken), then
+ * the pump reads the reply, which has been there since 900: it is in time
+ * and the job is delivered. On main the read tells the engine the time
+ * after that send (1200) before it sees the reply: E_TIMEOUT at MAIL.
+ */
+static void test_fake_reply_in_time_after_waiting_send(void **state)
+{
+    static const char *const rcpts[] = {"b@y.test", "c@y.test", "d@y.test"};
+    mailout_smtp_config cfg;
+    mailout_result res;
+    mailout_job job;
+    mailout_transport t;
+    mailout_status st;
+    ct_body body;
+    fake fk;
+
+    (void)state;
+    memset(&fk, 0, sizeof fk);
+    fk_reply(&fk, "220 srv.test ESMTP\r\n", 0, 0);
+    fk_reply(&fk, "250-srv.test\r\n250 PIPELINING\r\n", 1, 0);
+    fk_reply(&fk, "250 2.1.0 ok\r\n", 2, 900); /* MAIL */
+    fk_reply(&fk, "250 2.1.5 ok\r\n", 3, 0);
+    fk_reply(&fk, "250 2.1.5 ok\r\n", 4, 0);
+    fk_reply(&fk, "250 2.1.5 ok\r\n", 5, 0);
+    fk_reply(&fk, "354 go\r\n", 6, 0);
+    fk_reply(&fk, "250 2.0.0 queued\r\n", 10, 0); /* 3 lines of body and "." */
+    fk_reply(&fk, "221 bye\r\n", 11, 0);
+    /* EHLO, the first 64 B of the group, full, then a send that waits */
+    fk.send_plan = "TTZW";
+    fk.send_wait_ms = 300;
+    t = fk_transport(&fk);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ehlo_name = "client.test";
+    cfg.tls = MAILOUT_TLS_NONE;
+    cfg.timeout_ms = 1000;
+    cfg.out_buf_size = 64;
+    memset(&job, 0, sizeof job);
+    job.mail_from = "a@x.test";
+    job.rcpt = rcpts;
+    job.rcpt_count = 3;
+    job.body = ct_body_source(&body, "Subject: x\r\n\r\nhi\r\n", 0, 0);
+    st = mailout_send_jobs(&t, &cfg, NULL, &job, 1, &res, fk_clock, &fk);
+    if (res.status != MAILOUT_OK)
+        print_message("stage %d (MAIL %d), clock %llu\n", (int)res.stage, (int)MAILOUT_STAGE_MAIL,
+                      (unsigned long long)fk.now);
+    assert_status(MAILOUT_OK, res.status);
+    assert_status(MAILOUT_OK, st);
+    assert_int_equal(res.reply.code, 250);
+    assert_int_equal(fk.next, fk.nrep);
+    assert_true(fk.send_calls >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waiting_send_slow_reader),
         cmocka_unit_test(test_blocking_tcp_slow_reader),
         cmocka_unit_test(test_send_waits_tcp_slow_reader),
+        cmocka_unit_test(test_nonblocking_tcp_steady_slow_reader),
+        cmocka_unit_test(test_send_waits_tcp_steady_slow_reader),
+        cmocka_unit_test(test_fake_recv_waits_deadline_not_overslept),
+        cmocka_unit_test(test_fake_reply_in_time_after_waiting_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
