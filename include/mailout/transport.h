@@ -120,22 +120,23 @@ typedef struct mailout_tcp_config {
  * delay the last write of a group until the peer's delayed ACK.
  *
  * The transport's callbacks:
- *  - send/recv: in blocking mode the socket blocks, bounded by
- *    SO_SNDTIMEO/SO_RCVTIMEO = io_timeout_ms: send() takes all its bytes
- *    (the kernel makes no short writes, so a buffer costs one system call)
- *    unless the timeout passes first, when it returns the part it queued
- *    or MAILOUT_E_TIMEOUT if none; recv waits up to io_timeout_ms, then
- *    MAILOUT_E_TIMEOUT. After a send that ran out of time with only a part
- *    queued, the next send does not wait again: it takes what fits at
- *    once, or returns MAILOUT_E_TIMEOUT (a peer that stops reading ends a
- *    send within about io_timeout_ms; a reader slower than len bytes per
- *    io_timeout_ms fails). A signal (EINTR) retries the call with the
- *    time left until its deadline (monotonic clock): signals never make a
- *    call wait longer than io_timeout_ms. The connection stays usable
- *    after a timeout. In non-blocking mode they return 0 instead of
- *    waiting (EINTR is retried); in send-waits mode send waits as in
- *    blocking mode and recv returns 0 instead of waiting. recv returns MAILOUT_E_CLOSED at end of
- *    stream; a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
+ *  - send/recv: in blocking mode the socket blocks. send() takes all its
+ *    bytes (the kernel makes no short writes, so a buffer costs one
+ *    system call) unless io_timeout_ms passes without the peer taking a
+ *    byte: then it returns the part it queued, or MAILOUT_E_TIMEOUT if
+ *    none. A reader that keeps reading, however slowly, is never failed
+ *    (the wait is in slices of io_timeout_ms / 8, SO_SNDTIMEO, and each
+ *    byte taken starts the timeout again); a peer that stops reading ends
+ *    a send within io_timeout_ms + two slices. After a send that gave up
+ *    with a part queued, the next send does not wait again: it takes
+ *    what fits at once, or returns MAILOUT_E_TIMEOUT. recv waits up to
+ *    io_timeout_ms, then MAILOUT_E_TIMEOUT. A signal (EINTR) never makes
+ *    a call wait longer: recv retries with the time left until its
+ *    deadline (monotonic clock), send counts from its last progress. The
+ *    connection stays usable after a timeout. In non-blocking mode they
+ *    return 0 instead of waiting (EINTR is retried); in send-waits mode
+ *    send waits as in blocking mode and recv returns 0 instead of
+ *    waiting. recv returns MAILOUT_E_CLOSED at end of stream; a reset (ECONNRESET) or broken pipe (EPIPE) is reported as
  *    MAILOUT_E_CLOSED too (the peer is gone either way); other socket
  *    errors are MAILOUT_E_IO. After close(): MAILOUT_E_STATE.
  *  - wait: poll() for the directions asked; MAILOUT_OK also on error or

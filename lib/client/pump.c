@@ -43,12 +43,27 @@ static uint64_t pump_engine_time(const mailout_pump *p)
     return p->now > p->lag ? p->now - p->lag : 0;
 }
 
-/* Before the engine hears of bytes received: they may have been waited
- * for, and the reply may arm the deadline of the next one. */
-static void pump_tick(mailout_pump *p)
+/*
+ * Before the engine hears of bytes received (the reply may arm the
+ * deadline of the next one), at @p before (the clock just before the
+ * recv). The time since p->now that went before the recv (a send that
+ * waited and took nothing, a body source that blocked) is added to the
+ * lag like a write loop's: the reply may have been waiting in the socket
+ * all along, and it came before its deadline if it was there when the
+ * engine last looked. Only what the recv itself waited counts. Only a
+ * recv that brought bytes gets here, so a silent peer cannot push its
+ * deadline back.
+ */
+static void pump_tick(mailout_pump *p, uint64_t before)
 {
     if (p->clock) {
-        p->now = p->clock(p->clock_ctx);
+        if (before > p->now) {
+            p->lag += before - p->now;
+            p->now = before;
+        }
+        uint64_t t = p->clock(p->clock_ctx);
+        if (t > p->now)
+            p->now = t;
         mailout_smtp_set_time(p->smtp, pump_engine_time(p));
     }
 }
@@ -194,10 +209,13 @@ static pump_io pump_read(mailout_pump *p)
 {
     size_t cap = 0;
     unsigned char *buf = mailout_smtp_in_buf(p->smtp, &cap);
+    uint64_t before = 0;
     ptrdiff_t n;
 
     if (!buf || cap == 0)
         return PUMP_NOTHING;
+    if (p->clock)
+        before = p->clock(p->clock_ctx);
     /* Only as much as the engine has room for, and straight into its
      * buffer: the driver never holds bytes the engine has not seen. */
     n = p->active->recv(p->active->ctx, buf, cap);
@@ -205,7 +223,7 @@ static pump_io pump_read(mailout_pump *p)
         return PUMP_BLOCKED;
     if (n < 0 || (size_t)n > cap)
         return pump_fail(p, n);
-    pump_tick(p);
+    pump_tick(p, before);
     (void)mailout_smtp_in_ack(p->smtp, (size_t)n);
     return PUMP_PROGRESS;
 }

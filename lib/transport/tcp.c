@@ -2,8 +2,8 @@
  *
  * Connect runs on a non-blocking socket (its timeout, the staggered
  * attempts). In blocking mode the socket then blocks, bounded by
- * SO_SNDTIMEO / SO_RCVTIMEO = io_timeout_ms, so a stuck peer can never
- * hang the caller forever; in non-blocking mode send/recv return 0 and
+ * io_timeout_ms (SO_RCVTIMEO; sends wait in slices of it, SO_SNDTIMEO),
+ * so a stuck peer can never hang the caller forever; in non-blocking mode send/recv return 0 and
  * wait() polls; in send-waits mode the socket blocks for send() only and
  * recv() asks with MSG_DONTWAIT. */
 #define _DEFAULT_SOURCE
@@ -35,6 +35,9 @@
 
 #define TCP_DEFAULT_CONNECT_MS 30000u
 #define TCP_DEFAULT_IO_MS 300000u
+/* A blocking send waits in slices of io_timeout_ms / this (SO_SNDTIMEO):
+ * a stalled peer is given up at most two slices after io_timeout_ms. */
+#define TCP_SEND_SLICES 8u
 /* Parallel attempts at most; more addresses wait for one to fail. */
 #define TCP_MAX_INFLIGHT 4
 
@@ -345,22 +348,27 @@ static int time_left(mailout_tcp *c, int opt, uint64_t deadline, int *cut)
 
 /*
  * Blocking send: one system call, which queues all of buf unless the
- * timeout passes first. A signal (EINTR, or a send cut short with time
- * left) sends the rest with the time left until the call's deadline.
- * When the time ran out with only a part queued, the peer took less than
- * len bytes in io_timeout_ms: the next call does not wait a whole timeout
- * again for the rest, it takes what fits at once or says MAILOUT_E_TIMEOUT.
- * So a peer that stops reading ends a send within about io_timeout_ms
- * (rather than one timeout per call, and TLS makes two for a record).
+ * socket stays full. The socket's SO_SNDTIMEO is a slice of io_timeout_ms
+ * (tcp_send_slice): a call cut short by it, or by a signal, goes on with
+ * the rest, and the send gives up only when io_timeout_ms passed without
+ * a byte taken. So a reader that keeps reading, however slowly, is never
+ * failed (it takes bytes in every slice: a reader slower than one buffer
+ * per io_timeout_ms included), a peer that stops reading ends the send
+ * within about io_timeout_ms plus two slices, and signals cannot stretch
+ * a call (each slice is short, and the give-up time is on the monotonic
+ * clock). The clock is only read once a slice ended short: a send that
+ * queues all at once costs one system call. When the send gave up with
+ * only a part queued, the next call does not wait again (the peer took
+ * nothing for io_timeout_ms): it takes what fits at once or says
+ * MAILOUT_E_TIMEOUT (TLS makes two sends for one record).
  * Not inlined: its frame would cost every non-blocking send (7 of about
  * 1160 instructions of a 256 B write, bench_send under callgrind).
  */
 static MAILOUT_NOINLINE ptrdiff_t tcp_send_blocking(mailout_tcp *c, const unsigned char *buf, size_t len)
 {
-    uint64_t deadline;
+    uint64_t give_up = 0; /* 0: no slice ended short yet */
     size_t done = 0;
     ptrdiff_t err = MAILOUT_E_TIMEOUT;
-    int cut = 0;
 
     if (c->late) {
         ssize_t n;
@@ -372,25 +380,26 @@ static MAILOUT_NOINLINE ptrdiff_t tcp_send_blocking(mailout_tcp *c, const unsign
             return (ptrdiff_t)n;
         return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK ? MAILOUT_E_TIMEOUT : errno_status(errno);
     }
-    deadline = now_ms() + c->io_ms;
     for (;;) {
         ssize_t n = send(c->fd, buf + done, len - done, MSG_NOSIGNAL);
         if (n > 0) {
             done += (size_t)n;
             if (done == len)
                 break;
-        } else if (n == 0 || errno != EINTR) {
-            /* EAGAIN: SO_SNDTIMEO passed with nothing queued */
-            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-                err = n == 0 ? MAILOUT_E_IO : errno_status(errno);
+            /* bytes went in this slice: the peer still reads */
+            give_up = now_ms() + c->io_ms;
+            continue;
+        }
+        if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            err = n == 0 ? MAILOUT_E_IO : errno_status(errno);
             break;
         }
-        /* cut short: by a signal, or by the timeout (then no time is left) */
-        if (time_left(c, SO_SNDTIMEO, deadline, &cut) == 0)
+        /* a slice without a byte taken, or a signal */
+        if (give_up == 0)
+            give_up = now_ms() + c->io_ms;
+        else if (now_ms() >= give_up)
             break;
     }
-    if (cut)
-        set_timeo(c->fd, SO_SNDTIMEO, c->io_ms);
     c->late = done > 0 && done < len;
     return done > 0 ? (ptrdiff_t)done : err;
 }
@@ -536,20 +545,26 @@ static void tcp_close(void *ctx)
 /* ------------------------------------------------------------------ */
 
 /* Blocking mode: connect ran non-blocking (for its timeout and the
- * staggered attempts); from here the socket blocks, bounded by
- * SO_SNDTIMEO / SO_RCVTIMEO. A blocking send() queues all its bytes before
- * it returns, so the engine's buffers go out in one system call each:
- * on a non-blocking socket every short write the kernel made (send buffer
+ * staggered attempts); from here the socket blocks: a recv waits up to
+ * io_timeout_ms, a send one slice of it at a time (tcp_send_blocking). A
+ * blocking send() queues all its bytes before it returns unless a slice
+ * passes, so the engine's buffers go out in one system call each: on a
+ * non-blocking socket every short write the kernel made (send buffer
  * full) cost one more call for the rest, and a poll() before it. */
 static int set_blocking(int fd, uint32_t timeout_ms)
 {
-    struct timeval tv;
+    uint32_t slice = timeout_ms / TCP_SEND_SLICES;
+    struct timeval tv, sv;
     tv.tv_sec = (time_t)(timeout_ms / 1000u);
     tv.tv_usec = (suseconds_t)((timeout_ms % 1000u) * 1000u);
+    if (slice == 0)
+        slice = 1;
+    sv.tv_sec = (time_t)(slice / 1000u);
+    sv.tv_usec = (suseconds_t)((slice % 1000u) * 1000u);
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
         return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sv, sizeof sv) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
         return -1;
     return 0;
