@@ -92,9 +92,18 @@ int mailout_addr_ok(const char *addr, size_t len)
 {
     const unsigned char *p = (const unsigned char *)addr;
     size_t at = len;
-    /* no controls, DEL or broken UTF-8 anywhere (RFC 6531 allows UTF-8) */
-    if (len == 0 || len > MAILOUT_MAX_ADDRESS_LEN || mailout_utf8_check(addr, len, 0) != MAILOUT_OK)
+    if (len == 0 || len > MAILOUT_MAX_ADDRESS_LEN)
         return 0;
+#if MAILOUT_ENABLE_SMTPUTF8
+    /* no controls, DEL or broken UTF-8 anywhere (RFC 6531 allows UTF-8) */
+    if (mailout_utf8_check(addr, len, 0) != MAILOUT_OK)
+        return 0;
+#else
+    /* printable ASCII only: a UTF-8 address needs SMTPUTF8 */
+    for (size_t i = 0; i < len; i++)
+        if (p[i] < 0x20 || p[i] >= 0x7f)
+            return 0;
+#endif
     while (at > 0 && p[at - 1] != '@')
         at--;
     if (at < 2 || at - 1 > 64 || at == len) /* no '@', empty or long local part, no domain */

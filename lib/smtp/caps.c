@@ -62,9 +62,12 @@ static void first_token(mailout_ehlo *e)
     if (!cap)
         return;
     e->acc.caps |= cap;
-    e->keyword = cap == MAILOUT_CAP_AUTH ? KW_AUTH : cap == MAILOUT_CAP_SIZE ? KW_SIZE : KW_FLAG;
+    e->keyword = cap == MAILOUT_CAP_AUTH ? KW_AUTH
+                 : MAILOUT_ENABLE_SIZE && cap == MAILOUT_CAP_SIZE ? KW_SIZE
+                                                                   : KW_FLAG;
 }
 
+#if MAILOUT_ENABLE_SIZE
 /* SIZE's parameter: decimal digits only; anything else means "no limit
  * known" (0). A value too large for 64 bits saturates: no real limit. */
 static void size_param(mailout_ehlo *e)
@@ -86,6 +89,7 @@ static void size_param(mailout_ehlo *e)
     /* more digits than tok[] holds is far beyond 2^64 */
     e->acc.size_limit = e->tok_over ? UINT64_MAX : v;
 }
+#endif
 
 static void token_end(mailout_ehlo *e)
 {
@@ -93,9 +97,12 @@ static void token_end(mailout_ehlo *e)
         first_token(e);
     } else if (e->keyword == KW_AUTH && !e->tok_over) {
         e->acc.auth |= mailout_sasl_from_name(e->tok, e->tok_len);
-    } else if (e->keyword == KW_SIZE && e->ntok == 1) {
+    }
+#if MAILOUT_ENABLE_SIZE
+    else if (e->keyword == KW_SIZE && e->ntok == 1) {
         size_param(e);
     }
+#endif
     e->ntok = (uint8_t)(e->ntok < 255 ? e->ntok + 1 : 255);
     e->tok_len = 0;
     e->tok_over = 0;
@@ -116,7 +123,7 @@ void mailout_ehlo_byte(mailout_ehlo *e, unsigned char c)
     e->tok_over = 1;
     /* SIZE's parameter is judged on what was kept; junk after the kept
      * digits must still make it "not a number". */
-    if (e->keyword == KW_SIZE && e->ntok == 1 && (c < '0' || c > '9'))
+    if (MAILOUT_ENABLE_SIZE && e->keyword == KW_SIZE && e->ntok == 1 && (c < '0' || c > '9'))
         e->tok[0] = 'x';
 }
 

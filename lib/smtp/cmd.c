@@ -20,7 +20,7 @@
 
 /* The envelope takes what the header fields take (mailout_addr_ok, one
  * rule for both layers); *non_ascii is set for a UTF-8 address, which
- * needs SMTPUTF8. */
+ * needs SMTPUTF8 (MAILOUT_E_UNSUPPORTED when it is not built in). */
 static mailout_status check_address(const char *addr, int allow_empty, int *non_ascii)
 {
     if (!addr)
@@ -28,15 +28,15 @@ static mailout_status check_address(const char *addr, int allow_empty, int *non_
     size_t len = strlen(addr);
     if (len == 0)
         return allow_empty ? MAILOUT_OK : MAILOUT_E_ADDRESS;
-    if (!mailout_addr_ok(addr, len))
-        return MAILOUT_E_ADDRESS;
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)addr[i] >= 0x80) {
+            if (!MAILOUT_ENABLE_SMTPUTF8)
+                return MAILOUT_E_UNSUPPORTED;
             *non_ascii = 1;
             break;
         }
     }
-    return MAILOUT_OK;
+    return mailout_addr_ok(addr, len) ? MAILOUT_OK : MAILOUT_E_ADDRESS;
 }
 
 /* ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4). */
@@ -73,6 +73,8 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
     if (job->dsn_envid && !envid_ok(job->dsn_envid))
         return MAILOUT_E_INVAL;
     *utf8 = non_ascii || job->smtputf8;
+    if (*utf8 && !MAILOUT_ENABLE_SMTPUTF8)
+        return MAILOUT_E_UNSUPPORTED;
     if (*utf8 && !(s->caps.caps & MAILOUT_CAP_SMTPUTF8))
         return MAILOUT_E_SMTPUTF8;
     return MAILOUT_OK;
@@ -112,6 +114,7 @@ static void app(line_app *a, const char *v)
     app_bytes(a, v, strlen(v));
 }
 
+#if MAILOUT_ENABLE_SIZE
 static void app_u64(line_app *a, uint64_t v)
 {
     char d[20];
@@ -123,6 +126,7 @@ static void app_u64(line_app *a, uint64_t v)
     } while (v);
     app_bytes(a, d + sizeof d - n, n);
 }
+#endif
 
 /* RFC 3461 §4 xtext ("+XX" for '+', '=' and anything outside 33..126),
  * or with @p uni RFC 6533 §3 utf-8-addr-unitext for ORCPT=utf-8; (only
@@ -167,13 +171,15 @@ static void build_mail(const mailout_smtp *s, line_app *a)
     const smtp_job *j = &s->job;
     app(a, j->mail_from); /* after "MAIL FROM:<" (cmd_window) */
     app(a, ">");
+#if MAILOUT_ENABLE_SIZE
     if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->t.size != MAILOUT_SIZE_UNKNOWN) {
         app(a, " SIZE=");
         app_u64(a, s->t.size);
     }
+#endif
     if (s->t.body8)
         app(a, " BODY=8BITMIME");
-    if (s->t.smtputf8)
+    if (MAILOUT_ENABLE_SMTPUTF8 && s->t.smtputf8)
         app(a, " SMTPUTF8");
 #if MAILOUT_ENABLE_DSN
     if (use_dsn(s) && j->dsn_ret != MAILOUT_DSN_RET_DEFAULT)
@@ -209,7 +215,7 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
             app(a, sep), app(a, "DELAY");
     }
     /* the "rfc822" type takes an ASCII address only (RFC 3461 §4.2) */
-    int uni = !is_ascii(rcpt);
+    int uni = MAILOUT_ENABLE_SMTPUTF8 && !is_ascii(rcpt);
     app(a, uni ? " ORCPT=utf-8;" : " ORCPT=rfc822;");
     app_xtext(a, rcpt, uni);
 }

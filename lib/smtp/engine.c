@@ -67,6 +67,10 @@ static mailout_status check_config(const mailout_smtp_config *cfg, int tls_activ
         return MAILOUT_E_INVAL;
     if (cfg->tls == MAILOUT_TLS_IMPLICIT && !tls_active)
         return MAILOUT_E_INVAL;
+    /* a TLS requirement this build cannot meet: refused, never a
+     * plaintext session instead (SECURITY-RULES 2.1) */
+    if (!MAILOUT_ENABLE_STARTTLS && cfg->tls == MAILOUT_TLS_REQUIRED)
+        return MAILOUT_E_UNSUPPORTED;
     if (cfg->out_buf_size != 0 && cfg->out_buf_size < 64)
         return MAILOUT_E_INVAL;
     if (cfg->auth_mechs & ~(unsigned)SMTP_ALL_MECHS)
@@ -289,7 +293,7 @@ static mailout_smtp_stage current_stage(const mailout_smtp *s)
         return MAILOUT_STAGE_BODY;
     if (smtp_awaiting(s) || s->q_sent != s->q_tail)
         return smtp_op_stage(current_op(s));
-    if (s->phase == PH_TLS)
+    if (SMTP_IN_TLS(s))
         return MAILOUT_STAGE_TLS;
     return MAILOUT_STAGE_NONE;
 }
@@ -299,7 +303,7 @@ static mailout_smtp_stage current_stage(const mailout_smtp *s)
 void smtp_arm(mailout_smtp *s)
 {
     int busy = smtp_awaiting(s) || s->q_sent != s->q_tail || s->t.body_on || s->out_pos != s->out_len;
-    if (s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS || !busy) {
+    if (s->status < 0 || s->phase == PH_DONE || SMTP_IN_TLS(s) || !busy) {
         s->deadline = UINT64_MAX;
         return;
     }
@@ -363,7 +367,7 @@ unsigned mailout_smtp_want(const mailout_smtp *s)
         w |= MAILOUT_SMTP_WANT_WRITE;
     if (s->t.body_on && s->t.body_again)
         w |= MAILOUT_SMTP_WANT_BODY;
-    if (s->phase == PH_TLS && !w)
+    if (SMTP_IN_TLS(s) && !w)
         return MAILOUT_SMTP_WANT_TLS;
     if (smtp_awaiting(s))
         w |= MAILOUT_SMTP_WANT_READ;
@@ -467,7 +471,7 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
 {
     if (len)
         *len = 0;
-    if (!s || !len || s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS)
+    if (!s || !len || s->status < 0 || s->phase == PH_DONE || SMTP_IN_TLS(s))
         return NULL;
     if (s->out_pos == s->out_len) {
         s->out_pos = s->out_len = 0;
@@ -511,7 +515,7 @@ unsigned char *mailout_smtp_in_buf(mailout_smtp *s, size_t *cap)
 
 static void reply_begin(mailout_smtp *s)
 {
-    int esc = (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES) != 0;
+    int esc = MAILOUT_ENABLE_ENHANCEDSTATUSCODES && (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES);
     smtp_op op = smtp_awaiting(s) ? SMTP_QOP(s->q[s->q_head % SMTP_QLEN]) : OP_GREETING;
     int awaited = smtp_awaiting(s) != 0;
     /* EHLO only follows the greeting or TLS, before AUTH and any job: its
@@ -590,7 +594,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
     while (off < n && s->status >= 0) {
         if (s->phase == PH_DONE)
             return MAILOUT_OK; /* after QUIT's reply nothing matters */
-        if (s->phase == PH_TLS) {
+        if (SMTP_IN_TLS(s)) {
             /* bytes after STARTTLS's 220 would be taken as TLS data from
              * an attacker: refuse (SECURITY-RULES 2.1.4) */
             return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, s->rp.reply);
@@ -607,7 +611,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
             s->rp.total = 0; /* the next byte starts a new reply */
             /* it decided no failure: blank again (but STARTTLS's 220 is
              * the cause should bytes follow it before the handshake) */
-            if (s->status >= 0 && !s->quit_then_fail && s->phase != PH_TLS)
+            if (s->status >= 0 && !s->quit_then_fail && !SMTP_IN_TLS(s))
                 memset(&s->failure.reply, 0, sizeof s->failure.reply);
         }
     }
@@ -639,6 +643,8 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
 {
     if (!s)
         return MAILOUT_E_INVAL;
+    if (!MAILOUT_ENABLE_STARTTLS)
+        return MAILOUT_E_UNSUPPORTED;
     if (s->status < 0)
         return s->status;
     if (s->phase != PH_TLS)

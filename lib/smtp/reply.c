@@ -52,6 +52,7 @@ static void tline_add(mailout_reply_parser *p, char c)
 #endif
 }
 
+#if MAILOUT_ENABLE_ENHANCEDSTATUSCODES
 /* Up to 3 decimal digits at *i, value returned, -1 if none or too many. */
 static int esc_number(const char *t, size_t len, size_t *i)
 {
@@ -87,6 +88,7 @@ static void parse_esc(mailout_reply_parser *p)
     p->reply->enh_subject = (uint16_t)subject;
     p->reply->enh_detail = (uint16_t)detail;
 }
+#endif
 
 static void text_byte(mailout_reply_parser *p, unsigned char c)
 {
@@ -115,8 +117,10 @@ static mailout_status line_end(mailout_reply_parser *p, const mailout_smtp_callb
 {
     if (p->lines == 0) {
         p->reply->text[p->text_len] = '\0';
+#if MAILOUT_ENABLE_ENHANCEDSTATUSCODES
         if (p->esc)
             parse_esc(p);
+#endif
     } else if (p->ehlo) {
         mailout_ehlo_line_end(p->ehlo);
     }

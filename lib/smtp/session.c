@@ -84,7 +84,7 @@ static void start_auth(mailout_smtp *s)
 /* After a successful EHLO or HELO. */
 static void after_hello(mailout_smtp *s, const mailout_reply *r)
 {
-    if (s->cfg.tls == MAILOUT_TLS_REQUIRED && !s->tls_active) {
+    if (MAILOUT_ENABLE_STARTTLS && s->cfg.tls == MAILOUT_TLS_REQUIRED && !s->tls_active) {
         if (!(s->caps.caps & MAILOUT_CAP_STARTTLS)) {
             smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_EHLO, r);
             return;
@@ -114,11 +114,11 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
     if (op == OP_EHLO && r->code >= 500 && r->code < 600) {
         /* Falling back to HELO strips every extension, STARTTLS included:
          * only where no TLS is expected (striptls ExtendedMode). */
-        if (s->cfg.tls == MAILOUT_TLS_NONE && !s->tls_active) {
+        if ((!MAILOUT_ENABLE_STARTTLS || s->cfg.tls == MAILOUT_TLS_NONE) && !s->tls_active) {
             smtp_push(s, OP_HELO, 0);
             return;
         }
-        if (!s->tls_active) {
+        if (MAILOUT_ENABLE_STARTTLS && !s->tls_active) {
             smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_EHLO, r);
             return;
         }
@@ -126,6 +126,7 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
     smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_EHLO, r);
 }
 
+#if MAILOUT_ENABLE_STARTTLS
 static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lines)
 {
     /* only a plain one-line 220 starts TLS; 454, 501, a 2xx "success" or
@@ -137,6 +138,7 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
     s->phase = PH_TLS;
     smtp_info(s, "starting TLS");
 }
+#endif
 
 /* A 334: send the pending initial response or answer the challenge. The
  * answer is computed by smtp_auth_step() once the rest of the read is
@@ -248,7 +250,11 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
     size_t off = 0, dlen = 0;
     if (s->rp.cap_over)
         return;
-    if (r->enh_class) {
+    /* the enhanced code in front of the data; without its parser, a
+     * server that offers them puts one there (RFC 2034 §3) */
+    int esc = MAILOUT_ENABLE_ENHANCEDSTATUSCODES ? r->enh_class != 0
+                                                  : (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES) != 0;
+    if (esc) {
         while (off < s->rp.cap_len && a->chal[off] != ' ')
             off++;
         off++;
@@ -303,6 +309,7 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
 
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines)
 {
+    (void)lines; /* STARTTLS's only */
     switch (op) {
     case OP_GREETING:
         if (r->code == 220)
@@ -316,9 +323,11 @@ void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, uns
     case OP_HELO:
         ehlo_reply(s, op, r);
         break;
+#if MAILOUT_ENABLE_STARTTLS
     case OP_STARTTLS:
         starttls_reply(s, r, lines);
         break;
+#endif
     default:
         auth_reply(s, r);
         break;

@@ -102,6 +102,8 @@ typedef struct smtp_writer {
 /* Whether the transaction uses BDAT / PIPELINING: constant 0 when the
  * feature is compiled out, so its code is dropped as dead. */
 #define SMTP_BDAT(s) (MAILOUT_ENABLE_CHUNKING && (s)->t.bdat)
+/* Waiting for the TLS handshake after STARTTLS's 220: never without STARTTLS. */
+#define SMTP_IN_TLS(s) (MAILOUT_ENABLE_STARTTLS && (s)->phase == PH_TLS)
 #define SMTP_PIPELINED(s) (MAILOUT_ENABLE_PIPELINING && (s)->t.pipelined)
 
 /** The message being sent: what the engine's queries (want, deadlines,

@@ -38,7 +38,7 @@ static mailout_status body_started(mailout_smtp *s, const mailout_body *b)
         return MAILOUT_E_8BIT;
     s->t.body8 = is8 != 0;
     uint64_t size = s->t.size;
-    if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->caps.size_limit && size != MAILOUT_SIZE_UNKNOWN &&
+    if (MAILOUT_ENABLE_SIZE && (s->caps.caps & MAILOUT_CAP_SIZE) && s->caps.size_limit && size != MAILOUT_SIZE_UNKNOWN &&
         size > s->caps.size_limit)
         return MAILOUT_E_SIZE;
     return MAILOUT_OK;
