@@ -132,11 +132,7 @@ typedef struct smtp_txn {
  *  (HMAC mechanisms, or challenges longer than reply.text); otherwise the
  *  step runs at once on the reply's text (smtp_auth_step). */
 typedef struct smtp_auth {
-    mailout_sasl_state sasl; /* sasl.mech: the mechanism (MAILOUT_AUTH_*) */
-    mailout_sasl_out out;
-#if MAILOUT_REPLY_CAPTURE
-    size_t dlen;            /* decoded challenge in chal, its step pending */
-#endif
+    /* the flags first: short loads on a Cortex-M (offsets < 32) */
     uint8_t steps;          /* challenges answered by the mechanism (saturates) */
     /* bits, so that the state fits 64 bytes without HMAC mechanisms */
     unsigned ir_inline : 1;    /* initial response on the AUTH line */
@@ -145,6 +141,11 @@ typedef struct smtp_auth {
     unsigned step_pending : 1; /* a 334 was answered: run the step (smtp_auth_step) */
 #if MAILOUT_REPLY_CAPTURE
     unsigned chal_ok : 1;      /* ... with the decoded challenge */
+#endif
+    mailout_sasl_out out;
+    mailout_sasl_state sasl; /* sasl.mech: the mechanism (MAILOUT_AUTH_*) */
+#if MAILOUT_REPLY_CAPTURE
+    size_t dlen;            /* decoded challenge in chal, its step pending */
     char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 #endif
 } smtp_auth;
