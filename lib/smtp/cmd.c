@@ -39,6 +39,7 @@ static mailout_status check_address(const char *addr, int allow_empty, int *non_
     return mailout_addr_ok(addr, len) ? MAILOUT_OK : MAILOUT_E_ADDRESS;
 }
 
+#if MAILOUT_ENABLE_DSN
 /* ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4). */
 static int envid_ok(const char *v)
 {
@@ -48,6 +49,7 @@ static int envid_ok(const char *v)
             return 0;
     return n >= 1 && n <= 100;
 }
+#endif
 
 /* @p utf8 receives whether the job needs SMTPUTF8 (asked for, or a UTF-8
  * address). */
@@ -62,6 +64,7 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
         st = check_address(job->rcpt[i], 0, &non_ascii);
     if (st != MAILOUT_OK)
         return st;
+#if MAILOUT_ENABLE_DSN /* else the DSN fields are ignored: never sent, nothing to check */
     unsigned notify = job->dsn_notify;
     if (notify & ~(MAILOUT_NOTIFY_NEVER | MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY))
         return MAILOUT_E_INVAL;
@@ -72,6 +75,7 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
         return MAILOUT_E_INVAL;
     if (job->dsn_envid && !envid_ok(job->dsn_envid))
         return MAILOUT_E_INVAL;
+#endif
     *utf8 = non_ascii || job->smtputf8;
     if (*utf8 && !MAILOUT_ENABLE_SMTPUTF8)
         return MAILOUT_E_UNSUPPORTED;
@@ -88,6 +92,13 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
  * [skip, skip + room) of it is stored, at p. The writer rebuilds the
  * command for each piece it moves into the output buffer, so no copy of
  * a whole command line (up to 512 bytes) stays in the session. */
+/* Whether every command fits MAILOUT_COMMAND_MAX (>= 512) whatever the
+ * job: without DSN's ORCPT and ENVID, the longest is MAIL: "MAIL FROM:<"
+ * (11), a path of at most MAILOUT_MAX_ADDRESS_LEN (<= 254), ">", " SIZE="
+ * and 20 digits, " BODY=8BITMIME", " SMTPUTF8" and CRLF, 317 bytes; EHLO
+ * takes a name of at most 255. Then nothing is measured. */
+#define SMTP_LINES_FIT (!MAILOUT_ENABLE_DSN)
+
 typedef struct line_app {
     char *p;
     size_t len, skip, room;
@@ -96,7 +107,7 @@ typedef struct line_app {
 
 static void app_bytes(line_app *a, const char *v, size_t n)
 {
-    if (a->over || n > MAILOUT_COMMAND_MAX - 2 - a->len) {
+    if (!SMTP_LINES_FIT && (a->over || n > MAILOUT_COMMAND_MAX - 2 - a->len)) {
         a->over = 1;
         return;
     }
@@ -272,7 +283,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         return MAILOUT_E_INTERNAL;
     }
     *len = a.len;
-    return a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
+    return !SMTP_LINES_FIT && a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
 }
 
 /* Every command of the transaction fits in 512 octets (RFC 5321
@@ -280,6 +291,8 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
 mailout_status smtp_check_lengths(mailout_smtp *s)
 {
     size_t len; /* measured without a buffer: no 512-byte line on the stack */
+    if (SMTP_LINES_FIT)
+        return MAILOUT_OK;
     mailout_status st = cmd_window(s, OP_MAIL, 0, NULL, 0, 0, &len);
     for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
         st = cmd_window(s, OP_RCPT, (unsigned)i, NULL, 0, 0, &len);

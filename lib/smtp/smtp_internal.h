@@ -206,9 +206,9 @@ typedef struct smtp_txn_data {
 struct mailout_smtp {
     /* The fields used most come first: Thumb-2's 16-bit loads and stores
      * reach bytes below offset 32, halfwords below 64 and words below 128,
-     * so on a Cortex-M this order saves hundreds of bytes of code. After
-     * t, the 4-byte aligned members, then the 8-byte aligned ones: no
-     * padding beyond the members' own. */
+     * so on a Cortex-M this order saves hundreds of bytes of code. The
+     * 4-byte aligned members sit together between the 8-byte aligned
+     * ones: no padding beyond the members' own. */
     mailout_status status; /* sticky */
     uint8_t phase;         /* smtp_phase */
     uint8_t tls_active;
@@ -225,6 +225,8 @@ struct mailout_smtp {
 #endif
 
     smtp_txn t;
+    /* capabilities of the last EHLO */
+    mailout_caps caps;
 
     /* output: the buffer follows the state (SMTP_OUT) */
     size_t out_cap, out_pos, out_len;
@@ -244,9 +246,6 @@ struct mailout_smtp {
 
     mailout_result result;
     mailout_result failure;
-
-    /* capabilities of the last EHLO */
-    mailout_caps caps;
 
     /* time */
     uint64_t now;
