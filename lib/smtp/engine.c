@@ -117,10 +117,9 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
 #endif
     s->out_cap = out_cap;
     s->tls_active = tls_active ? 1 : 0;
-    s->deadline = UINT64_MAX;
-    /* the greeting is awaited as if a command had been sent */
-    smtp_push(s, OP_GREETING, 0);
-    s->q_sent = s->q_tail;
+    /* the greeting is awaited as if a command had been sent (its
+     * deadline is armed here) */
+    smtp_push_sent(s, OP_GREETING, 0);
     smtp_arm(s);
     *out = s;
     return MAILOUT_OK;
@@ -308,10 +307,10 @@ void smtp_arm(mailout_smtp *s)
         return;
     }
     uint32_t dur = op_timeout(s, current_op(s), s->t.body_on && !smtp_awaiting(s));
-    if (!s->have_time)
-        s->deadline = dur;
-    else
-        s->deadline = s->now > UINT64_MAX - dur ? UINT64_MAX - 1 : s->now + dur;
+    /* before the first set_time() now is 0: the deadline is the duration
+     * (set_time() re-arms from its first time) */
+    uint64_t at = s->now + dur;
+    s->deadline = at < dur ? UINT64_MAX - 1 : at; /* it wrapped: as late as can be */
 }
 
 void mailout_smtp_set_time(mailout_smtp *s, uint64_t now_ms)
