@@ -259,8 +259,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         app(&a, s->cfg.ehlo_name);
         break;
     case OP_AUTH:
-        word = mailout_sasl_name(s->u.a.sasl.mech); /* known: start_auth() started it */
-        app(&a, word ? word : "?");
+        app(&a, mailout_sasl_name(s->u.a.sasl.mech)); /* built in and named: start_auth() started it */
         if (s->u.a.ir_inline)
             app(&a, s->u.a.out.nseg ? " " : " =");
         break;

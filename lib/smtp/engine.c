@@ -428,8 +428,9 @@ static void fill(mailout_smtp *s, size_t n)
         }
         if (body_ready(s)) {
             n = smtp_body_fill(s, n);
-            /* a BDAT source error queues RSET without producing data */
-            if (n == 0 && s->out_pos == 0 && s->q_sent != s->q_tail)
+            /* a BDAT source error queues RSET without producing data
+             * (the end of DATA's data is pushed as sent: nothing to write) */
+            if (MAILOUT_ENABLE_CHUNKING && n == 0 && s->out_pos == 0 && s->q_sent != s->q_tail)
                 continue;
         }
         break;

@@ -30,15 +30,14 @@ void smtp_auth_end(mailout_smtp *s)
     s->live = SMTP_LIVE_NONE;
 }
 
-/* Base64 length of a SASL response (no line breaks). */
+/* Base64 length of a SASL response (no line breaks); at most
+ * MAILOUT_SASL_SEGS segments of at most MAILOUT_SASL_CRED_MAX bytes
+ * (sasl.h): no overflow. */
 static size_t auth_ir_len(const mailout_sasl_out *o)
 {
     size_t n = 0;
-    for (unsigned i = 0; i < o->nseg; i++) {
-        if (o->seg[i].n > SIZE_MAX / 2 - n)
-            return SIZE_MAX / 2;
+    for (unsigned i = 0; i < o->nseg; i++)
         n += o->seg[i].n;
-    }
     return (n + 2) / 3 * 4;
 }
 
@@ -70,9 +69,8 @@ static void start_auth(mailout_smtp *s)
     if (a->out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
-        const char *name = mailout_sasl_name(mech);
         size_t resp = a->out.nseg ? auth_ir_len(&a->out) : 1;
-        size_t line = 5 + strlen(name ? name : "?") + 1 + resp + 2;
+        size_t line = 5 + strlen(mailout_sasl_name(mech)) + 1 + resp + 2; /* mech: built in, named */
         if (line <= MAILOUT_COMMAND_MAX)
             a->ir_inline = 1;
         else

@@ -390,17 +390,26 @@ static MAILOUT_NOINLINE size_t data_source_error(mailout_smtp *s, mailout_status
  * line with a small frame, since the source (a message reader) runs the
  * deepest call chain of the library under them. */
 
+/* One read of the source into @p dst: its status, or MAILOUT_E_SOURCE
+ * for a source that claims more than @p cap bytes. */
+static MAILOUT_NOINLINE mailout_status body_read(mailout_smtp *s, unsigned char *dst, size_t cap, size_t *got)
+{
+    *got = 0;
+    mailout_status st = s->job.read(s->job.ctx, dst, cap, got);
+    if (*got > cap)
+        return MAILOUT_E_SOURCE;
+    s->t.data_bytes += *got;
+    return st;
+}
+
 static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap) {
-        size_t got = 0;
-        mailout_status st = s->job.read(s->job.ctx, SMTP_OUT(s) + n, s->out_cap - n, &got);
-        if (got > s->out_cap - n)
-            return data_source_error(s, MAILOUT_E_SOURCE);
-        n += got;
-        s->t.data_bytes += got;
+        size_t got;
+        mailout_status st = body_read(s, SMTP_OUT(s) + n, s->out_cap - n, &got);
         if (st < 0)
             return data_source_error(s, st);
+        n += got;
         if (st == MAILOUT_DONE) {
             data_end(s, OP_END, 0);
             break;
@@ -455,11 +464,7 @@ static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
         }
         size_t k = (s->out_cap - n + 1) / 2;
         unsigned char *dst = SMTP_OUT(s) + s->out_cap - k;
-        got = 0;
-        st = s->job.read(s->job.ctx, dst, k, &got);
-        if (got > k)
-            return data_source_error(s, MAILOUT_E_SOURCE);
-        s->t.data_bytes += got;
+        st = body_read(s, dst, k, &got);
         if (st < 0)
             return data_source_error(s, st);
         if (st == MAILOUT_DONE)
