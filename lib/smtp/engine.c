@@ -540,9 +540,12 @@ static void reply_begin(mailout_smtp *s)
 static void dispatch(mailout_smtp *s)
 {
     const mailout_reply *r = s->rp.reply;
+    /* 421 may come at any time (§3.8); other replies out of turn break
+     * the protocol */
+    mailout_status bad = r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO;
     if (!smtp_awaiting(s)) {
-        /* nothing was asked: only a shutdown notice is legitimate (§3.8) */
-        smtp_fail(s, r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO, current_stage(s), r);
+        /* nothing was asked: only a shutdown notice is legitimate */
+        smtp_fail(s, bad, current_stage(s), r);
         return;
     }
     smtp_qent e = s->q[s->q_head % SMTP_QLEN];
@@ -552,17 +555,13 @@ static void dispatch(mailout_smtp *s)
         quit_over(s);
         return;
     }
-    if (r->code == 421) {
-        smtp_fail(s, MAILOUT_E_SERVER_SHUTDOWN, smtp_op_stage(op), r);
-        return;
-    }
-    /* A reply to the command whose line is still being written (it was
-     * longer than the room in the output buffer): no server answers a
-     * line it has not received, and the handlers would end state the
-     * writer still reads (AUTH's response segments: the writer would go
-     * on encoding memory past them, or through NULL). */
-    if (s->w.active && SMTP_QDIST(s->q_head, s->q_sent) == 1) {
-        smtp_fail(s, MAILOUT_E_PROTO, smtp_op_stage(op), r);
+    /* Besides 421: a reply to the command whose line is still being
+     * written (it was longer than the room in the output buffer): no
+     * server answers a line it has not received, and the handlers would
+     * end state the writer still reads (AUTH's response segments: the
+     * writer would go on encoding memory past them, or through NULL). */
+    if (r->code == 421 || (s->w.active && SMTP_QDIST(s->q_head, s->q_sent) == 1)) {
+        smtp_fail(s, bad, smtp_op_stage(op), r);
         return;
     }
     s->q_head++;
@@ -659,19 +658,6 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
     smtp_push(s, OP_EHLO, 0);
     smtp_arm(s);
     return MAILOUT_OK;
-}
-
-/* A refusal that leaves the connection healthy (a 5xx greeting): say
- * QUIT as RFC 5321 §3.1 asks, then fail with the refusal. */
-void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
-{
-    (void)r; /* the greeting, parsed into s->failure.reply already */
-    s->failure.status = st;
-    s->failure.stage = stage;
-    s->quit_then_fail = 1;
-    s->phase = PH_QUIT;
-    smtp_push(s, OP_QUIT, 0);
-    smtp_arm(s);
 }
 
 mailout_status mailout_smtp_quit(mailout_smtp *s)

@@ -8,9 +8,6 @@
 
 #include "smtp_internal.h"
 
-#define ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | MAILOUT_AUTH_XOAUTH2 | \
-                   MAILOUT_AUTH_SCRAM_SHA256)
-
 static void go_idle(mailout_smtp *s)
 {
     s->phase = PH_IDLE;
@@ -48,9 +45,10 @@ static void start_auth(mailout_smtp *s)
     unsigned mech = 0;
     if (s->tls_active || c->allow_plaintext_auth) {
         st = MAILOUT_E_AUTH_UNSUPPORTED;
-        if (s->caps.caps & MAILOUT_CAP_AUTH)
-            mech = mailout_sasl_pick(s->caps.auth, c->auth_mechs ? c->auth_mechs : ALL_MECHS, c->password != NULL,
-                                     SMTP_CFG_TOKEN(c) != NULL, SMTP_CFG_RANDOM(c) != NULL);
+        /* caps.auth is empty unless AUTH was offered; auth_mechs 0 is
+         * MAILOUT_AUTH_ANY to the picker too */
+        mech = mailout_sasl_pick(s->caps.auth, c->auth_mechs, c->password != NULL, SMTP_CFG_TOKEN(c) != NULL,
+                                 SMTP_CFG_RANDOM(c) != NULL);
     }
     if (!mech) { /* insecure (no TLS, not allowed), or no usable mechanism */
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
@@ -305,6 +303,18 @@ static void auth_reply(mailout_smtp *s, const mailout_reply *r)
     smtp_fail(s, st, MAILOUT_STAGE_AUTH, r);
 }
 
+/* A 5xx greeting leaves the connection healthy: say QUIT as RFC 5321
+ * §3.1 asks, then fail with the refusal (smtp_fail; the greeting is in
+ * s->failure.reply already). dispatch() arms QUIT's deadline. */
+static void quit_then_fail(mailout_smtp *s, mailout_status st)
+{
+    s->failure.status = st;
+    s->failure.stage = MAILOUT_STAGE_GREETING;
+    s->quit_then_fail = 1;
+    s->phase = PH_QUIT;
+    smtp_push(s, OP_QUIT, 0);
+}
+
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines)
 {
     (void)lines; /* STARTTLS's only */
@@ -313,7 +323,7 @@ void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, uns
         if (r->code == 220)
             smtp_push(s, OP_EHLO, 0);
         else if (r->code >= 500)
-            smtp_quit_then_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r);
+            quit_then_fail(s, smtp_refusal(r->code));
         else
             smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r); /* E_PROTO for a 2xx */
         break;

@@ -292,7 +292,6 @@ int smtp_awaits(const mailout_smtp *s, smtp_op op);
  * into s->failure.reply, so the deciding one needs no copy. */
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_status smtp_refusal(uint16_t code);
-void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
 #if MAILOUT_ENABLE_TRACE
 void smtp_info(mailout_smtp *s, const char *text);
