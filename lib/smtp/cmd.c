@@ -338,11 +338,7 @@ static void trace_command(mailout_smtp *s)
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
 {
     smtp_writer *w = &s->w;
-    w->pos = 0;
-    w->crlf = 0;
-    w->seg = 0;
-    w->segpos = 0;
-    w->b64 = 0;
+    memset(w, 0, sizeof *w);
     w->text = 1;
     w->op = (uint8_t)op;
     w->arg = (uint16_t)arg;

@@ -439,9 +439,7 @@ static void fill(mailout_smtp *s, size_t n)
         s->out_pos = s->out_len = 0;
         return;
     }
-    s->out_len = n;
-    if (s->out_pos > s->out_len)
-        s->out_pos = s->out_len;
+    s->out_len = n; /* out_pos is 0 here (out_buf, top_up) */
 }
 
 /* A short write in the DATA body, with nothing but body to follow: the
@@ -479,7 +477,8 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
         fill(s, 0);
         if (s->status < 0 || s->out_pos == s->out_len)
             return NULL;
-    } else if (s->out_pos > 0 && top_up_ok(s)) {
+    } else if (!MAILOUT_SMALL && s->out_pos > 0 && top_up_ok(s)) {
+        /* (small code: the rest goes out as it is, one write more) */
         top_up(s);
         if (s->status < 0) /* the source failed while topping up */
             return NULL;
