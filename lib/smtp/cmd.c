@@ -345,8 +345,6 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     if (op == OP_AUTH || op == OP_AUTH_RESP) {
         int resp = op == OP_AUTH ? s->u.a.ir_inline : !s->u.a.cancelled;
         w->b64 = resp && s->u.a.out.nseg > 0;
-        if (w->b64)
-            mailout_b64_init(&w->enc, 0);
     }
 #if MAILOUT_ENABLE_TRACE
     if (s->cfg.cb.trace)
@@ -355,29 +353,62 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     w->active = 1;
 }
 
+/*
+ * The SASL response in base64 (RFC 4648 §4, padded, no line breaks),
+ * computed character by character from its segments: a piece may end
+ * after any character, and all the writer keeps is how many it wrote
+ * (w->pos). Responses are short (two credentials at most), so looking up
+ * each group's three bytes again is cheaper than a stream encoder's code
+ * and state.
+ */
+
+/* Byte i of the response (the segments one after the other), 0 past its end. */
+static uint32_t resp_byte(const mailout_sasl_out *o, size_t i)
+{
+    for (unsigned k = 0; k < o->nseg; k++) {
+        if (i < o->seg[k].n)
+            return o->seg[k].p[i];
+        i -= o->seg[k].n;
+    }
+    return 0;
+}
+
+size_t smtp_resp_len(const mailout_sasl_out *o)
+{
+    size_t n = 0;
+    for (unsigned k = 0; k < o->nseg; k++)
+        n += o->seg[k].n;
+    return n;
+}
+
+/* The base64 digit for 0..63. */
+static unsigned char b64_char(uint32_t c)
+{
+    return (unsigned char)(c < 26 ? 'A' + c : c < 52 ? 'a' - 26 + c : c < 62 ? '0' - 52 + c : c == 62 ? '+' : '/');
+}
+
+/* At most MAILOUT_SASL_SEGS segments of at most MAILOUT_SASL_CRED_MAX
+ * bytes (sasl.h): the count of characters fits w->pos. */
+_Static_assert((MAILOUT_SASL_SEGS * (uint32_t)MAILOUT_SASL_CRED_MAX + 2) / 3 * 4 <= 65535u,
+               "a SASL response's base64 length fits smtp_writer.pos");
+
 static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
 {
     smtp_writer *w = &s->w;
-    size_t n = 0;
-    while (w->b64) {
-        const mailout_sasl_seg *g = &s->u.a.out.seg[w->seg];
-        int last = w->seg + 1u == s->u.a.out.nseg;
-        mailout_stream st = {g->p + w->segpos, g->n - w->segpos, out + n, room - n};
-        mailout_status r = mailout_b64_encode(&w->enc, &st, last);
-        w->segpos = (uint16_t)(g->n - st.avail_in);
-        n = room - st.avail_out;
-        if (r == MAILOUT_DONE) {
-            w->b64 = 0;
-        } else if (r != MAILOUT_OK) {
-            smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_AUTH, NULL);
-            return n;
-        } else if (st.avail_out == 0) {
-            break;
-        } else if (st.avail_in == 0 && !last) {
-            w->seg++;
-            w->segpos = 0;
-        }
+    const mailout_sasl_out *o = &s->u.a.out;
+    size_t len = smtp_resp_len(o), chars = (len + 2) / 3 * 4, n = 0;
+    while (n < room && w->pos < chars) {
+        size_t g = (size_t)w->pos / 4 * 3; /* the group's first byte */
+        unsigned j = w->pos % 4u;          /* its character j */
+        uint32_t v = 0;
+        for (unsigned k = 0; k < 3; k++)
+            v = v << 8 | resp_byte(o, g + k);
+        /* a last group of k < 3 bytes has k + 1 characters, then '=' */
+        out[n++] = j > len - g ? '=' : b64_char(v >> (18 - 6 * j) & 63);
+        w->pos++;
     }
+    if (w->pos == chars)
+        w->b64 = 0;
     return n;
 }
 
@@ -400,10 +431,11 @@ size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
         if (w->pos < len)
             return n;
         w->text = 0;
+        w->pos = 0; /* from now on: base64 characters written */
     }
     if (w->b64) {
         n += run_b64(s, out + n, room - n);
-        if (w->b64 || s->status < 0)
+        if (w->b64)
             return n;
     }
     while (w->crlf < 2 && n < room)

@@ -27,17 +27,6 @@ void smtp_auth_end(mailout_smtp *s)
     s->live = SMTP_LIVE_NONE;
 }
 
-/* Base64 length of a SASL response (no line breaks); at most
- * MAILOUT_SASL_SEGS segments of at most MAILOUT_SASL_CRED_MAX bytes
- * (sasl.h): no overflow. */
-static size_t auth_ir_len(const mailout_sasl_out *o)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < o->nseg; i++)
-        n += o->seg[i].n;
-    return (n + 2) / 3 * 4;
-}
-
 static void start_auth(mailout_smtp *s)
 {
     const smtp_cfg *c = &s->cfg;
@@ -67,7 +56,7 @@ static void start_auth(mailout_smtp *s)
     if (a->out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
-        size_t resp = a->out.nseg ? auth_ir_len(&a->out) : 1;
+        size_t resp = a->out.nseg ? (smtp_resp_len(&a->out) + 2) / 3 * 4 : 1; /* base64, or "=" */
         size_t line = 5 + strlen(mailout_sasl_name(mech)) + 1 + resp + 2; /* mech: built in, named */
         if (line <= MAILOUT_COMMAND_MAX)
             a->ir_inline = 1;

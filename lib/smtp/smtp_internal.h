@@ -80,8 +80,8 @@ typedef enum smtp_phase {
 } smtp_phase;
 
 /** The resumable command writer: a text line (rebuilt for each piece,
- *  see cmd.c; its length comes with every rebuild), then optionally a
- *  base64 stream of SASL segments, then CRLF. */
+ *  see cmd.c; its length comes with every rebuild), then optionally the
+ *  base64 of the SASL segments (computed per character), then CRLF. */
 typedef struct smtp_writer {
     uint8_t op;          /* the command being written (rebuilt per piece) */
     uint8_t active;
@@ -89,10 +89,7 @@ typedef struct smtp_writer {
     uint8_t crlf;        /* CRLF bytes written */
     uint8_t text;        /* the text line is not all written yet */
     uint16_t arg;
-    uint16_t pos;        /* text bytes written, < MAILOUT_COMMAND_MAX */
-    uint8_t seg;
-    uint16_t segpos;     /* segments are <= MAILOUT_SASL_CRED_MAX bytes */
-    mailout_b64 enc;
+    uint16_t pos;        /* text bytes written (< MAILOUT_COMMAND_MAX), then base64 characters */
 } smtp_writer;
 
 #if MAILOUT_COMMAND_MAX > 65535
@@ -307,6 +304,7 @@ void smtp_arm(mailout_smtp *s);
 mailout_status smtp_check_lengths(mailout_smtp *s);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
+size_t smtp_resp_len(const mailout_sasl_out *o);
 mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8);
 
 /* session.c */
