@@ -381,8 +381,8 @@ size_t smtp_resp_len(const mailout_sasl_out *o)
     return n;
 }
 
-/* The base64 digit for 0..63. */
-static unsigned char b64_char(uint32_t c)
+/* The base64 character of the digit 0..63. */
+unsigned char smtp_b64_char(uint32_t c)
 {
     return (unsigned char)(c < 26 ? 'A' + c : c < 52 ? 'a' - 26 + c : c < 62 ? '0' - 52 + c : c == 62 ? '+' : '/');
 }
@@ -404,7 +404,7 @@ static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
         for (unsigned k = 0; k < 3; k++)
             v = v << 8 | resp_byte(o, g + k);
         /* a last group of k < 3 bytes has k + 1 characters, then '=' */
-        out[n++] = j > len - g ? '=' : b64_char(v >> (18 - 6 * j) & 63);
+        out[n++] = j > len - g ? '=' : smtp_b64_char(v >> (18 - 6 * j) & 63);
         w->pos++;
     }
     if (w->pos == chars)

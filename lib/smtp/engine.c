@@ -210,11 +210,7 @@ static int delivery_unknown(const mailout_smtp *s)
  * server broke the protocol. */
 mailout_status smtp_refusal(uint16_t code)
 {
-    if (code >= 400 && code < 500)
-        return MAILOUT_E_REJ_TEMP;
-    if (code >= 500)
-        return MAILOUT_E_REJ_PERM;
-    return MAILOUT_E_PROTO;
+    return code >= 500 ? MAILOUT_E_REJ_PERM : code >= 400 ? MAILOUT_E_REJ_TEMP : MAILOUT_E_PROTO;
 }
 
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
@@ -260,17 +256,16 @@ static mailout_status quit_over(mailout_smtp *s)
     return MAILOUT_OK;
 }
 
-static uint32_t op_timeout(const mailout_smtp *s, smtp_op op, int body)
+/* The wait for @p op's reply, or (OP_BDAT) for a data block to go out. */
+static uint32_t op_timeout(const mailout_smtp *s, smtp_op op)
 {
     uint32_t t = s->cfg.timeout_ms;
     if (op == OP_QUIT) /* only politeness: never hold the caller long */
         return t && t < 10000u ? t : 10000u;
     if (t)
         return t;
-    if (body)
-        return 3u * 60000u;
-    /* minutes: DATA 2, end of data 10, a data block (BDAT) 3, others 5
-     * (QUIT has its own bound above) */
+    /* minutes: DATA 2, end of data 10, a data block (DATA's or BDAT's) 3,
+     * others 5 (QUIT has its own bound above) */
     static const uint8_t minutes[OP_QUIT] = {
         5, 5, 5, 5, 5, 5, 5, 5, 5, [OP_DATA] = 2, [OP_END] = 10, [OP_BDAT] = 3,
     };
@@ -306,7 +301,8 @@ void smtp_arm(mailout_smtp *s)
         s->deadline = UINT64_MAX;
         return;
     }
-    uint32_t dur = op_timeout(s, current_op(s), s->t.body_on && !smtp_awaiting(s));
+    /* data going out with no reply due waits as a data block does */
+    uint32_t dur = op_timeout(s, s->t.body_on && !smtp_awaiting(s) ? OP_BDAT : current_op(s));
     /* before the first set_time() now is 0: the deadline is the duration
      * (set_time() re-arms from its first time) */
     uint64_t at = s->now + dur;

@@ -96,7 +96,7 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
         after_hello(s, r);
         return;
     }
-    if (op == OP_EHLO && r->code >= 500 && r->code < 600) {
+    if (op == OP_EHLO && r->code >= 500) { /* (codes end at 559: reply.c) */
         /* Falling back to HELO strips every extension, STARTTLS included:
          * only where no TLS is expected (striptls ExtendedMode). */
         if ((!MAILOUT_ENABLE_STARTTLS || s->cfg.tls == MAILOUT_TLS_NONE) && !s->tls_active) {
@@ -150,16 +150,14 @@ static void auth_continue(mailout_smtp *s)
 }
 
 #if !MAILOUT_REPLY_CAPTURE
-/* 0..63 for a base64 character, 64 for anything else. */
+/* 0..63 for a base64 character, 64 for anything else: the digit whose
+ * character it is (a short search; challenges are short). */
 static unsigned b64_digit(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26u;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52u;
-    return c == '+' ? 62u : c == '/' ? 63u : 64u;
+    unsigned v = 0;
+    while (v < 64 && smtp_b64_char(v) != c)
+        v++;
+    return v;
 }
 
 /* Whether @p t is strict base64, exactly what mailout_b64_decode_block()
@@ -260,35 +258,31 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)
 {
-    if (s->u.a.cancelled) {
-        /* whatever the server answers to "*", this attempt failed; no
-         * other mechanism is tried (no silent downgrade) */
-        smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
-        return;
-    }
-    if (r->code == 334) {
-        auth_continue(s);
-        return;
-    }
-    if (r->code == 235) {
-        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.sasl.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
-            scram_final_in_235(s, r);
-        mailout_status st = mailout_sasl_state_finish(&s->u.a.sasl);
-        smtp_auth_end(s);
-        if (st != MAILOUT_OK) {
-            smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
+    /* whatever the server answers to "*", this attempt failed; no other
+     * mechanism is tried (no silent downgrade) */
+    mailout_status st = MAILOUT_E_AUTH;
+    if (!s->u.a.cancelled) {
+        if (r->code == 334) {
+            auth_continue(s);
             return;
         }
-        s->authed = 1;
-        smtp_info(s, "authenticated");
-        go_idle(s);
-        return;
+        if (r->code == 235) {
+            if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.sasl.mech == MAILOUT_AUTH_SCRAM_SHA256 &&
+                s->u.a.steps == 1)
+                scram_final_in_235(s, r);
+            st = mailout_sasl_state_finish(&s->u.a.sasl);
+            smtp_auth_end(s);
+            if (st == MAILOUT_OK) {
+                s->authed = 1;
+                smtp_info(s, "authenticated");
+                go_idle(s);
+                return;
+            }
+            st = MAILOUT_E_AUTH;
+        } else {
+            st = r->code >= 500 ? MAILOUT_E_AUTH : r->code >= 400 ? MAILOUT_E_AUTH_TEMP : MAILOUT_E_PROTO;
+        }
     }
-    mailout_status st = MAILOUT_E_PROTO;
-    if (r->code >= 400 && r->code < 500)
-        st = MAILOUT_E_AUTH_TEMP;
-    else if (r->code >= 500)
-        st = MAILOUT_E_AUTH;
     smtp_fail(s, st, MAILOUT_STAGE_AUTH, r);
 }
 

@@ -305,6 +305,7 @@ mailout_status smtp_check_lengths(mailout_smtp *s);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
 size_t smtp_resp_len(const mailout_sasl_out *o);
+unsigned char smtp_b64_char(uint32_t c);
 mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8);
 
 /* session.c */
