@@ -214,6 +214,10 @@
 #endif
 
 /*
+ * The protocol extensions below, PIPELINING, CHUNKING and DSN: when one is
+ * compiled out its EHLO keyword is not looked for, so mailout_smtp_caps()
+ * does not report it either.
+ *
  * STARTTLS off (a firmware without TLS, or with TLS under the transport
  * from the first byte): mailout_smtp_new() refuses MAILOUT_TLS_REQUIRED
  * with MAILOUT_E_UNSUPPORTED (never a plaintext session instead), and

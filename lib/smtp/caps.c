@@ -18,15 +18,47 @@ enum {
 };
 
 /* The keywords we use, in the order of their MAILOUT_CAP_* bits (name i
- * is bit 1 << i), each ended by a NUL: one string, no pointer table. */
-static const char ehlo_keywords[] = "STARTTLS\0"
-                                    "PIPELINING\0"
-                                    "8BITMIME\0"
-                                    "SMTPUTF8\0"
-                                    "CHUNKING\0"
-                                    "SIZE\0"
-                                    "DSN\0"
-                                    "ENHANCEDSTATUSCODES\0"
+ * is bit 1 << i), each ended by a NUL: one string, no pointer table. An
+ * extension compiled out has " " instead, which no token is (a space ends
+ * one): it is not looked for, and mailout_smtp_caps() does not report it.
+ * (SCRAM reads ENHANCEDSTATUSCODES without the codes' parser: session.c.) */
+#if MAILOUT_ENABLE_STARTTLS
+#define KW_STARTTLS "STARTTLS"
+#else
+#define KW_STARTTLS " "
+#endif
+#if MAILOUT_ENABLE_PIPELINING
+#define KW_PIPELINING "PIPELINING"
+#else
+#define KW_PIPELINING " "
+#endif
+#if MAILOUT_ENABLE_SMTPUTF8
+#define KW_SMTPUTF8 "SMTPUTF8"
+#else
+#define KW_SMTPUTF8 " "
+#endif
+#if MAILOUT_ENABLE_CHUNKING
+#define KW_CHUNKING "CHUNKING"
+#else
+#define KW_CHUNKING " "
+#endif
+#if MAILOUT_ENABLE_SIZE
+#define KW_SIZE_NAME "SIZE"
+#else
+#define KW_SIZE_NAME " "
+#endif
+#if MAILOUT_ENABLE_DSN
+#define KW_DSN "DSN"
+#else
+#define KW_DSN " "
+#endif
+#if MAILOUT_ENABLE_ENHANCEDSTATUSCODES || MAILOUT_ENABLE_AUTH_SCRAM_SHA256
+#define KW_ESC "ENHANCEDSTATUSCODES"
+#else
+#define KW_ESC " "
+#endif
+static const char ehlo_keywords[] = KW_STARTTLS "\0" KW_PIPELINING "\0"
+                                    "8BITMIME\0" KW_SMTPUTF8 "\0" KW_CHUNKING "\0" KW_SIZE_NAME "\0" KW_DSN "\0" KW_ESC "\0"
                                     "AUTH\0";
 
 #if MAILOUT_CAP_STARTTLS != 1 || MAILOUT_CAP_SIZE != 32 || MAILOUT_CAP_ENHANCEDSTATUSCODES != 128 || \
