@@ -82,8 +82,7 @@ static void line_reset(mailout_ehlo *e)
 
 void mailout_ehlo_init(mailout_ehlo *e)
 {
-    memset(e, 0, sizeof *e);
-    line_reset(e);
+    memset(e, 0, sizeof *e); /* and so line_reset()'s state: KW_NONE is 0 */
 }
 
 static void first_token(mailout_ehlo *e)

@@ -208,7 +208,7 @@ void smtp_auth_step(mailout_smtp *s)
 #endif
 #endif
     if (ok) {
-        memset(&a->out, 0, sizeof a->out);
+        /* (the step empties a->out first) */
         st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)chal, dlen, &a->out);
         if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && a->steps < 255) /* only SCRAM's 235 asks */
             a->steps++;
