@@ -276,6 +276,46 @@ static void test_smtputf8_addresses(void **state)
     mailout_msg_free(m);
 }
 
+/* ---- DSN (compiled out in config-minimal.h) ----------------------------- */
+
+#if MAILOUT_ENABLE_DSN
+#error "this test is for builds without DSN"
+#endif
+
+/* Without DSN a job's DSN fields are ignored: never sent, so not checked
+ * either (a build with DSN refuses these with MAILOUT_E_INVAL). */
+static void setup_dsn(hrun *r)
+{
+    setup_plain(r);
+    r->jobs[0].dsn_notify = 0xff;
+    r->jobs[0].dsn_ret = (mailout_dsn_ret)7;
+    r->jobs[0].dsn_envid = "with space\r\n";
+}
+
+static void test_dsn_fields_ignored(void **state)
+{
+    (void)state;
+    static const hstep script[] = {
+        S("220 x\r\n"),
+        C("EHLO client.example\r\n"),
+        S("250-x\r\n250 DSN\r\n"),
+        SUBMIT(0, MAILOUT_OK),
+        C("MAIL FROM:<alice@example.com>\r\n"),
+        S("250 ok\r\n"),
+        C("RCPT TO:<bob@example.org>\r\n"),
+        S("250 ok\r\n"),
+        C("DATA\r\n"),
+        S("354 go\r\n"),
+        C("Hi\r\n.\r\n"),
+        S("250 queued\r\n"),
+        QUIT(),
+        C("QUIT\r\n"),
+        S("221 bye\r\n"),
+        END(),
+    };
+    hrun_all(setup_dsn, script, 0, 1, check_ok);
+}
+
 /* ---- what mailout_smtp_caps() reports ---------------------------------- */
 
 static void check_caps(hrun *r)
@@ -318,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_smtputf8_refused),
         cmocka_unit_test(test_smtputf8_addresses),
         cmocka_unit_test(test_caps_of_this_build),
+        cmocka_unit_test(test_dsn_fields_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
