@@ -92,13 +92,6 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
  * [skip, skip + room) of it is stored, at p. The writer rebuilds the
  * command for each piece it moves into the output buffer, so no copy of
  * a whole command line (up to 512 bytes) stays in the session. */
-/* Whether every command fits MAILOUT_COMMAND_MAX (>= 512) whatever the
- * job: without DSN's ORCPT and ENVID, the longest is MAIL: "MAIL FROM:<"
- * (11), a path of at most MAILOUT_MAX_ADDRESS_LEN (<= 254), ">", " SIZE="
- * and 20 digits, " BODY=8BITMIME", " SMTPUTF8" and CRLF, 317 bytes; EHLO
- * takes a name of at most 255. Then nothing is measured. */
-#define SMTP_LINES_FIT (!MAILOUT_ENABLE_DSN)
-
 typedef struct line_app {
     char *p;
     size_t len, skip, room;
@@ -231,13 +224,17 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
     app_xtext(a, rcpt, uni);
 }
 
-/* Each command's first word, in smtp_op order, NUL-separated: no
- * pointer table. Ops that are not sent have an empty word. */
-static const char cmd_words[] = "\0EHLO \0HELO \0STARTTLS\0AUTH \0\0RSET\0MAIL FROM:<\0RCPT TO:<\0DATA";
+/* Each command's first word, in smtp_op order, NUL-separated, found by
+ * its offset: no pointer table. Ops that are not sent have an empty word. */
+static const char cmd_words[] = "\0EHLO \0HELO \0STARTTLS\0AUTH \0\0RSET\0MAIL FROM:<\0RCPT TO:<\0DATA\0\0\0QUIT";
+static const uint8_t cmd_word_at[] = {0, 1, 7, 13, 22, 28, 29, 34, 46, 56, 61, 62, 63};
 
 _Static_assert(OP_GREETING == 0 && OP_EHLO == 1 && OP_HELO == 2 && OP_STARTTLS == 3 && OP_AUTH == 4 &&
-                   OP_AUTH_RESP == 5 && OP_RSET == 6 && OP_MAIL == 7 && OP_RCPT == 8 && OP_DATA == 9,
+                   OP_AUTH_RESP == 5 && OP_RSET == 6 && OP_MAIL == 7 && OP_RCPT == 8 && OP_DATA == 9 &&
+                   OP_END == 10 && OP_BDAT == 11 && OP_QUIT == 12,
                "cmd_words[] follows the smtp_op order");
+_Static_assert(sizeof cmd_word_at == OP_QUIT + 1 && sizeof cmd_words == 63 + sizeof "QUIT",
+               "cmd_word_at[] has every op's offset, QUIT's last");
 
 /* Bytes [skip, skip + room) of a command's text without CRLF, stored at
  * @p out (NULL: only the length); @p len receives the whole length.
@@ -246,13 +243,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
                                  size_t *len)
 {
     line_app a = {out, 0, skip, room, 0};
-    const char *word = "QUIT";
-    if (op <= OP_DATA) {
-        word = cmd_words;
-        for (unsigned i = 0; i < (unsigned)op; i++)
-            word += strlen(word) + 1;
-    }
-    app(&a, word);
+    app(&a, cmd_words + cmd_word_at[op]); /* op: a smtp_op (the ring holds nothing else) */
     switch (op) {
     case OP_EHLO:
     case OP_HELO:
@@ -290,7 +281,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
 mailout_status smtp_check_lengths(mailout_smtp *s)
 {
     size_t len; /* measured without a buffer: no 512-byte line on the stack */
-    if (SMTP_LINES_FIT)
+    if (SMTP_LINES_FIT) /* (never called then: no code that measures) */
         return MAILOUT_OK;
     mailout_status st = cmd_window(s, OP_MAIL, 0, NULL, 0, 0, &len);
     for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)

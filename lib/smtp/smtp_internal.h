@@ -301,6 +301,12 @@ static inline void smtp_info(mailout_smtp *s, const char *text)
 void smtp_arm(mailout_smtp *s);
 
 /* cmd.c */
+/* Whether every command fits MAILOUT_COMMAND_MAX (>= 512) whatever the
+ * job: without DSN's ORCPT and ENVID, the longest is MAIL: "MAIL FROM:<"
+ * (11), a path of at most MAILOUT_MAX_ADDRESS_LEN (<= 254), ">", " SIZE="
+ * and 20 digits, " BODY=8BITMIME", " SMTPUTF8" and CRLF, 317 bytes; EHLO
+ * takes a name of at most 255. Then nothing is measured. */
+#define SMTP_LINES_FIT (!MAILOUT_ENABLE_DSN)
 mailout_status smtp_check_lengths(mailout_smtp *s);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);

@@ -81,7 +81,7 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
 static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_job *job)
 {
     mailout_status st = body_started(s, &job->body);
-    if (st == MAILOUT_OK)
+    if (st == MAILOUT_OK && !SMTP_LINES_FIT)
         st = smtp_check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
