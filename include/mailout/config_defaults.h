@@ -213,6 +213,45 @@
 #define MAILOUT_ENABLE_STATUS_TEXT 1
 #endif
 
+/*
+ * The protocol extensions below, PIPELINING, CHUNKING and DSN: when one is
+ * compiled out its EHLO keyword is not looked for, so mailout_smtp_caps()
+ * does not report it either.
+ *
+ * STARTTLS off (a firmware without TLS, or with TLS under the transport
+ * from the first byte): mailout_smtp_new() refuses MAILOUT_TLS_REQUIRED
+ * with MAILOUT_E_UNSUPPORTED (never a plaintext session instead), and
+ * mailout_smtp_tls_done() returns MAILOUT_E_UNSUPPORTED. MAILOUT_TLS_NONE
+ * and MAILOUT_TLS_IMPLICIT (tls_active) work as before; a refused EHLO
+ * falls back to HELO on a plaintext connection.
+ */
+#ifndef MAILOUT_ENABLE_STARTTLS
+#define MAILOUT_ENABLE_STARTTLS 1
+#endif
+
+/* Enhanced status codes off: replies are never parsed for RFC 3463
+ * "class.subject.detail" (the reply's enh_class, enh_subject and
+ * enh_detail stay 0, the text keeps the code); decisions never used them. */
+#ifndef MAILOUT_ENABLE_ENHANCEDSTATUSCODES
+#define MAILOUT_ENABLE_ENHANCEDSTATUSCODES 1
+#endif
+
+/* SIZE (RFC 1870) off: MAIL FROM carries no SIZE= and the server's limit
+ * is not read (mailout_smtp_caps() gives 0), so a message over it is
+ * refused by the server (at MAIL or after the data) instead of with
+ * MAILOUT_E_SIZE before anything is sent. */
+#ifndef MAILOUT_ENABLE_SIZE
+#define MAILOUT_ENABLE_SIZE 1
+#endif
+
+/* SMTPUTF8 (RFC 6531) off: addresses are ASCII. mailout_smtp_submit()
+ * refuses a job with a UTF-8 address or the smtputf8 flag with
+ * MAILOUT_E_UNSUPPORTED; the message layer refuses a UTF-8 address with
+ * MAILOUT_E_ADDRESS (mailout_addr_ok takes printable ASCII only). */
+#ifndef MAILOUT_ENABLE_SMTPUTF8
+#define MAILOUT_ENABLE_SMTPUTF8 1
+#endif
+
 /* ---- range checks ---------------------------------------------------- */
 
 #if MAILOUT_MAX_RECIPIENTS < 1 || MAILOUT_MAX_RECIPIENTS > 65535

@@ -288,7 +288,8 @@ typedef struct mailout_result {
  * @param tls_active non-zero when the connection is already TLS (implicit).
  * @return MAILOUT_OK, MAILOUT_E_INVAL (bad config: CR/LF/controls in
  *         ehlo_name or user, out_buf_size < 64, IMPLICIT policy without
- *         tls_active), MAILOUT_E_NOMEM.
+ *         tls_active), MAILOUT_E_UNSUPPORTED (MAILOUT_TLS_REQUIRED in a
+ *         build without MAILOUT_ENABLE_STARTTLS), MAILOUT_E_NOMEM.
  */
 MAILOUT_API mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *cfg,
                                             const mailout_allocator *alloc, int tls_active);
@@ -339,7 +340,8 @@ MAILOUT_API mailout_status mailout_smtp_abort(mailout_smtp *s, mailout_status wh
 /**
  * @brief Report the TLS handshake outcome after MAILOUT_SMTP_WANT_TLS.
  * On MAILOUT_OK the engine forgets every capability and sends EHLO again.
- * @return MAILOUT_OK or the sticky error (the handshake's status).
+ * @return MAILOUT_OK or the sticky error (the handshake's status);
+ *         MAILOUT_E_UNSUPPORTED without MAILOUT_ENABLE_STARTTLS.
  */
 MAILOUT_API mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake);
 
@@ -366,8 +368,11 @@ MAILOUT_API uint64_t mailout_smtp_deadline(const mailout_smtp *s);
  * job begins with RSET (pipelined with MAIL when PIPELINING is offered).
  * @return MAILOUT_OK, MAILOUT_E_STATE, MAILOUT_E_ADDRESS (bad address),
  *         MAILOUT_E_INVAL (bad job, DSN parameters, command too long),
- *         MAILOUT_E_SIZE, MAILOUT_E_SMTPUTF8, MAILOUT_E_8BIT, or the
- *         status of body.start(); the session's error if it has one.
+ *         MAILOUT_E_SIZE, MAILOUT_E_SMTPUTF8, MAILOUT_E_8BIT,
+ *         MAILOUT_E_UNSUPPORTED (SMTPUTF8 needed in a build without
+ *         MAILOUT_ENABLE_SMTPUTF8), or the status of body.start(); the
+ *         session's error if it has one. Without MAILOUT_ENABLE_DSN the
+ *         DSN fields are ignored (never sent, not checked).
  */
 MAILOUT_API mailout_status mailout_smtp_submit(mailout_smtp *s, const mailout_job *job);
 

@@ -20,7 +20,7 @@
 
 /* The envelope takes what the header fields take (mailout_addr_ok, one
  * rule for both layers); *non_ascii is set for a UTF-8 address, which
- * needs SMTPUTF8. */
+ * needs SMTPUTF8 (MAILOUT_E_UNSUPPORTED when it is not built in). */
 static mailout_status check_address(const char *addr, int allow_empty, int *non_ascii)
 {
     if (!addr)
@@ -28,17 +28,18 @@ static mailout_status check_address(const char *addr, int allow_empty, int *non_
     size_t len = strlen(addr);
     if (len == 0)
         return allow_empty ? MAILOUT_OK : MAILOUT_E_ADDRESS;
-    if (!mailout_addr_ok(addr, len))
-        return MAILOUT_E_ADDRESS;
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)addr[i] >= 0x80) {
+            if (!MAILOUT_ENABLE_SMTPUTF8)
+                return MAILOUT_E_UNSUPPORTED;
             *non_ascii = 1;
             break;
         }
     }
-    return MAILOUT_OK;
+    return mailout_addr_ok(addr, len) ? MAILOUT_OK : MAILOUT_E_ADDRESS;
 }
 
+#if MAILOUT_ENABLE_DSN
 /* ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4). */
 static int envid_ok(const char *v)
 {
@@ -48,6 +49,7 @@ static int envid_ok(const char *v)
             return 0;
     return n >= 1 && n <= 100;
 }
+#endif
 
 /* @p utf8 receives whether the job needs SMTPUTF8 (asked for, or a UTF-8
  * address). */
@@ -62,6 +64,7 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
         st = check_address(job->rcpt[i], 0, &non_ascii);
     if (st != MAILOUT_OK)
         return st;
+#if MAILOUT_ENABLE_DSN /* else the DSN fields are ignored: never sent, nothing to check */
     unsigned notify = job->dsn_notify;
     if (notify & ~(MAILOUT_NOTIFY_NEVER | MAILOUT_NOTIFY_SUCCESS | MAILOUT_NOTIFY_FAILURE | MAILOUT_NOTIFY_DELAY))
         return MAILOUT_E_INVAL;
@@ -72,7 +75,10 @@ mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int
         return MAILOUT_E_INVAL;
     if (job->dsn_envid && !envid_ok(job->dsn_envid))
         return MAILOUT_E_INVAL;
+#endif
     *utf8 = non_ascii || job->smtputf8;
+    if (*utf8 && !MAILOUT_ENABLE_SMTPUTF8)
+        return MAILOUT_E_UNSUPPORTED;
     if (*utf8 && !(s->caps.caps & MAILOUT_CAP_SMTPUTF8))
         return MAILOUT_E_SMTPUTF8;
     return MAILOUT_OK;
@@ -94,7 +100,7 @@ typedef struct line_app {
 
 static void app_bytes(line_app *a, const char *v, size_t n)
 {
-    if (a->over || n > MAILOUT_COMMAND_MAX - 2 - a->len) {
+    if (!SMTP_LINES_FIT && (a->over || n > MAILOUT_COMMAND_MAX - 2 - a->len)) {
         a->over = 1;
         return;
     }
@@ -112,6 +118,7 @@ static void app(line_app *a, const char *v)
     app_bytes(a, v, strlen(v));
 }
 
+#if MAILOUT_ENABLE_SIZE
 static void app_u64(line_app *a, uint64_t v)
 {
     char d[20];
@@ -123,6 +130,7 @@ static void app_u64(line_app *a, uint64_t v)
     } while (v);
     app_bytes(a, d + sizeof d - n, n);
 }
+#endif
 
 /* RFC 3461 §4 xtext ("+XX" for '+', '=' and anything outside 33..126),
  * or with @p uni RFC 6533 §3 utf-8-addr-unitext for ORCPT=utf-8; (only
@@ -167,13 +175,15 @@ static void build_mail(const mailout_smtp *s, line_app *a)
     const smtp_job *j = &s->job;
     app(a, j->mail_from); /* after "MAIL FROM:<" (cmd_window) */
     app(a, ">");
+#if MAILOUT_ENABLE_SIZE
     if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->t.size != MAILOUT_SIZE_UNKNOWN) {
         app(a, " SIZE=");
         app_u64(a, s->t.size);
     }
+#endif
     if (s->t.body8)
         app(a, " BODY=8BITMIME");
-    if (s->t.smtputf8)
+    if (MAILOUT_ENABLE_SMTPUTF8 && s->t.smtputf8)
         app(a, " SMTPUTF8");
 #if MAILOUT_ENABLE_DSN
     if (use_dsn(s) && j->dsn_ret != MAILOUT_DSN_RET_DEFAULT)
@@ -209,18 +219,22 @@ static void build_rcpt(const mailout_smtp *s, line_app *a, const char *rcpt)
             app(a, sep), app(a, "DELAY");
     }
     /* the "rfc822" type takes an ASCII address only (RFC 3461 §4.2) */
-    int uni = !is_ascii(rcpt);
+    int uni = MAILOUT_ENABLE_SMTPUTF8 && !is_ascii(rcpt);
     app(a, uni ? " ORCPT=utf-8;" : " ORCPT=rfc822;");
     app_xtext(a, rcpt, uni);
 }
 
-/* Each command's first word, in smtp_op order, NUL-separated: no
- * pointer table. Ops that are not sent have an empty word. */
-static const char cmd_words[] = "\0EHLO \0HELO \0STARTTLS\0AUTH \0\0RSET\0MAIL FROM:<\0RCPT TO:<\0DATA";
+/* Each command's first word, in smtp_op order, NUL-separated, found by
+ * its offset: no pointer table. Ops that are not sent have an empty word. */
+static const char cmd_words[] = "\0EHLO \0HELO \0STARTTLS\0AUTH \0\0RSET\0MAIL FROM:<\0RCPT TO:<\0DATA\0\0\0QUIT";
+static const uint8_t cmd_word_at[] = {0, 1, 7, 13, 22, 28, 29, 34, 46, 56, 61, 62, 63};
 
 _Static_assert(OP_GREETING == 0 && OP_EHLO == 1 && OP_HELO == 2 && OP_STARTTLS == 3 && OP_AUTH == 4 &&
-                   OP_AUTH_RESP == 5 && OP_RSET == 6 && OP_MAIL == 7 && OP_RCPT == 8 && OP_DATA == 9,
+                   OP_AUTH_RESP == 5 && OP_RSET == 6 && OP_MAIL == 7 && OP_RCPT == 8 && OP_DATA == 9 &&
+                   OP_END == 10 && OP_BDAT == 11 && OP_QUIT == 12,
                "cmd_words[] follows the smtp_op order");
+_Static_assert(sizeof cmd_word_at == OP_QUIT + 1 && sizeof cmd_words == 63 + sizeof "QUIT",
+               "cmd_word_at[] has every op's offset, QUIT's last");
 
 /* Bytes [skip, skip + room) of a command's text without CRLF, stored at
  * @p out (NULL: only the length); @p len receives the whole length.
@@ -229,21 +243,14 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
                                  size_t *len)
 {
     line_app a = {out, 0, skip, room, 0};
-    const char *word = "QUIT";
-    if (op <= OP_DATA) {
-        word = cmd_words;
-        for (unsigned i = 0; i < (unsigned)op; i++)
-            word += strlen(word) + 1;
-    }
-    app(&a, word);
+    app(&a, cmd_words + cmd_word_at[op]); /* op: a smtp_op (the ring holds nothing else) */
     switch (op) {
     case OP_EHLO:
     case OP_HELO:
         app(&a, s->cfg.ehlo_name);
         break;
     case OP_AUTH:
-        word = mailout_sasl_name(s->u.a.sasl.mech); /* known: start_auth() started it */
-        app(&a, word ? word : "?");
+        app(&a, mailout_sasl_name(s->u.a.sasl.mech)); /* built in and named: start_auth() started it */
         if (s->u.a.ir_inline)
             app(&a, s->u.a.out.nseg ? " " : " =");
         break;
@@ -266,7 +273,7 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
         return MAILOUT_E_INTERNAL;
     }
     *len = a.len;
-    return a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
+    return !SMTP_LINES_FIT && a.over ? MAILOUT_E_INVAL : MAILOUT_OK;
 }
 
 /* Every command of the transaction fits in 512 octets (RFC 5321
@@ -274,6 +281,8 @@ static mailout_status cmd_window(mailout_smtp *s, smtp_op op, unsigned arg, char
 mailout_status smtp_check_lengths(mailout_smtp *s)
 {
     size_t len; /* measured without a buffer: no 512-byte line on the stack */
+    if (SMTP_LINES_FIT) /* (never called then: no code that measures) */
+        return MAILOUT_OK;
     mailout_status st = cmd_window(s, OP_MAIL, 0, NULL, 0, 0, &len);
     for (size_t i = 0; st == MAILOUT_OK && i < s->job.rcpt_count; i++)
         st = cmd_window(s, OP_RCPT, (unsigned)i, NULL, 0, 0, &len);
@@ -320,19 +329,13 @@ static void trace_command(mailout_smtp *s)
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
 {
     smtp_writer *w = &s->w;
-    w->pos = 0;
-    w->crlf = 0;
-    w->seg = 0;
-    w->segpos = 0;
-    w->b64 = 0;
+    memset(w, 0, sizeof *w);
     w->text = 1;
     w->op = (uint8_t)op;
     w->arg = (uint16_t)arg;
     if (op == OP_AUTH || op == OP_AUTH_RESP) {
         int resp = op == OP_AUTH ? s->u.a.ir_inline : !s->u.a.cancelled;
         w->b64 = resp && s->u.a.out.nseg > 0;
-        if (w->b64)
-            mailout_b64_init(&w->enc, 0);
     }
 #if MAILOUT_ENABLE_TRACE
     if (s->cfg.cb.trace)
@@ -341,29 +344,62 @@ void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg)
     w->active = 1;
 }
 
+/*
+ * The SASL response in base64 (RFC 4648 §4, padded, no line breaks),
+ * computed character by character from its segments: a piece may end
+ * after any character, and all the writer keeps is how many it wrote
+ * (w->pos). Responses are short (two credentials at most), so looking up
+ * each group's three bytes again is cheaper than a stream encoder's code
+ * and state.
+ */
+
+/* Byte i of the response (the segments one after the other), 0 past its end. */
+static uint32_t resp_byte(const mailout_sasl_out *o, size_t i)
+{
+    for (unsigned k = 0; k < o->nseg; k++) {
+        if (i < o->seg[k].n)
+            return o->seg[k].p[i];
+        i -= o->seg[k].n;
+    }
+    return 0;
+}
+
+size_t smtp_resp_len(const mailout_sasl_out *o)
+{
+    size_t n = 0;
+    for (unsigned k = 0; k < o->nseg; k++)
+        n += o->seg[k].n;
+    return n;
+}
+
+/* The base64 character of the digit 0..63. */
+unsigned char smtp_b64_char(uint32_t c)
+{
+    return (unsigned char)(c < 26 ? 'A' + c : c < 52 ? 'a' - 26 + c : c < 62 ? '0' - 52 + c : c == 62 ? '+' : '/');
+}
+
+/* At most MAILOUT_SASL_SEGS segments of at most MAILOUT_SASL_CRED_MAX
+ * bytes (sasl.h): the count of characters fits w->pos. */
+_Static_assert((MAILOUT_SASL_SEGS * (uint32_t)MAILOUT_SASL_CRED_MAX + 2) / 3 * 4 <= 65535u,
+               "a SASL response's base64 length fits smtp_writer.pos");
+
 static size_t run_b64(mailout_smtp *s, unsigned char *out, size_t room)
 {
     smtp_writer *w = &s->w;
-    size_t n = 0;
-    while (w->b64) {
-        const mailout_sasl_seg *g = &s->u.a.out.seg[w->seg];
-        int last = w->seg + 1u == s->u.a.out.nseg;
-        mailout_stream st = {g->p + w->segpos, g->n - w->segpos, out + n, room - n};
-        mailout_status r = mailout_b64_encode(&w->enc, &st, last);
-        w->segpos = (uint16_t)(g->n - st.avail_in);
-        n = room - st.avail_out;
-        if (r == MAILOUT_DONE) {
-            w->b64 = 0;
-        } else if (r != MAILOUT_OK) {
-            smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_AUTH, NULL);
-            return n;
-        } else if (st.avail_out == 0) {
-            break;
-        } else if (st.avail_in == 0 && !last) {
-            w->seg++;
-            w->segpos = 0;
-        }
+    const mailout_sasl_out *o = &s->u.a.out;
+    size_t len = smtp_resp_len(o), chars = (len + 2) / 3 * 4, n = 0;
+    while (n < room && w->pos < chars) {
+        size_t g = (size_t)w->pos / 4 * 3; /* the group's first byte */
+        unsigned j = w->pos % 4u;          /* its character j */
+        uint32_t v = 0;
+        for (unsigned k = 0; k < 3; k++)
+            v = v << 8 | resp_byte(o, g + k);
+        /* a last group of k < 3 bytes has k + 1 characters, then '=' */
+        out[n++] = j > len - g ? '=' : smtp_b64_char(v >> (18 - 6 * j) & 63);
+        w->pos++;
     }
+    if (w->pos == chars)
+        w->b64 = 0;
     return n;
 }
 
@@ -386,10 +422,11 @@ size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room)
         if (w->pos < len)
             return n;
         w->text = 0;
+        w->pos = 0; /* from now on: base64 characters written */
     }
     if (w->b64) {
         n += run_b64(s, out + n, room - n);
-        if (w->b64 || s->status < 0)
+        if (w->b64)
             return n;
     }
     while (w->crlf < 2 && n < room)

@@ -67,6 +67,10 @@ static mailout_status check_config(const mailout_smtp_config *cfg, int tls_activ
         return MAILOUT_E_INVAL;
     if (cfg->tls == MAILOUT_TLS_IMPLICIT && !tls_active)
         return MAILOUT_E_INVAL;
+    /* a TLS requirement this build cannot meet: refused, never a
+     * plaintext session instead (SECURITY-RULES 2.1) */
+    if (!MAILOUT_ENABLE_STARTTLS && cfg->tls == MAILOUT_TLS_REQUIRED)
+        return MAILOUT_E_UNSUPPORTED;
     if (cfg->out_buf_size != 0 && cfg->out_buf_size < 64)
         return MAILOUT_E_INVAL;
     if (cfg->auth_mechs & ~(unsigned)SMTP_ALL_MECHS)
@@ -113,10 +117,9 @@ mailout_status mailout_smtp_new(mailout_smtp **out, const mailout_smtp_config *c
 #endif
     s->out_cap = out_cap;
     s->tls_active = tls_active ? 1 : 0;
-    s->deadline = UINT64_MAX;
-    /* the greeting is awaited as if a command had been sent */
-    smtp_push(s, OP_GREETING, 0);
-    s->q_sent = s->q_tail;
+    /* the greeting is awaited as if a command had been sent (its
+     * deadline is armed here) */
+    smtp_push_sent(s, OP_GREETING, 0);
     smtp_arm(s);
     *out = s;
     return MAILOUT_OK;
@@ -207,11 +210,7 @@ static int delivery_unknown(const mailout_smtp *s)
  * server broke the protocol. */
 mailout_status smtp_refusal(uint16_t code)
 {
-    if (code >= 400 && code < 500)
-        return MAILOUT_E_REJ_TEMP;
-    if (code >= 500)
-        return MAILOUT_E_REJ_PERM;
-    return MAILOUT_E_PROTO;
+    return code >= 500 ? MAILOUT_E_REJ_PERM : code >= 400 ? MAILOUT_E_REJ_TEMP : MAILOUT_E_PROTO;
 }
 
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
@@ -257,17 +256,16 @@ static mailout_status quit_over(mailout_smtp *s)
     return MAILOUT_OK;
 }
 
-static uint32_t op_timeout(const mailout_smtp *s, smtp_op op, int body)
+/* The wait for @p op's reply, or (OP_BDAT) for a data block to go out. */
+static uint32_t op_timeout(const mailout_smtp *s, smtp_op op)
 {
     uint32_t t = s->cfg.timeout_ms;
     if (op == OP_QUIT) /* only politeness: never hold the caller long */
         return t && t < 10000u ? t : 10000u;
     if (t)
         return t;
-    if (body)
-        return 3u * 60000u;
-    /* minutes: DATA 2, end of data 10, a data block (BDAT) 3, others 5
-     * (QUIT has its own bound above) */
+    /* minutes: DATA 2, end of data 10, a data block (DATA's or BDAT's) 3,
+     * others 5 (QUIT has its own bound above) */
     static const uint8_t minutes[OP_QUIT] = {
         5, 5, 5, 5, 5, 5, 5, 5, 5, [OP_DATA] = 2, [OP_END] = 10, [OP_BDAT] = 3,
     };
@@ -289,7 +287,7 @@ static mailout_smtp_stage current_stage(const mailout_smtp *s)
         return MAILOUT_STAGE_BODY;
     if (smtp_awaiting(s) || s->q_sent != s->q_tail)
         return smtp_op_stage(current_op(s));
-    if (s->phase == PH_TLS)
+    if (SMTP_IN_TLS(s))
         return MAILOUT_STAGE_TLS;
     return MAILOUT_STAGE_NONE;
 }
@@ -299,15 +297,16 @@ static mailout_smtp_stage current_stage(const mailout_smtp *s)
 void smtp_arm(mailout_smtp *s)
 {
     int busy = smtp_awaiting(s) || s->q_sent != s->q_tail || s->t.body_on || s->out_pos != s->out_len;
-    if (s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS || !busy) {
+    if (s->status < 0 || s->phase == PH_DONE || SMTP_IN_TLS(s) || !busy) {
         s->deadline = UINT64_MAX;
         return;
     }
-    uint32_t dur = op_timeout(s, current_op(s), s->t.body_on && !smtp_awaiting(s));
-    if (!s->have_time)
-        s->deadline = dur;
-    else
-        s->deadline = s->now > UINT64_MAX - dur ? UINT64_MAX - 1 : s->now + dur;
+    /* data going out with no reply due waits as a data block does */
+    uint32_t dur = op_timeout(s, s->t.body_on && !smtp_awaiting(s) ? OP_BDAT : current_op(s));
+    /* before the first set_time() now is 0: the deadline is the duration
+     * (set_time() re-arms from its first time) */
+    uint64_t at = s->now + dur;
+    s->deadline = at < dur ? UINT64_MAX - 1 : at; /* it wrapped: as late as can be */
 }
 
 void mailout_smtp_set_time(mailout_smtp *s, uint64_t now_ms)
@@ -363,7 +362,7 @@ unsigned mailout_smtp_want(const mailout_smtp *s)
         w |= MAILOUT_SMTP_WANT_WRITE;
     if (s->t.body_on && s->t.body_again)
         w |= MAILOUT_SMTP_WANT_BODY;
-    if (s->phase == PH_TLS && !w)
+    if (SMTP_IN_TLS(s) && !w)
         return MAILOUT_SMTP_WANT_TLS;
     if (smtp_awaiting(s))
         w |= MAILOUT_SMTP_WANT_READ;
@@ -425,8 +424,9 @@ static void fill(mailout_smtp *s, size_t n)
         }
         if (body_ready(s)) {
             n = smtp_body_fill(s, n);
-            /* a BDAT source error queues RSET without producing data */
-            if (n == 0 && s->out_pos == 0 && s->q_sent != s->q_tail)
+            /* a BDAT source error queues RSET without producing data
+             * (the end of DATA's data is pushed as sent: nothing to write) */
+            if (MAILOUT_ENABLE_CHUNKING && n == 0 && s->out_pos == 0 && s->q_sent != s->q_tail)
                 continue;
         }
         break;
@@ -435,9 +435,7 @@ static void fill(mailout_smtp *s, size_t n)
         s->out_pos = s->out_len = 0;
         return;
     }
-    s->out_len = n;
-    if (s->out_pos > s->out_len)
-        s->out_pos = s->out_len;
+    s->out_len = n; /* out_pos is 0 here (out_buf, top_up) */
 }
 
 /* A short write in the DATA body, with nothing but body to follow: the
@@ -467,7 +465,7 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
 {
     if (len)
         *len = 0;
-    if (!s || !len || s->status < 0 || s->phase == PH_DONE || s->phase == PH_TLS)
+    if (!s || !len || s->status < 0 || s->phase == PH_DONE || SMTP_IN_TLS(s))
         return NULL;
     if (s->out_pos == s->out_len) {
         s->out_pos = s->out_len = 0;
@@ -475,7 +473,8 @@ const unsigned char *mailout_smtp_out_buf(mailout_smtp *s, size_t *len)
         fill(s, 0);
         if (s->status < 0 || s->out_pos == s->out_len)
             return NULL;
-    } else if (s->out_pos > 0 && top_up_ok(s)) {
+    } else if (!MAILOUT_SMALL && s->out_pos > 0 && top_up_ok(s)) {
+        /* (small code: the rest goes out as it is, one write more) */
         top_up(s);
         if (s->status < 0) /* the source failed while topping up */
             return NULL;
@@ -511,7 +510,7 @@ unsigned char *mailout_smtp_in_buf(mailout_smtp *s, size_t *cap)
 
 static void reply_begin(mailout_smtp *s)
 {
-    int esc = (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES) != 0;
+    int esc = MAILOUT_ENABLE_ENHANCEDSTATUSCODES && (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES);
     smtp_op op = smtp_awaiting(s) ? SMTP_QOP(s->q[s->q_head % SMTP_QLEN]) : OP_GREETING;
     int awaited = smtp_awaiting(s) != 0;
     /* EHLO only follows the greeting or TLS, before AUTH and any job: its
@@ -536,9 +535,12 @@ static void reply_begin(mailout_smtp *s)
 static void dispatch(mailout_smtp *s)
 {
     const mailout_reply *r = s->rp.reply;
+    /* 421 may come at any time (§3.8); other replies out of turn break
+     * the protocol */
+    mailout_status bad = r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO;
     if (!smtp_awaiting(s)) {
-        /* nothing was asked: only a shutdown notice is legitimate (§3.8) */
-        smtp_fail(s, r->code == 421 ? MAILOUT_E_SERVER_SHUTDOWN : MAILOUT_E_PROTO, current_stage(s), r);
+        /* nothing was asked: only a shutdown notice is legitimate */
+        smtp_fail(s, bad, current_stage(s), r);
         return;
     }
     smtp_qent e = s->q[s->q_head % SMTP_QLEN];
@@ -548,17 +550,13 @@ static void dispatch(mailout_smtp *s)
         quit_over(s);
         return;
     }
-    if (r->code == 421) {
-        smtp_fail(s, MAILOUT_E_SERVER_SHUTDOWN, smtp_op_stage(op), r);
-        return;
-    }
-    /* A reply to the command whose line is still being written (it was
-     * longer than the room in the output buffer): no server answers a
-     * line it has not received, and the handlers would end state the
-     * writer still reads (AUTH's response segments: the writer would go
-     * on encoding memory past them, or through NULL). */
-    if (s->w.active && SMTP_QDIST(s->q_head, s->q_sent) == 1) {
-        smtp_fail(s, MAILOUT_E_PROTO, smtp_op_stage(op), r);
+    /* Besides 421: a reply to the command whose line is still being
+     * written (it was longer than the room in the output buffer): no
+     * server answers a line it has not received, and the handlers would
+     * end state the writer still reads (AUTH's response segments: the
+     * writer would go on encoding memory past them, or through NULL). */
+    if (r->code == 421 || (s->w.active && SMTP_QDIST(s->q_head, s->q_sent) == 1)) {
+        smtp_fail(s, bad, smtp_op_stage(op), r);
         return;
     }
     s->q_head++;
@@ -590,7 +588,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
     while (off < n && s->status >= 0) {
         if (s->phase == PH_DONE)
             return MAILOUT_OK; /* after QUIT's reply nothing matters */
-        if (s->phase == PH_TLS) {
+        if (SMTP_IN_TLS(s)) {
             /* bytes after STARTTLS's 220 would be taken as TLS data from
              * an attacker: refuse (SECURITY-RULES 2.1.4) */
             return smtp_fail(s, MAILOUT_E_PROTO, MAILOUT_STAGE_STARTTLS, s->rp.reply);
@@ -607,7 +605,7 @@ mailout_status mailout_smtp_in_ack(mailout_smtp *s, size_t n)
             s->rp.total = 0; /* the next byte starts a new reply */
             /* it decided no failure: blank again (but STARTTLS's 220 is
              * the cause should bytes follow it before the handshake) */
-            if (s->status >= 0 && !s->quit_then_fail && s->phase != PH_TLS)
+            if (s->status >= 0 && !s->quit_then_fail && !SMTP_IN_TLS(s))
                 memset(&s->failure.reply, 0, sizeof s->failure.reply);
         }
     }
@@ -639,6 +637,8 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
 {
     if (!s)
         return MAILOUT_E_INVAL;
+    if (!MAILOUT_ENABLE_STARTTLS)
+        return MAILOUT_E_UNSUPPORTED;
     if (s->status < 0)
         return s->status;
     if (s->phase != PH_TLS)
@@ -653,19 +653,6 @@ mailout_status mailout_smtp_tls_done(mailout_smtp *s, mailout_status handshake)
     smtp_push(s, OP_EHLO, 0);
     smtp_arm(s);
     return MAILOUT_OK;
-}
-
-/* A refusal that leaves the connection healthy (a 5xx greeting): say
- * QUIT as RFC 5321 §3.1 asks, then fail with the refusal. */
-void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r)
-{
-    (void)r; /* the greeting, parsed into s->failure.reply already */
-    s->failure.status = st;
-    s->failure.stage = stage;
-    s->quit_then_fail = 1;
-    s->phase = PH_QUIT;
-    smtp_push(s, OP_QUIT, 0);
-    smtp_arm(s);
 }
 
 mailout_status mailout_smtp_quit(mailout_smtp *s)

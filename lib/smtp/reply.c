@@ -52,6 +52,7 @@ static void tline_add(mailout_reply_parser *p, char c)
 #endif
 }
 
+#if MAILOUT_ENABLE_ENHANCEDSTATUSCODES
 /* Up to 3 decimal digits at *i, value returned, -1 if none or too many. */
 static int esc_number(const char *t, size_t len, size_t *i)
 {
@@ -87,6 +88,7 @@ static void parse_esc(mailout_reply_parser *p)
     p->reply->enh_subject = (uint16_t)subject;
     p->reply->enh_detail = (uint16_t)detail;
 }
+#endif
 
 static void text_byte(mailout_reply_parser *p, unsigned char c)
 {
@@ -115,8 +117,10 @@ static mailout_status line_end(mailout_reply_parser *p, const mailout_smtp_callb
 {
     if (p->lines == 0) {
         p->reply->text[p->text_len] = '\0';
+#if MAILOUT_ENABLE_ENHANCEDSTATUSCODES
         if (p->esc)
             parse_esc(p);
+#endif
     } else if (p->ehlo) {
         mailout_ehlo_line_end(p->ehlo);
     }
@@ -139,13 +143,23 @@ static mailout_status line_end(mailout_reply_parser *p, const mailout_smtp_callb
     return MAILOUT_OK;
 }
 
-static mailout_status digit(mailout_reply_parser *p, unsigned char c, char lo, char hi)
+/* Digit i of a code: %x32-35 %x30-35 %x30-39. */
+static mailout_status digit(mailout_reply_parser *p, unsigned char c)
 {
-    if (c < (unsigned char)lo || c > (unsigned char)hi)
+    static const char lo[] = "200", hi[] = "559";
+    unsigned i = p->state;
+    if (c < (unsigned char)lo[i] || c > (unsigned char)hi[i])
         return MAILOUT_E_PROTO;
-    p->line_code = (uint16_t)(p->line_code * 10u + (unsigned)(c - '0'));
+    unsigned code = (i == RP_D0 ? 0u : p->line_code) * 10u + (unsigned)(c - '0');
+    p->line_code = (uint16_t)code;
     tline_add(p, (char)c);
     p->state++;
+    if (i != RP_D2)
+        return MAILOUT_OK;
+    if (p->lines == 0)
+        p->reply->code = (uint16_t)code;
+    else if (code != p->reply->code)
+        return MAILOUT_E_PROTO;
     return MAILOUT_OK;
 }
 
@@ -153,18 +167,9 @@ static mailout_status step(mailout_reply_parser *p, unsigned char c, const mailo
 {
     switch (p->state) {
     case RP_D0:
-        p->line_code = 0;
-        return digit(p, c, '2', '5');
     case RP_D1:
-        return digit(p, c, '0', '5');
     case RP_D2:
-        if (digit(p, c, '0', '9') != MAILOUT_OK)
-            return MAILOUT_E_PROTO;
-        if (p->lines == 0)
-            p->reply->code = p->line_code;
-        else if (p->line_code != p->reply->code)
-            return MAILOUT_E_PROTO;
-        return MAILOUT_OK;
+        return digit(p, c);
     case RP_SEP:
         if (c == '-' || c == ' ') {
             p->last = c == ' ';

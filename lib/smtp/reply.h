@@ -36,11 +36,12 @@ typedef struct mailout_caps {
 /** EHLO keyword scanner: fed the text of each line after the first. */
 typedef struct mailout_ehlo {
     mailout_caps acc;
-    char tok[MAILOUT_EHLO_TOKEN_MAX];
+    /* the bytes before tok[]: short loads on a Cortex-M (offsets < 32) */
     uint8_t tok_len;
     uint8_t tok_over;  /* token longer than tok[]: ignored */
     uint8_t ntok;      /* tokens finished on this line */
     uint8_t keyword;   /* EHLO_KW_* of the line's first token */
+    char tok[MAILOUT_EHLO_TOKEN_MAX];
 } mailout_ehlo;
 
 void mailout_ehlo_init(mailout_ehlo *e);

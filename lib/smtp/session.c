@@ -8,9 +8,6 @@
 
 #include "smtp_internal.h"
 
-#define ALL_MECHS (MAILOUT_AUTH_PLAIN | MAILOUT_AUTH_LOGIN | MAILOUT_AUTH_CRAM_MD5 | MAILOUT_AUTH_XOAUTH2 | \
-                   MAILOUT_AUTH_SCRAM_SHA256)
-
 static void go_idle(mailout_smtp *s)
 {
     s->phase = PH_IDLE;
@@ -30,18 +27,6 @@ void smtp_auth_end(mailout_smtp *s)
     s->live = SMTP_LIVE_NONE;
 }
 
-/* Base64 length of a SASL response (no line breaks). */
-static size_t auth_ir_len(const mailout_sasl_out *o)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < o->nseg; i++) {
-        if (o->seg[i].n > SIZE_MAX / 2 - n)
-            return SIZE_MAX / 2;
-        n += o->seg[i].n;
-    }
-    return (n + 2) / 3 * 4;
-}
-
 static void start_auth(mailout_smtp *s)
 {
     const smtp_cfg *c = &s->cfg;
@@ -49,9 +34,10 @@ static void start_auth(mailout_smtp *s)
     unsigned mech = 0;
     if (s->tls_active || c->allow_plaintext_auth) {
         st = MAILOUT_E_AUTH_UNSUPPORTED;
-        if (s->caps.caps & MAILOUT_CAP_AUTH)
-            mech = mailout_sasl_pick(s->caps.auth, c->auth_mechs ? c->auth_mechs : ALL_MECHS, c->password != NULL,
-                                     SMTP_CFG_TOKEN(c) != NULL, SMTP_CFG_RANDOM(c) != NULL);
+        /* caps.auth is empty unless AUTH was offered; auth_mechs 0 is
+         * MAILOUT_AUTH_ANY to the picker too */
+        mech = mailout_sasl_pick(s->caps.auth, c->auth_mechs, c->password != NULL, SMTP_CFG_TOKEN(c) != NULL,
+                                 SMTP_CFG_RANDOM(c) != NULL);
     }
     if (!mech) { /* insecure (no TLS, not allowed), or no usable mechanism */
         smtp_fail(s, st, MAILOUT_STAGE_AUTH, NULL);
@@ -70,9 +56,8 @@ static void start_auth(mailout_smtp *s)
     if (a->out.has_response) {
         /* RFC 4954 §4: the initial response may ride on the AUTH line when
          * the line stays within the 512-octet limit; else wait for "334 " */
-        const char *name = mailout_sasl_name(mech);
-        size_t resp = a->out.nseg ? auth_ir_len(&a->out) : 1;
-        size_t line = 5 + strlen(name ? name : "?") + 1 + resp + 2;
+        size_t resp = a->out.nseg ? (smtp_resp_len(&a->out) + 2) / 3 * 4 : 1; /* base64, or "=" */
+        size_t line = 5 + strlen(mailout_sasl_name(mech)) + 1 + resp + 2; /* mech: built in, named */
         if (line <= MAILOUT_COMMAND_MAX)
             a->ir_inline = 1;
         else
@@ -84,7 +69,7 @@ static void start_auth(mailout_smtp *s)
 /* After a successful EHLO or HELO. */
 static void after_hello(mailout_smtp *s, const mailout_reply *r)
 {
-    if (s->cfg.tls == MAILOUT_TLS_REQUIRED && !s->tls_active) {
+    if (MAILOUT_ENABLE_STARTTLS && s->cfg.tls == MAILOUT_TLS_REQUIRED && !s->tls_active) {
         if (!(s->caps.caps & MAILOUT_CAP_STARTTLS)) {
             smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_EHLO, r);
             return;
@@ -111,14 +96,14 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
         after_hello(s, r);
         return;
     }
-    if (op == OP_EHLO && r->code >= 500 && r->code < 600) {
+    if (op == OP_EHLO && r->code >= 500) { /* (codes end at 559: reply.c) */
         /* Falling back to HELO strips every extension, STARTTLS included:
          * only where no TLS is expected (striptls ExtendedMode). */
-        if (s->cfg.tls == MAILOUT_TLS_NONE && !s->tls_active) {
+        if ((!MAILOUT_ENABLE_STARTTLS || s->cfg.tls == MAILOUT_TLS_NONE) && !s->tls_active) {
             smtp_push(s, OP_HELO, 0);
             return;
         }
-        if (!s->tls_active) {
+        if (MAILOUT_ENABLE_STARTTLS && !s->tls_active) {
             smtp_fail(s, MAILOUT_E_TLS_REQUIRED, MAILOUT_STAGE_EHLO, r);
             return;
         }
@@ -126,6 +111,7 @@ static void ehlo_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r)
     smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_EHLO, r);
 }
 
+#if MAILOUT_ENABLE_STARTTLS
 static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lines)
 {
     /* only a plain one-line 220 starts TLS; 454, 501, a 2xx "success" or
@@ -137,6 +123,7 @@ static void starttls_reply(mailout_smtp *s, const mailout_reply *r, unsigned lin
     s->phase = PH_TLS;
     smtp_info(s, "starting TLS");
 }
+#endif
 
 /* A 334: send the pending initial response or answer the challenge. The
  * answer is computed by smtp_auth_step() once the rest of the read is
@@ -163,16 +150,14 @@ static void auth_continue(mailout_smtp *s)
 }
 
 #if !MAILOUT_REPLY_CAPTURE
-/* 0..63 for a base64 character, 64 for anything else. */
+/* 0..63 for a base64 character, 64 for anything else: the digit whose
+ * character it is (a short search; challenges are short). */
 static unsigned b64_digit(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26u;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52u;
-    return c == '+' ? 62u : c == '/' ? 63u : 64u;
+    unsigned v = 0;
+    while (v < 64 && smtp_b64_char(v) != c)
+        v++;
+    return v;
 }
 
 /* Whether @p t is strict base64, exactly what mailout_b64_decode_block()
@@ -223,7 +208,7 @@ void smtp_auth_step(mailout_smtp *s)
 #endif
 #endif
     if (ok) {
-        memset(&a->out, 0, sizeof a->out);
+        /* (the step empties a->out first) */
         st = mailout_sasl_state_step(&a->sasl, &s->io.work, (const unsigned char *)chal, dlen, &a->out);
         if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && a->steps < 255) /* only SCRAM's 235 asks */
             a->steps++;
@@ -248,7 +233,11 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
     size_t off = 0, dlen = 0;
     if (s->rp.cap_over)
         return;
-    if (r->enh_class) {
+    /* the enhanced code in front of the data; without its parser, a
+     * server that offers them puts one there (RFC 2034 §3) */
+    int esc = MAILOUT_ENABLE_ENHANCEDSTATUSCODES ? r->enh_class != 0
+                                                  : (s->caps.caps & MAILOUT_CAP_ENHANCEDSTATUSCODES) != 0;
+    if (esc) {
         while (off < s->rp.cap_len && a->chal[off] != ' ')
             off++;
         off++;
@@ -269,46 +258,55 @@ static void scram_final_in_235(mailout_smtp *s, const mailout_reply *r)
 
 static void auth_reply(mailout_smtp *s, const mailout_reply *r)
 {
-    if (s->u.a.cancelled) {
-        /* whatever the server answers to "*", this attempt failed; no
-         * other mechanism is tried (no silent downgrade) */
-        smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
-        return;
-    }
-    if (r->code == 334) {
-        auth_continue(s);
-        return;
-    }
-    if (r->code == 235) {
-        if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.sasl.mech == MAILOUT_AUTH_SCRAM_SHA256 && s->u.a.steps == 1)
-            scram_final_in_235(s, r);
-        mailout_status st = mailout_sasl_state_finish(&s->u.a.sasl);
-        smtp_auth_end(s);
-        if (st != MAILOUT_OK) {
-            smtp_fail(s, MAILOUT_E_AUTH, MAILOUT_STAGE_AUTH, r);
+    /* whatever the server answers to "*", this attempt failed; no other
+     * mechanism is tried (no silent downgrade) */
+    mailout_status st = MAILOUT_E_AUTH;
+    if (!s->u.a.cancelled) {
+        if (r->code == 334) {
+            auth_continue(s);
             return;
         }
-        s->authed = 1;
-        smtp_info(s, "authenticated");
-        go_idle(s);
-        return;
+        if (r->code == 235) {
+            if (MAILOUT_ENABLE_AUTH_SCRAM_SHA256 && s->u.a.sasl.mech == MAILOUT_AUTH_SCRAM_SHA256 &&
+                s->u.a.steps == 1)
+                scram_final_in_235(s, r);
+            st = mailout_sasl_state_finish(&s->u.a.sasl);
+            smtp_auth_end(s);
+            if (st == MAILOUT_OK) {
+                s->authed = 1;
+                smtp_info(s, "authenticated");
+                go_idle(s);
+                return;
+            }
+            st = MAILOUT_E_AUTH;
+        } else {
+            st = r->code >= 500 ? MAILOUT_E_AUTH : r->code >= 400 ? MAILOUT_E_AUTH_TEMP : MAILOUT_E_PROTO;
+        }
     }
-    mailout_status st = MAILOUT_E_PROTO;
-    if (r->code >= 400 && r->code < 500)
-        st = MAILOUT_E_AUTH_TEMP;
-    else if (r->code >= 500)
-        st = MAILOUT_E_AUTH;
     smtp_fail(s, st, MAILOUT_STAGE_AUTH, r);
+}
+
+/* A 5xx greeting leaves the connection healthy: say QUIT as RFC 5321
+ * §3.1 asks, then fail with the refusal (smtp_fail; the greeting is in
+ * s->failure.reply already). dispatch() arms QUIT's deadline. */
+static void quit_then_fail(mailout_smtp *s, mailout_status st)
+{
+    s->failure.status = st;
+    s->failure.stage = MAILOUT_STAGE_GREETING;
+    s->quit_then_fail = 1;
+    s->phase = PH_QUIT;
+    smtp_push(s, OP_QUIT, 0);
 }
 
 void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, unsigned lines)
 {
+    (void)lines; /* STARTTLS's only */
     switch (op) {
     case OP_GREETING:
         if (r->code == 220)
             smtp_push(s, OP_EHLO, 0);
         else if (r->code >= 500)
-            smtp_quit_then_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r);
+            quit_then_fail(s, smtp_refusal(r->code));
         else
             smtp_fail(s, smtp_refusal(r->code), MAILOUT_STAGE_GREETING, r); /* E_PROTO for a 2xx */
         break;
@@ -316,9 +314,11 @@ void smtp_session_reply(mailout_smtp *s, smtp_op op, const mailout_reply *r, uns
     case OP_HELO:
         ehlo_reply(s, op, r);
         break;
+#if MAILOUT_ENABLE_STARTTLS
     case OP_STARTTLS:
         starttls_reply(s, r, lines);
         break;
+#endif
     default:
         auth_reply(s, r);
         break;

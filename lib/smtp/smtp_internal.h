@@ -80,8 +80,8 @@ typedef enum smtp_phase {
 } smtp_phase;
 
 /** The resumable command writer: a text line (rebuilt for each piece,
- *  see cmd.c; its length comes with every rebuild), then optionally a
- *  base64 stream of SASL segments, then CRLF. */
+ *  see cmd.c; its length comes with every rebuild), then optionally the
+ *  base64 of the SASL segments (computed per character), then CRLF. */
 typedef struct smtp_writer {
     uint8_t op;          /* the command being written (rebuilt per piece) */
     uint8_t active;
@@ -89,10 +89,7 @@ typedef struct smtp_writer {
     uint8_t crlf;        /* CRLF bytes written */
     uint8_t text;        /* the text line is not all written yet */
     uint16_t arg;
-    uint16_t pos;        /* text bytes written, < MAILOUT_COMMAND_MAX */
-    uint8_t seg;
-    uint16_t segpos;     /* segments are <= MAILOUT_SASL_CRED_MAX bytes */
-    mailout_b64 enc;
+    uint16_t pos;        /* text bytes written (< MAILOUT_COMMAND_MAX), then base64 characters */
 } smtp_writer;
 
 #if MAILOUT_COMMAND_MAX > 65535
@@ -102,6 +99,8 @@ typedef struct smtp_writer {
 /* Whether the transaction uses BDAT / PIPELINING: constant 0 when the
  * feature is compiled out, so its code is dropped as dead. */
 #define SMTP_BDAT(s) (MAILOUT_ENABLE_CHUNKING && (s)->t.bdat)
+/* Waiting for the TLS handshake after STARTTLS's 220: never without STARTTLS. */
+#define SMTP_IN_TLS(s) (MAILOUT_ENABLE_STARTTLS && (s)->phase == PH_TLS)
 #define SMTP_PIPELINED(s) (MAILOUT_ENABLE_PIPELINING && (s)->t.pipelined)
 
 /** The message being sent: what the engine's queries (want, deadlines,
@@ -130,11 +129,7 @@ typedef struct smtp_txn {
  *  (HMAC mechanisms, or challenges longer than reply.text); otherwise the
  *  step runs at once on the reply's text (smtp_auth_step). */
 typedef struct smtp_auth {
-    mailout_sasl_state sasl; /* sasl.mech: the mechanism (MAILOUT_AUTH_*) */
-    mailout_sasl_out out;
-#if MAILOUT_REPLY_CAPTURE
-    size_t dlen;            /* decoded challenge in chal, its step pending */
-#endif
+    /* the flags first: short loads on a Cortex-M (offsets < 32) */
     uint8_t steps;          /* challenges answered by the mechanism (saturates) */
     /* bits, so that the state fits 64 bytes without HMAC mechanisms */
     unsigned ir_inline : 1;    /* initial response on the AUTH line */
@@ -143,6 +138,11 @@ typedef struct smtp_auth {
     unsigned step_pending : 1; /* a 334 was answered: run the step (smtp_auth_step) */
 #if MAILOUT_REPLY_CAPTURE
     unsigned chal_ok : 1;      /* ... with the decoded challenge */
+#endif
+    mailout_sasl_out out;
+    mailout_sasl_state sasl; /* sasl.mech: the mechanism (MAILOUT_AUTH_*) */
+#if MAILOUT_REPLY_CAPTURE
+    size_t dlen;            /* decoded challenge in chal, its step pending */
     char chal[MAILOUT_SASL_CHALLENGE_MAX]; /* base64 text of a 334 challenge */
 #endif
 } smtp_auth;
@@ -201,8 +201,11 @@ typedef struct smtp_txn_data {
 } smtp_txn_data;
 
 struct mailout_smtp {
-    mailout_allocator alloc; /* of SMTP_ALLOC_SIZE(out_cap) bytes */
-    smtp_cfg cfg;
+    /* The fields used most come first: Thumb-2's 16-bit loads and stores
+     * reach bytes below offset 32, halfwords below 64 and words below 128,
+     * so on a Cortex-M this order saves hundreds of bytes of code. The
+     * 4-byte aligned members sit together between the 8-byte aligned
+     * ones: no padding beyond the members' own. */
     mailout_status status; /* sticky */
     uint8_t phase;         /* smtp_phase */
     uint8_t tls_active;
@@ -212,9 +215,38 @@ struct mailout_smtp {
     uint8_t have_time;
     uint8_t live;          /* which member of u is in use: SMTP_LIVE_* */
 
+    /* command ring */
+    smtp_qidx q_head, q_sent, q_tail;
+#if !MAILOUT_ENABLE_PIPELINING
+    smtp_qent q[SMTP_QLEN]; /* a few bytes: in the gap before t */
+#endif
+
+    smtp_txn t;
+    /* capabilities of the last EHLO */
+    mailout_caps caps;
+
     /* output: the buffer follows the state (SMTP_OUT) */
     size_t out_cap, out_pos, out_len;
+
+    smtp_cfg cfg;
     smtp_writer w;
+
+    /* the job */
+    smtp_job job;
+
+    mailout_reply_parser rp;
+
+#if MAILOUT_ENABLE_PIPELINING
+    smtp_qent q[SMTP_QLEN];
+#endif
+    mailout_allocator alloc; /* of SMTP_ALLOC_SIZE(out_cap) bytes */
+
+    mailout_result result;
+    mailout_result failure;
+
+    /* time */
+    uint64_t now;
+    uint64_t deadline;
 
     /* input. The receive buffer only holds bytes between in_buf() and
      * in_ack(): a command's trace copy is built in it while out_buf()
@@ -227,23 +259,7 @@ struct mailout_smtp {
 #endif
         mailout_sasl_work work;
     } io;
-    mailout_reply_parser rp;
 
-    /* command ring */
-    smtp_qent q[SMTP_QLEN];
-    smtp_qidx q_head, q_sent, q_tail;
-
-    /* the job (here: no padding before the 8-byte aligned members) */
-    smtp_job job;
-
-    /* capabilities of the last EHLO */
-    mailout_caps caps;
-
-    /* time */
-    uint64_t now;
-    uint64_t deadline;
-
-    smtp_txn t;
     /* EHLO, AUTH and transactions never overlap: EHLO only follows the
      * greeting or TLS, AUTH follows the last EHLO, and every job comes
      * after AUTH. Their working state shares memory. */
@@ -252,8 +268,6 @@ struct mailout_smtp {
         smtp_auth a;
         smtp_txn_data d;
     } u;
-    mailout_result result;
-    mailout_result failure;
 };
 
 /* The engine's one allocation: the state, then the output buffer. */
@@ -275,7 +289,6 @@ int smtp_awaits(const mailout_smtp *s, smtp_op op);
  * into s->failure.reply, so the deciding one needs no copy. */
 mailout_status smtp_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_status smtp_refusal(uint16_t code);
-void smtp_quit_then_fail(mailout_smtp *s, mailout_status st, mailout_smtp_stage stage, const mailout_reply *r);
 mailout_smtp_stage smtp_op_stage(smtp_op op);
 #if MAILOUT_ENABLE_TRACE
 void smtp_info(mailout_smtp *s, const char *text);
@@ -288,9 +301,17 @@ static inline void smtp_info(mailout_smtp *s, const char *text)
 void smtp_arm(mailout_smtp *s);
 
 /* cmd.c */
+/* Whether every command fits MAILOUT_COMMAND_MAX (>= 512) whatever the
+ * job: without DSN's ORCPT and ENVID, the longest is MAIL: "MAIL FROM:<"
+ * (11), a path of at most MAILOUT_MAX_ADDRESS_LEN (<= 254), ">", " SIZE="
+ * and 20 digits, " BODY=8BITMIME", " SMTPUTF8" and CRLF, 317 bytes; EHLO
+ * takes a name of at most 255. Then nothing is measured. */
+#define SMTP_LINES_FIT (!MAILOUT_ENABLE_DSN)
 mailout_status smtp_check_lengths(mailout_smtp *s);
 void smtp_writer_start(mailout_smtp *s, smtp_op op, unsigned arg);
 size_t smtp_writer_run(mailout_smtp *s, unsigned char *out, size_t room);
+size_t smtp_resp_len(const mailout_sasl_out *o);
+unsigned char smtp_b64_char(uint32_t c);
 mailout_status smtp_check_job(const mailout_smtp *s, const mailout_job *job, int *utf8);
 
 /* session.c */

@@ -38,7 +38,7 @@ static mailout_status body_started(mailout_smtp *s, const mailout_body *b)
         return MAILOUT_E_8BIT;
     s->t.body8 = is8 != 0;
     uint64_t size = s->t.size;
-    if ((s->caps.caps & MAILOUT_CAP_SIZE) && s->caps.size_limit && size != MAILOUT_SIZE_UNKNOWN &&
+    if (MAILOUT_ENABLE_SIZE && (s->caps.caps & MAILOUT_CAP_SIZE) && s->caps.size_limit && size != MAILOUT_SIZE_UNKNOWN &&
         size > s->caps.size_limit)
         return MAILOUT_E_SIZE;
     return MAILOUT_OK;
@@ -81,7 +81,7 @@ static MAILOUT_NOINLINE mailout_status take_job(mailout_smtp *s, const mailout_j
 static MAILOUT_NOINLINE mailout_status queue_job(mailout_smtp *s, const mailout_job *job)
 {
     mailout_status st = body_started(s, &job->body);
-    if (st == MAILOUT_OK)
+    if (st == MAILOUT_OK && !SMTP_LINES_FIT)
         st = smtp_check_lengths(s);
     if (st != MAILOUT_OK)
         return st;
@@ -157,6 +157,12 @@ static void txn_failed(mailout_smtp *s, mailout_status st, mailout_smtp_stage st
         memset(&s->result.reply, 0, sizeof s->result.reply);
 }
 
+/* A refusal (4xx/5xx, or E_PROTO for a code that cannot be one) fails it. */
+static void txn_refused(mailout_smtp *s, mailout_smtp_stage stage, const mailout_reply *r)
+{
+    txn_failed(s, smtp_refusal(r->code), stage, r);
+}
+
 static void finish_counts(mailout_smtp *s)
 {
     s->result.rcpt_ok = s->t.rcpt_ok_n;
@@ -197,7 +203,7 @@ void smtp_txn_abort(mailout_smtp *s, mailout_status why, mailout_smtp_stage stag
  * keeps it in result.reply while the transaction has not failed). */
 static void no_recipients(mailout_smtp *s)
 {
-    txn_failed(s, smtp_refusal(s->result.reply.code), MAILOUT_STAGE_RCPT, &s->result.reply);
+    txn_refused(s, MAILOUT_STAGE_RCPT, &s->result.reply);
 }
 
 /* ------------------------------------------------------------------ */
@@ -250,7 +256,7 @@ static void mail_reply(mailout_smtp *s, const mailout_reply *r)
             smtp_push(s, OP_RCPT, 0);
         return;
     }
-    txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_MAIL, r);
+    txn_refused(s, MAILOUT_STAGE_MAIL, r);
     /* pipelined: the RCPT (and DATA) replies are still due; the last of
      * them finishes the transaction */
     if (!SMTP_PIPELINED(s))
@@ -271,7 +277,7 @@ static void data_reply(mailout_smtp *s, const mailout_reply *r)
     }
     if (s->t.rcpt_ok_n == 0)
         no_recipients(s);
-    txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_DATA, r);
+    txn_refused(s, MAILOUT_STAGE_DATA, r);
     finish_failed(s);
 }
 
@@ -281,10 +287,11 @@ static void end_reply(mailout_smtp *s, const mailout_reply *r)
         finish_ok(s, r);
         return;
     }
-    txn_failed(s, smtp_refusal(r->code), MAILOUT_STAGE_END, r);
+    txn_refused(s, MAILOUT_STAGE_END, r);
     finish_failed(s);
 }
 
+#if MAILOUT_ENABLE_CHUNKING
 /* BDAT replies: a refused chunk stops the data; once no chunk reply is
  * outstanding any more the transaction is cleaned up with RSET. */
 static void bdat_reply(mailout_smtp *s, unsigned last, const mailout_reply *r)
@@ -294,12 +301,13 @@ static void bdat_reply(mailout_smtp *s, unsigned last, const mailout_reply *r)
         return;
     }
     if (r->code >= 400) {
-        txn_failed(s, smtp_refusal(r->code), last ? MAILOUT_STAGE_END : MAILOUT_STAGE_BODY, r);
+        txn_refused(s, last ? MAILOUT_STAGE_END : MAILOUT_STAGE_BODY, r);
         s->t.body_on = 0;
     }
     if (s->t.fail != MAILOUT_OK && !s->t.body_on && !smtp_awaits(s, OP_BDAT))
         finish_failed(s);
 }
+#endif
 
 static void rset_reply(mailout_smtp *s, unsigned why, const mailout_reply *r)
 {
@@ -346,13 +354,12 @@ void smtp_txn_reply(mailout_smtp *s, smtp_op op, unsigned arg, const mailout_rep
     case OP_END:
         end_reply(s, r);
         break;
-    case OP_BDAT: /* never queued without CHUNKING: the code folds away */
-        if (MAILOUT_ENABLE_CHUNKING)
-            bdat_reply(s, arg, r);
-        else
-            smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_NONE, r);
+#if MAILOUT_ENABLE_CHUNKING /* else never queued */
+    case OP_BDAT:
+        bdat_reply(s, arg, r);
         break;
-    default:
+#endif
+    default: /* only the ops above come here (dispatch) */
         smtp_fail(s, MAILOUT_E_INTERNAL, MAILOUT_STAGE_NONE, r);
         break;
     }
@@ -390,17 +397,26 @@ static MAILOUT_NOINLINE size_t data_source_error(mailout_smtp *s, mailout_status
  * line with a small frame, since the source (a message reader) runs the
  * deepest call chain of the library under them. */
 
+/* One read of the source into @p dst: its status, or MAILOUT_E_SOURCE
+ * for a source that claims more than @p cap bytes. */
+static MAILOUT_NOINLINE mailout_status body_read(mailout_smtp *s, unsigned char *dst, size_t cap, size_t *got)
+{
+    *got = 0;
+    mailout_status st = s->job.read(s->job.ctx, dst, cap, got);
+    if (*got > cap)
+        return MAILOUT_E_SOURCE;
+    s->t.data_bytes += *got;
+    return st;
+}
+
 static MAILOUT_NOINLINE size_t fill_stuffed(mailout_smtp *s, size_t n)
 {
     while (n < s->out_cap) {
-        size_t got = 0;
-        mailout_status st = s->job.read(s->job.ctx, SMTP_OUT(s) + n, s->out_cap - n, &got);
-        if (got > s->out_cap - n)
-            return data_source_error(s, MAILOUT_E_SOURCE);
-        n += got;
-        s->t.data_bytes += got;
+        size_t got;
+        mailout_status st = body_read(s, SMTP_OUT(s) + n, s->out_cap - n, &got);
         if (st < 0)
             return data_source_error(s, st);
+        n += got;
         if (st == MAILOUT_DONE) {
             data_end(s, OP_END, 0);
             break;
@@ -455,11 +471,7 @@ static MAILOUT_NOINLINE size_t fill_filtered(mailout_smtp *s, size_t n)
         }
         size_t k = (s->out_cap - n + 1) / 2;
         unsigned char *dst = SMTP_OUT(s) + s->out_cap - k;
-        got = 0;
-        st = s->job.read(s->job.ctx, dst, k, &got);
-        if (got > k)
-            return data_source_error(s, MAILOUT_E_SOURCE);
-        s->t.data_bytes += got;
+        st = body_read(s, dst, k, &got);
         if (st < 0)
             return data_source_error(s, st);
         if (st == MAILOUT_DONE)
